@@ -1,0 +1,58 @@
+"""Start the application: the window first, torch behind it."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from PySide6.QtWidgets import QApplication
+
+from lab.settings import SettingsStore
+from widgets.theme import theme
+
+__all__ = ["create_application", "run_app"]
+
+
+def create_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app.setApplicationName("dllab")
+        app.setOrganizationName("dllab")
+    return app
+
+
+def run_app(
+    *,
+    tab: str | None = None,
+    device: str | None = None,
+    presentation: bool = False,
+    preset: str | None = None,
+    exit_after_paint: bool = False,
+) -> int:
+    from dataclasses import replace
+
+    from lab.main_window import MainWindow
+
+    app = create_application()
+    store = SettingsStore()
+    prefs = store.load()
+    if device:
+        prefs = replace(prefs, device=device)
+    if presentation:
+        prefs = replace(prefs, presentation=True)
+    theme().set_style(dark=prefs.theme == "dark", font_scale=prefs.font_scale, presentation=prefs.presentation)
+    window = MainWindow(store, prefs, initial_tab=tab, preset=preset)
+    if exit_after_paint:
+        # Used by the start-up benchmark: report when the first frame is painted.
+        def report(t: float) -> None:
+            print(f"first_paint_time={t:.6f}", flush=True)
+            app.quit()
+
+        window.first_painted.connect(report)
+    window.show()
+    return app.exec()
+
+
+def monotonic_ms() -> float:
+    return time.perf_counter() * 1000

@@ -1,0 +1,392 @@
+"""The main window: tabs from the registry, device selector, job state, menus.
+
+The window is shown before torch is imported (≈1.5 s): a background thread imports
+torch and the tab modules, then the tabs are built on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+import lab
+from lab.experiments import Experiment, list_presets, load_experiment, save_experiment
+from lab.settings import Preferences, SettingsStore
+from lab.tabs import TABS, TabSpec, load_tab_class
+from lab.tabs.base import LabContext, LabTab
+from widgets.export import export_widget_png
+from widgets.theme import theme
+
+__all__ = ["MainWindow"]
+
+STATE_TEXT = {
+    "idle": "Idle",
+    "running": "Running",
+    "paused": "Paused",
+    "finished": "Finished",
+    "stopped": "Stopped",
+    "diverged": "Diverged",
+    "failed": "Failed",
+}
+
+
+class _BackgroundImport(QThread):
+    """Imports torch and the tab modules off the GUI thread; creates no Qt objects."""
+
+    loaded = Signal(object)  # list of DeviceInfo
+    failed = Signal(str)
+
+    def run(self) -> None:
+        try:
+            import torch  # noqa: F401
+
+            from core.devices import configure_threads, list_devices
+
+            configure_threads()
+            for spec in TABS:
+                try:
+                    importlib.import_module(spec.module)
+                except Exception:
+                    pass  # _add_tab shows this lab's error in its own tab
+            self.loaded.emit(list_devices())
+        except BaseException as exc:  # shown in the window, never a silent trace
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+class MainWindow(QMainWindow):
+    tabs_ready = Signal()
+    first_painted = Signal(float)  # time.time() of the first paint
+
+    def __init__(self, store: SettingsStore | None = None, prefs: Preferences | None = None, *, initial_tab: str | None = None, preset: str | None = None):
+        super().__init__()
+        self.store = store or SettingsStore()
+        self.prefs = prefs or self.store.load()
+        self._initial_tab = initial_tab or self.prefs.last_tab
+        self._initial_preset = preset
+        self.context = LabContext(device="cpu", settings=self.store, parent=self)
+        self.tab_instances: dict[str, LabTab] = {}
+        self._bound_runner = None
+        self._painted = False
+        self.setWindowTitle("Deep-learning lab")
+        self.resize(1400, 900)
+
+        self.stack = QStackedWidget()
+        self.loading_label = QLabel("Loading PyTorch…")
+        self.loading_label.setAlignment(Qt.AlignCenter)
+        self.tab_widget = QTabWidget()
+        self.tab_widget.setDocumentMode(True)
+        self.stack.addWidget(self.loading_label)
+        self.stack.addWidget(self.tab_widget)
+        self.setCentralWidget(self.stack)
+
+        self._build_toolbar()
+        self._build_menus()
+        self._build_status_bar()
+
+        geometry, state = self.store.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+        self._loader = _BackgroundImport(self)
+        self._loader.loaded.connect(self._on_torch_loaded)
+        self._loader.failed.connect(self._on_load_failed)
+        QTimer.singleShot(0, self._loader.start)
+
+    # -- construction -------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        tb = QToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        self.addToolBar(tb)
+        tb.addWidget(QLabel(" Device: "))
+        self.device_combo = QComboBox()
+        self.device_combo.setMinimumWidth(260)
+        self.device_combo.setEnabled(False)
+        self.device_combo.addItem("detecting…", "cpu")
+        self.device_combo.currentIndexChanged.connect(self._on_device_chosen)
+        tb.addWidget(self.device_combo)
+        self.device_note = QLabel()
+        self.device_note.setStyleSheet("color: #d03030;")
+        tb.addWidget(self.device_note)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy())
+        tb.addWidget(spacer)
+        self.job_state_label = QLabel("Idle")
+        self.job_speed_label = QLabel("")
+        self.job_speed_label.setMinimumWidth(110)
+        tb.addWidget(QLabel("Job: "))
+        tb.addWidget(self.job_state_label)
+        tb.addWidget(QLabel("  "))
+        tb.addWidget(self.job_speed_label)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        file_menu = mb.addMenu("&File")
+        self._action(file_menu, "&Open experiment…", self.open_experiment_dialog, QKeySequence.Open)
+        self._action(file_menu, "&Save experiment…", self.save_experiment_dialog, QKeySequence.Save)
+        self.presets_menu = file_menu.addMenu("&Presets")
+        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export tab as PNG…", self.export_tab_dialog, "Ctrl+E")
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", self.close, QKeySequence.Quit)
+
+        view = mb.addMenu("&View")
+        self.presentation_action = self._action(view, "&Presentation mode", self._toggle_presentation, "F5", checkable=True)
+        self.presentation_action.setChecked(self.prefs.presentation)
+        self._action(view, "&Larger font", lambda: self.change_font_scale(1.15), QKeySequence.ZoomIn)
+        self._action(view, "&Smaller font", lambda: self.change_font_scale(1 / 1.15), QKeySequence.ZoomOut)
+        self._action(view, "&Full screen", self._toggle_full_screen, "F11")
+        self.dark_action = self._action(view, "&Dark theme", self._toggle_dark, "Ctrl+Shift+D", checkable=True)
+        self.dark_action.setChecked(self.prefs.theme == "dark")
+
+        help_menu = mb.addMenu("&Help")
+        self._action(help_menu, "&About", self.show_about)
+
+    def _action(self, menu, text, slot, shortcut=None, checkable=False) -> QAction:
+        act = QAction(text, self)
+        if shortcut is not None:
+            act.setShortcut(QKeySequence(shortcut))
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda *_: slot())
+        menu.addAction(act)
+        return act
+
+    def _build_status_bar(self) -> None:
+        self.status_device = QLabel("Device: –")
+        self.statusBar().addPermanentWidget(self.status_device)
+
+    # -- loading -----------------------------------------------------------------------
+    @Slot(object)
+    def _on_torch_loaded(self, devices) -> None:
+        from core.devices import resolve
+
+        self.device_combo.blockSignals(True)
+        self.device_combo.clear()
+        self.device_combo.addItem("auto (best available)", "auto")
+        for d in devices:
+            self.device_combo.addItem(d.label, d.id)
+        wanted = self.prefs.device
+        idx = self.device_combo.findData(wanted)
+        self.device_combo.setCurrentIndex(idx if idx >= 0 else 0)
+        self.device_combo.setEnabled(True)
+        self.device_combo.blockSignals(False)
+        self._apply_device(self.device_combo.currentData(), resolve)
+
+        for spec in TABS:
+            self._add_tab(spec)
+        self.stack.setCurrentWidget(self.tab_widget)
+        self.tab_widget.currentChanged.connect(self._on_tab_changed)
+        if self._initial_tab in self.tab_instances:
+            self.tab_widget.setCurrentWidget(self.tab_instances[self._initial_tab])
+        self._on_tab_changed(self.tab_widget.currentIndex())
+        if self._initial_preset:
+            self.open_experiment(self._initial_preset)
+        self.tabs_ready.emit()
+
+    def _add_tab(self, spec: TabSpec) -> None:
+        try:
+            tab = load_tab_class(spec)(self.context)
+        except Exception as exc:  # one broken lab must not take the others down
+            msg = QLabel(f"The {spec.title} lab could not start:\n{type(exc).__name__}: {exc}")
+            msg.setAlignment(Qt.AlignCenter)
+            self.tab_widget.addTab(msg, spec.title)
+            return
+        self.tab_instances[spec.name] = tab
+        self.tab_widget.addTab(tab, spec.title)
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self.loading_label.setText(f"PyTorch could not be loaded:\n{message}\n\nReinstall with: pip install dllab")
+
+    # -- devices -------------------------------------------------------------------------
+    @Slot(int)
+    def _on_device_chosen(self, _index: int) -> None:
+        from core.devices import resolve
+
+        self._apply_device(self.device_combo.currentData(), resolve)
+
+    def _apply_device(self, choice: str, resolve) -> None:
+        from core.devices import check_device
+
+        try:
+            device = resolve(choice)
+        except ValueError as exc:
+            self.device_note.setText(str(exc))
+            return
+        ok, why = check_device(device)
+        if not ok:
+            self.device_note.setText(f" {why}; using the CPU")
+            device = "cpu"
+        else:
+            self.device_note.setText("")
+        self.context.set_device(device)
+        self.prefs = replace(self.prefs, device=choice)
+        self.status_device.setText(f"Device: {device}")
+
+    # -- current tab, job state ------------------------------------------------------------
+    def current_tab(self) -> LabTab | None:
+        w = self.tab_widget.currentWidget()
+        return w if isinstance(w, LabTab) else None
+
+    @Slot(int)
+    def _on_tab_changed(self, _index: int) -> None:
+        if self._bound_runner is not None:
+            self._bound_runner.state_changed.disconnect(self._on_job_state)
+            self._bound_runner.speed_changed.disconnect(self._on_job_speed)
+            self._bound_runner = None
+        tab = self.current_tab()
+        if tab is None:
+            return
+        tab.runner.state_changed.connect(self._on_job_state)
+        tab.runner.speed_changed.connect(self._on_job_speed)
+        self._bound_runner = tab.runner
+        self._on_job_state(tab.runner.state)
+        self.prefs = replace(self.prefs, last_tab=tab.name)
+
+    @Slot(str)
+    def _on_job_state(self, state: str) -> None:
+        colors = {"diverged": "#b36b00", "failed": "#c02020", "running": "#208020"}
+        self.job_state_label.setText(STATE_TEXT.get(state, state))
+        self.job_state_label.setStyleSheet(f"color: {colors[state]}; font-weight: bold;" if state in colors else "")
+        if state != "running":
+            self.job_speed_label.setText("")
+
+    @Slot(float)
+    def _on_job_speed(self, steps_per_s: float) -> None:
+        if self._bound_runner is not None and self._bound_runner.state == "running":
+            self.job_speed_label.setText(f"{steps_per_s:,.0f} steps/s")
+
+    # -- experiments -------------------------------------------------------------------------
+    def open_experiment(self, path: str | Path) -> bool:
+        try:
+            exp = load_experiment(path)
+            tab = self.tab_instances.get(exp.tab)
+            if tab is None:
+                raise ValueError(f"The experiment is for the {exp.tab!r} lab, which this version does not have")
+            tab.apply_experiment_state(exp.state)
+        except ValueError as exc:
+            QMessageBox.warning(self, "Cannot open experiment", str(exc))
+            return False
+        self.tab_widget.setCurrentWidget(tab)
+        self.statusBar().showMessage(f"Opened {exp.title or Path(path).name}", 5000)
+        return True
+
+    def open_experiment_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.json)")
+        if path:
+            self.open_experiment(path)
+
+    def save_experiment_dialog(self) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save experiment", f"{tab.name}.json", "Experiments (*.json)")
+        if path:
+            save_experiment(Experiment(tab.name, tab.experiment_state(), title=Path(path).stem), path)
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    def _fill_presets_menu(self) -> None:
+        self.presets_menu.clear()
+        tab = self.current_tab()
+        presets = list_presets(tab.name) if tab else []
+        if not presets:
+            self.presets_menu.addAction("(no presets for this lab)").setEnabled(False)
+        for exp in presets:
+            act = self.presets_menu.addAction(exp.title or exp.path.stem)
+            act.setToolTip(exp.description)
+            act.triggered.connect(lambda _=False, p=exp.path: self.open_experiment(p))
+
+    def export_tab_dialog(self) -> None:
+        tab = self.current_tab()
+        if tab is None:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export tab", f"{tab.name}.png", "PNG image (*.png)")
+        if path:
+            export_widget_png(tab, path if path.lower().endswith(".png") else path + ".png", scale=2.0)
+
+    # -- view ------------------------------------------------------------------------------
+    def _toggle_presentation(self) -> None:
+        on = self.presentation_action.isChecked()
+        theme().set_style(presentation=on)
+        self.prefs = replace(self.prefs, presentation=on)
+
+    def change_font_scale(self, factor: float) -> None:
+        scale = min(3.0, max(0.5, theme().style.font_scale * factor))
+        theme().set_style(font_scale=scale)
+        self.prefs = replace(self.prefs, font_scale=scale)
+
+    def _toggle_dark(self) -> None:
+        dark = self.dark_action.isChecked()
+        theme().set_style(dark=dark)
+        self.prefs = replace(self.prefs, theme="dark" if dark else "light")
+
+    def _toggle_full_screen(self) -> None:
+        self.showNormal() if self.isFullScreen() else self.showFullScreen()
+
+    def about_text(self) -> str:
+        import torch
+
+        cuda = torch.version.cuda or "none"
+        cuda_ok = "available" if torch.cuda.is_available() else "not available"
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        return (
+            f"<h3>Deep-learning lab {lab.__version__}</h3>"
+            f"<p>A teaching lab: live torch experiments, plots and exports.</p>"
+            f"<table>"
+            f"<tr><td>PyTorch</td><td>{torch.__version__}</td></tr>"
+            f"<tr><td>CUDA</td><td>{cuda} ({cuda_ok})</td></tr>"
+            f"<tr><td>Qt</td><td>{qVersion()} (PySide6 {pyside_version})</td></tr>"
+            f"<tr><td>Python</td><td>{platform.python_version()} on {platform.system()}</td></tr>"
+            f"</table>"
+        )
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About the deep-learning lab", self.about_text())
+
+    # -- lifetime --------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            self.first_painted.emit(time.time())
+
+    def event(self, e: QEvent) -> bool:
+        # QMainWindow paints through its children; catch the first UpdateRequest as well.
+        if not self._painted and e.type() == QEvent.UpdateRequest:
+            result = super().event(e)
+            self._painted = True
+            self.first_painted.emit(time.time())
+            return result
+        return super().event(e)
+
+    def closeEvent(self, event) -> None:
+        for tab in self.tab_instances.values():
+            tab.shutdown()
+        if self._loader.isRunning():
+            self._loader.wait(5000)
+        self.store.save(self.prefs)
+        self.store.save_window_state(self.saveGeometry(), self.saveState())
+        super().closeEvent(event)

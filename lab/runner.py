@@ -1,0 +1,260 @@
+"""Runs one core job at a time on a worker thread and hands its events to the GUI thread.
+
+The worker never touches a widget: it appends events to a mailbox and pokes the GUI
+thread with a queued signal, at most one poke outstanding at a time, so a job that
+yields thousands of events a second cannot flood the event loop. The GUI side drains
+the mailbox in order and drops anything from a stale job (older generation).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+
+from core.engine import Cancelled, Diverged, Event, Finished, RunControl
+
+__all__ = ["JobRunner", "JobFailure"]
+
+IDLE, RUNNING, PAUSED, FINISHED, STOPPED, DIVERGED, FAILED = (
+    "idle",
+    "running",
+    "paused",
+    "finished",
+    "stopped",
+    "diverged",
+    "failed",
+)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    message: str
+    details: str  # the traceback, for a "details" expander
+    exception: BaseException
+
+
+class _Mailbox(QObject):
+    """Lives in the GUI thread; the worker posts into it."""
+
+    ready = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._items: deque = deque()
+        self._poked = False
+
+    def post(self, item) -> None:  # worker thread
+        with self._lock:
+            self._items.append(item)
+            if self._poked:
+                return
+            self._poked = True
+        self.ready.emit()
+
+    def take_all(self) -> list:  # GUI thread
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+            self._poked = False
+        return items
+
+
+class _JobThread(QThread):
+    def __init__(self, job, cfg, ctl: RunControl, generation: int, mailbox: _Mailbox):
+        super().__init__()
+        self.job, self.cfg, self.ctl = job, cfg, ctl
+        self.generation = generation
+        self.mailbox = mailbox
+
+    def run(self) -> None:
+        post, gen = self.mailbox.post, self.generation
+        try:
+            for event in self.job(self.cfg, self.ctl):
+                post((gen, "event", event))
+                if self.ctl.stopped:
+                    raise Cancelled()
+        except Cancelled:
+            post((gen, "end", STOPPED))
+        except BaseException as exc:  # everything, so the GUI can show it
+            post((gen, "error", JobFailure(_readable(exc), traceback.format_exc(), exc)))
+        else:
+            post((gen, "end", FINISHED))
+        finally:
+            # Drop references to config and generator state held by the thread object.
+            self.job = self.cfg = None
+
+
+def _readable(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, ValueError) and text:
+        return text
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+class JobRunner(QObject):
+    """Owns at most one running job; exposes start / pause / resume / step / stop."""
+
+    event = Signal(object)  # each fresh Event, in order, on the GUI thread
+    state_changed = Signal(str)
+    failed = Signal(object)  # JobFailure
+    speed_changed = Signal(float)  # checkpoints per second while running
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._mailbox = _Mailbox(self)
+        self._mailbox.ready.connect(self._drain)
+        self._generation = 0
+        self._ctl: RunControl | None = None
+        self._thread: _JobThread | None = None
+        self._retired: list[_JobThread] = []
+        self._state = IDLE
+        self._max_rate: float | None = None
+        self._job_factory: tuple[Callable, Any] | None = None
+        self._speed_timer = QTimer(self)
+        self._speed_timer.setInterval(500)
+        self._speed_timer.timeout.connect(self._measure_speed)
+        self._speed_mark = (0.0, 0)
+
+    # -- queries ---------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def is_active(self) -> bool:
+        return self._state in (RUNNING, PAUSED)
+
+    def thread_count(self) -> int:
+        """Worker threads not yet finished (the current one and retired ones)."""
+        threads = [t for t in [self._thread, *self._retired] if t is not None]
+        return sum(1 for t in threads if t.isRunning())
+
+    # -- commands ----------------------------------------------------------------
+    def start(self, job: Callable[[Any, RunControl], Iterator[Event]], cfg: Any, *, paused: bool = False) -> int:
+        """Stop any current job and start ``job(cfg, ctl)``; return its generation."""
+        self._retire_current()
+        self._generation += 1
+        self._ctl = RunControl(paused=paused, max_rate=self._max_rate)
+        self._job_factory = (job, cfg)
+        thread = _JobThread(job, cfg, self._ctl, self._generation, self._mailbox)
+        thread.finished.connect(self._on_thread_finished)
+        self._thread = thread
+        thread.start()
+        self._speed_mark = (time.perf_counter(), 0)
+        self._speed_timer.start()
+        self._set_state(PAUSED if paused else RUNNING)
+        return self._generation
+
+    def rerun(self, transform_cfg: Callable[[Any], Any] | None = None) -> int | None:
+        """Start the last job again, optionally with a changed config (e.g. on the CPU)."""
+        if self._job_factory is None:
+            return None
+        job, cfg = self._job_factory
+        return self.start(job, transform_cfg(cfg) if transform_cfg else cfg)
+
+    def pause(self) -> None:
+        if self._ctl is not None and self._state == RUNNING:
+            self._ctl.pause()
+            self._set_state(PAUSED)
+
+    def resume(self) -> None:
+        if self._ctl is not None and self._state == PAUSED:
+            self._ctl.resume()
+            self._set_state(RUNNING)
+
+    def toggle(self) -> None:
+        if self._state == RUNNING:
+            self.pause()
+        elif self._state == PAUSED:
+            self.resume()
+
+    def step(self, n: int = 1) -> None:
+        if self._ctl is not None and self.is_active:
+            self._ctl.step(n)
+            self._set_state(PAUSED)
+
+    def stop(self) -> None:
+        if self._ctl is not None and self.is_active:
+            self._ctl.stop()
+            self._set_state(STOPPED)
+
+    def set_max_rate(self, checkpoints_per_s: float | None) -> None:
+        self._max_rate = checkpoints_per_s
+        if self._ctl is not None:
+            self._ctl.set_max_rate(checkpoints_per_s)
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """Stop every job and join every worker; True when all have ended."""
+        self._retire_current()
+        self._speed_timer.stop()
+        deadline = time.perf_counter() + timeout_ms / 1000
+        ok = True
+        for t in list(self._retired):
+            remaining = max(0, int((deadline - time.perf_counter()) * 1000))
+            ok = t.wait(remaining) and ok
+        self._mailbox.take_all()
+        return ok
+
+    # -- internals -----------------------------------------------------------------
+    def _retire_current(self) -> None:
+        if self._ctl is not None:
+            self._ctl.stop()
+        if self._thread is not None:
+            if self._thread.isFinished():
+                self._thread.deleteLater()
+            else:
+                self._retired.append(self._thread)
+        self._thread, self._ctl = None, None
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            if state not in (RUNNING, PAUSED):
+                self._speed_timer.stop()
+            self.state_changed.emit(state)
+
+    @Slot()
+    def _drain(self) -> None:
+        for generation, kind, payload in self._mailbox.take_all():
+            if generation != self._generation:
+                continue  # a stale job: its results no longer match what is on screen
+            if kind == "event":
+                if isinstance(payload, Diverged) and not payload.series:
+                    self._set_state(DIVERGED)
+                self.event.emit(payload)
+                if isinstance(payload, Finished) and self._state != DIVERGED:
+                    self._set_state(FINISHED)
+            elif kind == "error":
+                self._set_state(FAILED)
+                self.failed.emit(payload)
+            elif kind == "end":
+                if self._state in (RUNNING, PAUSED):
+                    self._set_state(payload)
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        for t in [t for t in self._retired if t.isFinished()]:
+            self._retired.remove(t)
+            t.deleteLater()
+
+    @Slot()
+    def _measure_speed(self) -> None:
+        if self._ctl is None:
+            return
+        now, count = time.perf_counter(), self._ctl.checkpoints
+        t0, c0 = self._speed_mark
+        if now > t0:
+            self.speed_changed.emit((count - c0) / (now - t0))
+        self._speed_mark = (now, count)

@@ -1,0 +1,206 @@
+"""What every lab tab is: a widget with a job runner, a message banner, named plots,
+an experiment state that saves to JSON, and a headless render for ``dllab render``.
+
+A subclass builds its controls and plots, implements :meth:`on_event` (a slot on the
+GUI thread), :meth:`current_job`, :meth:`experiment_state` and
+:meth:`apply_experiment_state`, and lists its exportable views in :meth:`plots`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterator
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from core.engine import Cancelled, Diverged, Event, RunControl
+from lab.runner import JobFailure, JobRunner
+from lab.settings import SettingsStore
+from widgets.banner import MessageBanner
+from widgets.export import export_widget_png
+from widgets.live_plot import LivePlot
+from widgets.play_controls import PlayControls
+
+__all__ = ["LabTab", "LabContext", "JobSpec"]
+
+JobSpec = tuple[Callable[[Any, RunControl], Iterator[Event]], Any]
+
+
+class LabContext(QObject):
+    """What the main window shares with every tab: the chosen device and the settings."""
+
+    device_changed = Signal(str)
+
+    def __init__(self, device: str = "cpu", settings: SettingsStore | None = None, parent=None):
+        super().__init__(parent)
+        self._device = device
+        self.settings = settings
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def set_device(self, device: str) -> None:
+        if device != self._device:
+            self._device = device
+            self.device_changed.emit(device)
+
+
+class LabTab(QWidget):
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+
+    def __init__(self, context: LabContext | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.context = context or LabContext()
+        self.runner = JobRunner(self)
+        self.banner = MessageBanner()
+        self._outer = QVBoxLayout(self)
+        self._outer.setContentsMargins(6, 6, 6, 6)
+        self._outer.addWidget(self.banner)
+        self.runner.event.connect(self._dispatch)
+        self.runner.failed.connect(self._on_job_failed)
+
+    # -- for subclasses ---------------------------------------------------------
+    def set_content(self, widget: QWidget) -> None:
+        self._outer.addWidget(widget, 1)
+
+    @property
+    def device(self) -> str:
+        return self.context.device
+
+    def current_job(self) -> JobSpec:
+        """The job Play starts, from the controls as they are now (ValueError if bad)."""
+        raise NotImplementedError
+
+    @Slot(object)
+    def on_event(self, event: Event) -> None:
+        """Handle one event from the job, on the GUI thread."""
+
+    def reset_view(self) -> None:
+        """Clear results before a fresh run (Reset)."""
+
+    def plots(self) -> dict[str, QWidget]:
+        """The views that export and render: name -> LivePlot or any widget."""
+        return {}
+
+    def experiment_state(self) -> dict:
+        return {}
+
+    def apply_experiment_state(self, state: dict) -> None:
+        """Restore a saved setup; raise ValueError (and change nothing) when it is bad."""
+
+    # -- running ----------------------------------------------------------------
+    def start(self, *, paused: bool = False) -> bool:
+        """Start the current setup as a job; a bad setup shows its reason instead."""
+        try:
+            job, cfg = self.current_job()
+        except ValueError as exc:
+            self.banner.show_message(str(exc), "warning")
+            return False
+        self.banner.hide()
+        self.reset_view()
+        self.runner.start(job, cfg, paused=paused)
+        return True
+
+    def bind_play_controls(self, controls: PlayControls, start: Callable[..., bool] | None = None) -> None:
+        """Wire play/pause, step, reset and speed to this tab's runner."""
+        start = start or self.start
+
+        def play_pause():
+            if self.runner.is_active:
+                self.runner.toggle()
+            else:
+                start()
+
+        def step():
+            if self.runner.is_active:
+                self.runner.step()
+            elif start(paused=True):
+                self.runner.step()
+
+        def reset():
+            self.runner.stop()
+            self.reset_view()
+
+        controls.play_pause_requested.connect(play_pause)
+        controls.step_requested.connect(step)
+        controls.reset_requested.connect(reset)
+        controls.speed_changed.connect(self.runner.set_max_rate)
+        self.runner.state_changed.connect(controls.set_state)
+
+    def run_to_end(self, job_spec: JobSpec | None = None, max_events: int | None = None) -> int:
+        """Run a job here, synchronously, through the same event handler (headless use)."""
+        job, cfg = job_spec or self.current_job()
+        self.reset_view()
+        n = 0
+        try:
+            for ev in job(cfg, RunControl()):
+                self._dispatch(ev)
+                n += 1
+                if max_events is not None and n >= max_events:
+                    break
+        except Cancelled:
+            pass
+        for w in self.plots().values():
+            if isinstance(w, LivePlot):
+                w.redraw()
+        return n
+
+    def render_to(self, out_dir: str | Path, scale: float = 2.0) -> list[Path]:
+        """Run the current setup to its end and write every view as PNG (and CSV)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        self.run_to_end()
+        return self.export_views(out, scale)
+
+    def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        written = []
+        for name, view in self.plots().items():
+            if isinstance(view, LivePlot):
+                written.append(view.export(out / f"{name}.png", scale))
+                if view.names():
+                    written.append(view.export(out / f"{name}.csv"))
+            elif hasattr(view, "export"):
+                written.extend(view.export(out / name, scale))
+            else:
+                written.append(export_widget_png(view, out / f"{name}.png", scale))
+        written.append(export_widget_png(self, out / f"{self.name}_tab.png", 1.0))
+        return written
+
+    def shutdown(self) -> None:
+        self.runner.shutdown()
+
+    # -- internals ------------------------------------------------------------
+    @Slot(object)
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, Diverged) and not event.series:
+            self.banner.show_message(f"Diverged at step {event.step}: {event.message}", "warning")
+        self.on_event(event)
+
+    @Slot(object)
+    def _on_job_failed(self, failure: JobFailure) -> None:
+        from core.devices import describe_failure, is_accelerator_failure
+
+        if is_accelerator_failure(failure.exception, self.device):
+            self.banner.show_message(
+                describe_failure(failure.exception, self.device),
+                "error",
+                action=("Rerun on CPU", self._rerun_on_cpu),
+                details=failure.details,
+            )
+        else:
+            self.banner.show_message(f"The run stopped with an error: {failure.message}", "error", details=failure.details)
+
+    def _rerun_on_cpu(self) -> None:
+        self.context.set_device("cpu")
+
+        def on_cpu(cfg):
+            if dataclasses.is_dataclass(cfg) and hasattr(cfg, "device"):
+                return dataclasses.replace(cfg, device="cpu")
+            return cfg
+
+        self.reset_view()
+        self.runner.rerun(on_cpu)

@@ -1,0 +1,1 @@
+"""Reusable Qt and pyqtgraph widgets that know nothing of torch training."""

@@ -1,0 +1,143 @@
+"""Export is a capability of every view: PNG at a scale, SVG, CSV, animated GIF.
+
+Plots go through pyqtgraph's exporters so that what is saved is what is drawn;
+whole widgets (a tab, a diagram) are rendered into a pixmap at the chosen scale.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QWidget
+
+__all__ = [
+    "export_plot",
+    "export_widget_png",
+    "write_csv",
+    "save_gif",
+    "qimage_to_array",
+    "EXPORT_FILTERS",
+]
+
+EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
+
+
+def _plot_item(plot) -> pg.PlotItem:
+    if isinstance(plot, pg.PlotWidget):
+        return plot.getPlotItem()
+    return plot
+
+
+def export_plot(plot, path: str | Path, scale: float = 1.0, csv_columns: Mapping[str, Sequence] | None = None) -> Path:
+    """Write a plot as PNG (``scale`` 1–4), SVG or CSV, chosen by the file suffix."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    item = _plot_item(plot)
+    if suffix == ".png":
+        if not 1 <= scale <= 4:
+            raise ValueError(f"PNG scale must be between 1 and 4, got {scale}")
+        exporter = pg.exporters.ImageExporter(item)
+        width = max(1, round(item.sceneBoundingRect().width() * scale))
+        exporter.parameters()["width"] = width
+        exporter.export(str(path))
+    elif suffix == ".svg":
+        pg.exporters.SVGExporter(item).export(str(path))
+    elif suffix == ".csv":
+        if csv_columns is None:
+            csv_columns = plot_curves_as_columns(item)
+        write_csv(path, csv_columns)
+    else:
+        raise ValueError(f"Cannot export a plot as {suffix or 'a file without suffix'}; use .png, .svg or .csv")
+    return path
+
+
+def plot_curves_as_columns(item: pg.PlotItem) -> dict[str, np.ndarray]:
+    """The data of every named curve in a plot, as CSV columns (``name x``, ``name y``)."""
+    cols: dict[str, np.ndarray] = {}
+    for i, curve in enumerate(item.listDataItems()):
+        x, y = curve.getData()
+        if x is None:
+            continue
+        name = curve.name() or f"series{i}"
+        cols[f"{name} x"] = np.asarray(x)
+        cols[f"{name} y"] = np.asarray(y)
+    return cols
+
+
+def write_csv(path: str | Path, columns: Mapping[str, Sequence]) -> Path:
+    """Columns of possibly different lengths; shorter ones are padded with empty cells."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    names = list(columns)
+    data = [np.asarray(columns[n]).ravel() for n in names]
+    rows = max((len(d) for d in data), default=0)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(names)
+        for r in range(rows):
+            w.writerow([_cell(d[r]) if r < len(d) else "" for d in data])
+    return path
+
+
+def _cell(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        v = float(v)
+        if math.isnan(v):
+            return "nan"
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return repr(v)
+    return str(v)
+
+
+def export_widget_png(widget: QWidget, path: str | Path, scale: float = 1.0) -> Path:
+    """Render a whole widget (a tab, a panel) to PNG at ``scale`` times its size."""
+    if not 1 <= scale <= 4:
+        raise ValueError(f"PNG scale must be between 1 and 4, got {scale}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    size: QSize = widget.size()
+    if size.width() < 2 or size.height() < 2:
+        size = widget.sizeHint()
+        widget.resize(size)
+    pixmap = QPixmap(round(size.width() * scale), round(size.height() * scale))
+    pixmap.setDevicePixelRatio(scale)
+    pixmap.fill(widget.palette().window().color())
+    widget.render(pixmap)
+    if not pixmap.save(str(path), "PNG"):
+        raise OSError(f"Could not write {path}")
+    return path
+
+
+def qimage_to_array(image: QImage) -> np.ndarray:
+    """An RGB uint8 array (h, w, 3) copied out of a QImage."""
+    img = image.convertToFormat(QImage.Format_RGB888)
+    w, h, bpl = img.width(), img.height(), img.bytesPerLine()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=bpl * h).reshape(h, bpl)
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def save_gif(frames: Sequence[np.ndarray | QImage], path: str | Path, fps: float = 10.0) -> Path:
+    """An animated GIF from RGB frames (arrays or QImages), looping forever."""
+    from PIL import Image
+
+    if not frames:
+        raise ValueError("No frames recorded: run or step the experiment first")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = []
+    for fr in frames:
+        arr = qimage_to_array(fr) if isinstance(fr, QImage) else np.asarray(fr, np.uint8)
+        images.append(Image.fromarray(arr[..., :3]).convert("P", palette=Image.ADAPTIVE, colors=255))
+    duration = max(20, round(1000 / max(fps, 0.1)))
+    images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=False)
+    return path

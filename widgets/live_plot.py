@@ -1,0 +1,260 @@
+"""LivePlot: append-only curves redrawn from a ~30 Hz timer, never once per event.
+
+Appending only stores numbers (amortised O(1)); the timer pushes to pyqtgraph just
+the series that changed since the last frame. Log-y, legend, a readout of the values
+under the cursor, and export (PNG at ×1–×4, SVG, CSV) from the context menu.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QFileDialog
+
+from widgets.export import export_plot
+from widgets.theme import Style, theme
+
+__all__ = ["LivePlot", "Series"]
+
+REDRAW_HZ = 30
+
+
+class Series:
+    """A growable (x, y) buffer with doubling capacity."""
+
+    def __init__(self, name: str, color: str, width_factor: float = 1.0, dash: bool = False, symbol: str | None = None):
+        self.name = name
+        self.color = color
+        self.width_factor = width_factor
+        self.dash = dash
+        self.symbol = symbol
+        self._x = np.empty(256)
+        self._y = np.empty(256)
+        self.n = 0
+        self.dirty = False
+        self.curve: pg.PlotDataItem | None = None
+
+    def append(self, x: float, y: float) -> None:
+        if self.n == len(self._x):
+            self._x = np.resize(self._x, 2 * self.n)
+            self._y = np.resize(self._y, 2 * self.n)
+        self._x[self.n] = x
+        self._y[self.n] = y
+        self.n += 1
+        self.dirty = True
+
+    def extend(self, xs: Iterable[float], ys: Iterable[float]) -> None:
+        xs, ys = np.asarray(xs, float).ravel(), np.asarray(ys, float).ravel()
+        need = self.n + len(xs)
+        if need > len(self._x):
+            cap = max(need, 2 * len(self._x))
+            self._x, self._y = np.resize(self._x, cap), np.resize(self._y, cap)
+        self._x[self.n : need] = xs
+        self._y[self.n : need] = ys
+        self.n = need
+        self.dirty = True
+
+    def set(self, xs, ys) -> None:
+        self.n = 0
+        self.extend(xs, ys)
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[: self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[: self.n]
+
+
+class LivePlot(pg.PlotWidget):
+    exported = Signal(str)  # path, after a successful export from the menu
+
+    def __init__(self, title: str = "", x_label: str = "", y_label: str = "", *, log_y: bool = False, parent=None):
+        super().__init__(parent=parent)
+        self.setMinimumSize(220, 160)
+        self.title = title
+        self._series: dict[str, Series] = {}
+        self._log_y = log_y
+        self.redraw_count = 0
+        item = self.getPlotItem()
+        item.setTitle(title)
+        item.setLabel("bottom", x_label)
+        item.setLabel("left", y_label)
+        item.showGrid(x=True, y=True, alpha=0.25)
+        self.legend = item.addLegend(offset=(-10, 10))
+        item.setLogMode(y=log_y)
+        self._readout = pg.LabelItem(justify="left")
+        item.layout.addItem(self._readout, 4, 1)
+        self._readout.setText(" ")
+        self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
+        self._add_export_menu()
+        self._timer = QTimer(self)
+        self._timer.setInterval(round(1000 / REDRAW_HZ))
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+        theme().changed.connect(self._restyle)
+        self._restyle(theme().style)
+
+    # -- data -------------------------------------------------------------------
+    def series(self, name: str, *, color: str | None = None, width: float = 1.0, dash: bool = False, symbol: str | None = None) -> Series:
+        """Get or create the series ``name`` (its colour follows creation order)."""
+        s = self._series.get(name)
+        if s is None:
+            color = color or theme().style.series_color(len(self._series))
+            s = Series(name, color, width, dash, symbol)
+            s.curve = self.getPlotItem().plot([], [], name=name)
+            self._style_curve(s, theme().style)
+            self._series[name] = s
+        return s
+
+    def append(self, name: str, x: float, y: float) -> None:
+        self.series(name).append(x, y)
+
+    def set_data(self, name: str, x, y, **style) -> None:
+        self.series(name, **style).set(x, y)
+
+    def remove(self, name: str) -> None:
+        s = self._series.pop(name, None)
+        if s is not None and s.curve is not None:
+            self.getPlotItem().removeItem(s.curve)
+
+    def clear_series(self) -> None:
+        for name in list(self._series):
+            self.remove(name)
+
+    def names(self) -> list[str]:
+        return list(self._series)
+
+    def data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        s = self._series[name]
+        return s.x.copy(), s.y.copy()
+
+    # -- drawing ----------------------------------------------------------------
+    @Slot()
+    def redraw(self) -> None:
+        """Push changed series to their curves; called by the timer and before export."""
+        changed = False
+        for s in self._series.values():
+            if s.dirty:
+                x, y = s.x, s.y
+                if self._log_y:
+                    # Log axes cannot show zero or negatives; leave gaps instead of warnings.
+                    y = np.where(y > 0, y, np.nan)
+                s.curve.setData(x, y, connect="finite")
+                s.dirty = False
+                changed = True
+        if changed:
+            self.redraw_count += 1
+
+    def set_log_y(self, on: bool) -> None:
+        self._log_y = on
+        self.getPlotItem().setLogMode(y=on)
+        for s in self._series.values():
+            s.dirty = True
+        self.redraw()
+
+    @property
+    def log_y(self) -> bool:
+        return self._log_y
+
+    @Slot(object)
+    def _restyle(self, style: Style) -> None:
+        self.setBackground(style.background)
+        item = self.getPlotItem()
+        font_px = round(11 * style.effective_font_scale)
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(style.foreground)
+            axis.setTextPen(style.foreground)
+            f = axis.font() if hasattr(axis, "font") else None
+            if f is not None:
+                f.setPixelSize(font_px)
+                axis.setTickFont(f)
+            axis.label.setDefaultTextColor(pg.mkColor(style.foreground))
+        item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
+        if self.legend is not None:
+            self.legend.setLabelTextColor(style.foreground)
+            self.legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
+        for s in self._series.values():
+            self._style_curve(s, style)
+
+    def _style_curve(self, s: Series, style: Style) -> None:
+        pen = pg.mkPen(s.color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)
+        s.curve.setPen(pen)
+        if s.symbol:
+            s.curve.setSymbol(s.symbol)
+            s.curve.setSymbolBrush(s.color)
+            s.curve.setSymbolPen(None)
+            s.curve.setSymbolSize(4 + 2 * style.line_width)
+
+    # -- readout ----------------------------------------------------------------
+    def _on_mouse_moved(self, evt) -> None:
+        pos = evt[0]
+        vb = self.getPlotItem().vb
+        if not self.sceneBoundingRect().contains(pos) or not self._series:
+            return
+        point = vb.mapSceneToView(pos)
+        x = point.x()
+        parts = [f"x = {x:.4g}"]
+        for s in self._series.values():
+            if s.n == 0:
+                continue
+            xs = s.x
+            i = int(np.clip(np.searchsorted(xs, x) if np.all(np.diff(xs[:64]) >= 0) else np.argmin(np.abs(xs - x)), 0, s.n - 1))
+            parts.append(f"<span style='color:{s.color}'>{s.name} = {s.y[i]:.4g}</span>")
+        self._readout.setText(" · ".join(parts))
+
+    def readout_text(self) -> str:
+        return self._readout.text
+
+    # -- export -----------------------------------------------------------------
+    def csv_columns(self) -> dict[str, np.ndarray]:
+        """One x column when every series shares its x values, else an x/y pair each."""
+        series = [s for s in self._series.values() if s.n]
+        if not series:
+            return {}
+        x_label = self.getPlotItem().getAxis("bottom").labelText or "x"
+        first = series[0].x
+        if all(s.n == len(first) and np.array_equal(s.x, first) for s in series):
+            cols = {x_label: first}
+            cols.update({s.name: s.y for s in series})
+            return cols
+        cols = {}
+        for s in series:
+            cols[f"{s.name} {x_label}"] = s.x
+            cols[s.name] = s.y
+        return cols
+
+    def export(self, path: str | Path, scale: float = 1.0) -> Path:
+        self.redraw()
+        cols = self.csv_columns() if Path(path).suffix.lower() == ".csv" else None
+        return export_plot(self, path, scale, csv_columns=cols)
+
+    def _add_export_menu(self) -> None:
+        menu = self.getPlotItem().vb.menu.addMenu("Save plot as")
+        for label, suffix, scale in (
+            ("PNG ×1…", ".png", 1),
+            ("PNG ×2…", ".png", 2),
+            ("PNG ×4…", ".png", 4),
+            ("SVG…", ".svg", 1),
+            ("CSV data…", ".csv", 1),
+        ):
+            menu.addAction(label).triggered.connect(lambda _=False, s=suffix, k=scale: self._export_dialog(s, k))
+        log_action = self.getPlotItem().vb.menu.addAction("Logarithmic y axis")
+        log_action.setCheckable(True)
+        log_action.setChecked(self._log_y)
+        log_action.toggled.connect(self.set_log_y)
+
+    def _export_dialog(self, suffix: str, scale: float) -> None:
+        default = (self.title or "plot").lower().replace(" ", "_") + suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Save plot", default, f"*{suffix}")
+        if path:
+            if not path.lower().endswith(suffix):
+                path += suffix
+            self.export(path, scale)
+            self.exported.emit(path)
