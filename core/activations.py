@@ -1,0 +1,254 @@
+"""Activation functions: one registry for every lab, curves and derivatives by autograd,
+and properties measured from torch rather than written by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Mapping
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.devices import torch_device
+from core.engine import Event, RunControl, Snapshot, Finished
+
+__all__ = [
+    "ParamSpec",
+    "ActivationSpec",
+    "ACTIVATIONS",
+    "make_activation",
+    "activation_module",
+    "check_params",
+    "curves",
+    "Properties",
+    "measure_properties",
+    "CostConfig",
+    "measure_costs",
+]
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    name: str
+    label: str
+    default: float
+    minimum: float
+    maximum: float
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    key: str
+    label: str
+    fn: Callable[..., torch.Tensor]  # fn(x, **params)
+    params: tuple[ParamSpec, ...] = ()
+    module: Callable[..., nn.Module] | None = None  # module(**params)
+
+    def defaults(self) -> dict[str, float]:
+        return {p.name: p.default for p in self.params}
+
+
+SLOPE = ParamSpec("negative_slope", "Leaky slope", 0.01, 0.0, 1.0)
+ALPHA = ParamSpec("alpha", "α", 1.0, 0.05, 5.0)
+BETA = ParamSpec("beta", "β", 1.0, 0.1, 10.0)
+
+ACTIVATIONS: dict[str, ActivationSpec] = {
+    s.key: s
+    for s in [
+        ActivationSpec("sigmoid", "Sigmoid", lambda x: torch.sigmoid(x), module=lambda: nn.Sigmoid()),
+        ActivationSpec("tanh", "Tanh", lambda x: torch.tanh(x), module=lambda: nn.Tanh()),
+        ActivationSpec("relu", "ReLU", lambda x: F.relu(x), module=lambda: nn.ReLU()),
+        ActivationSpec(
+            "leaky_relu",
+            "Leaky ReLU",
+            lambda x, negative_slope=0.01: F.leaky_relu(x, negative_slope),
+            (SLOPE,),
+            lambda negative_slope=0.01: nn.LeakyReLU(negative_slope),
+        ),
+        ActivationSpec("elu", "ELU", lambda x, alpha=1.0: F.elu(x, alpha), (ALPHA,), lambda alpha=1.0: nn.ELU(alpha)),
+        ActivationSpec("selu", "SELU", lambda x: F.selu(x), module=lambda: nn.SELU()),
+        ActivationSpec("gelu", "GELU", lambda x: F.gelu(x), module=lambda: nn.GELU()),
+        ActivationSpec("silu", "SiLU / Swish", lambda x: F.silu(x), module=lambda: nn.SiLU()),
+        ActivationSpec(
+            "softplus", "Softplus", lambda x, beta=1.0: F.softplus(x, beta), (BETA,), lambda beta=1.0: nn.Softplus(beta)
+        ),
+        ActivationSpec("mish", "Mish", lambda x: F.mish(x), module=lambda: nn.Mish()),
+        ActivationSpec("hardtanh", "Hard tanh", lambda x: F.hardtanh(x), module=lambda: nn.Hardtanh()),
+        ActivationSpec("linear", "Linear (identity)", lambda x: x, module=lambda: nn.Identity()),
+    ]
+}
+
+
+def check_params(key: str, params: Mapping[str, float] | None) -> dict[str, float]:
+    """The full parameter dict for ``key``; ValueError for unknown names or bad values."""
+    if key not in ACTIVATIONS:
+        raise ValueError(f"Unknown activation {key!r}; choose one of {', '.join(ACTIVATIONS)}")
+    spec = ACTIVATIONS[key]
+    values = spec.defaults()
+    for name, v in (params or {}).items():
+        match = [p for p in spec.params if p.name == name]
+        if not match:
+            continue  # parameters of other functions are simply not used here
+        p = match[0]
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and p.minimum <= v <= p.maximum):
+            raise ValueError(f"{spec.label}: {p.label} must be between {p.minimum} and {p.maximum}, got {v}")
+        values[name] = float(v)
+    return values
+
+
+def make_activation(key: str, params: Mapping[str, float] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A tensor function for the activation ``key`` with its parameters bound."""
+    values = check_params(key, params)
+    fn = ACTIVATIONS[key].fn
+    return lambda x: fn(x, **values)
+
+
+def activation_module(key: str, params: Mapping[str, float] | None = None) -> nn.Module:
+    """The torch.nn module for ``key`` (what a network built by a lab contains)."""
+    values = check_params(key, params)
+    return ACTIVATIONS[key].module(**values)
+
+
+def curves(keys, params: Mapping[str, float] | None, x_min: float, x_max: float, n: int = 801) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each key: (x, f(x), f'(x)), the derivative by autograd in float64."""
+    if not (math.isfinite(x_min) and math.isfinite(x_max)) or x_min >= x_max:
+        raise ValueError("The x range needs a minimum below its maximum")
+    out = {}
+    for key in keys:
+        f = make_activation(key, params)
+        x = torch.linspace(x_min, x_max, n, dtype=torch.float64, requires_grad=True)
+        y = f(x)
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        out[key] = (x.detach().numpy(), y.detach().numpy(), grad.numpy())
+    return out
+
+
+# -- properties --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Properties:
+    output_range: str
+    zero_centred: str
+    saturating: str
+    monotonic: str
+    differentiable_at_0: str
+    mean_for_normal_input: float
+    lower: float
+    upper: float
+
+
+def _fmt(v: float) -> str:
+    if math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    if abs(v) < 1e-9:
+        v = 0.0  # grid points such as −4e−16 are zero
+    s = f"{v:.3g}"
+    return s.replace("-", "−")
+
+
+def measure_properties(key: str, params: Mapping[str, float] | None = None) -> Properties:
+    """Measure, with torch in float64, what students are told about an activation."""
+    f = make_activation(key, params)
+    x = torch.linspace(-20, 20, 40001, dtype=torch.float64, requires_grad=True)
+    y = f(x)
+    (d,) = torch.autograd.grad(y.sum(), x)
+    xs, ys, ds = x.detach().numpy(), y.detach().numpy(), d.numpy()
+
+    def bound(upper: bool) -> tuple[float, str]:
+        v = float(ys.max() if upper else ys.min())
+        hits = xs[ys == v]
+        if np.abs(hits).min() < 10:
+            # Reached at a finite point (hard tanh at ±1, ReLU at 0): a closed end.
+            return v, ("]" if upper else "[")
+        # Approached only far out: the end is the limit, open (or infinite).
+        side = hits[0] if abs(hits[0]) > 10 else (20.0 if upper else -20.0)
+        limit = float(f(torch.tensor([math.copysign(1e8, side)], dtype=torch.float64))[0])
+        if abs(limit) > 1e4:
+            limit = math.inf if limit > 0 else -math.inf
+        return limit, (")" if upper else "(")
+
+    lo, lb = bound(upper=False)
+    hi, rb = bound(upper=True)
+    output_range = f"{lb}{_fmt(lo)}, {_fmt(hi)}{rb}"
+
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(200_000, generator=g, dtype=torch.float64)
+    mean = round(float(f(z).mean()), 2) + 0.0  # + 0.0 turns −0.0 into 0.0
+    zero_centred = f"yes (mean {mean:+.2f} for N(0,1) input)" if abs(mean) < 0.05 else f"no (mean {mean:+.2f} for N(0,1) input)"
+
+    flat = np.abs(ds) < 0.01
+    regions = []
+    if flat[0]:
+        last_flat = int(np.argmin(flat)) - 1
+        regions.append(f"x < {_fmt(xs[last_flat])}")
+    if flat[-1] and not flat.all():
+        first_flat = len(flat) - int(np.argmin(flat[::-1]))
+        regions.append(f"x > {_fmt(xs[first_flat])}")
+    saturating = " and ".join(regions) if regions else "none"
+    if flat.all():
+        saturating = "everywhere"
+
+    monotonic = "yes" if (ds >= -1e-9).all() else f"no (f′ down to {_fmt(ds.min())})"
+
+    h = 1e-6
+    xl = torch.tensor([-h, h], dtype=torch.float64, requires_grad=True)
+    (dl,) = torch.autograd.grad(f(xl).sum(), xl)
+    left, right = float(dl[0]), float(dl[1])
+    differentiable = "yes" if abs(left - right) < 1e-3 else f"no (f′ jumps {_fmt(left)} → {_fmt(right)})"
+    return Properties(output_range, zero_centred, saturating, monotonic, differentiable, mean, lo, hi)
+
+
+# -- cost per element ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    keys: tuple[str, ...]
+    params: Mapping[str, float] = field(default_factory=dict)
+    device: str = "cpu"
+    elements: int = 1_000_000
+    repeats: int = 7
+
+
+def measure_costs(cfg: CostConfig, ctl: RunControl) -> Iterator[Event]:
+    """Time forward + backward per element for each activation, relative to ReLU.
+
+    Yields a Snapshot after each function so that the table fills in as it goes.
+    """
+    if not 1_000 <= cfg.elements <= 50_000_000:
+        raise ValueError("Elements per timing must be between 1,000 and 50,000,000")
+    dev = torch_device(cfg.device)
+    x = torch.randn(cfg.elements, device=dev, requires_grad=True)
+    keys = ("relu",) + tuple(k for k in cfg.keys if k != "relu")
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+
+    times: dict[str, float] = {}
+    for key in keys:
+        ctl.checkpoint()
+        f = make_activation(key, cfg.params)
+        samples = []
+        for r in range(cfg.repeats + 1):
+            ctl.checkpoint()
+            sync()
+            t0 = time.perf_counter()
+            y = f(x)
+            (g,) = torch.autograd.grad(y.sum(), x)
+            sync()
+            if r:  # the first run warms up caches and kernels
+                samples.append(time.perf_counter() - t0)
+        times[key] = float(np.median(samples))
+        yield Snapshot(
+            len(times),
+            "costs",
+            {k: {"ns_per_element": t / cfg.elements * 1e9, "relative_to_relu": t / times["relu"]} for k, t in times.items()},
+        )
+    yield Finished({"device": str(dev)})
