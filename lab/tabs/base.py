@@ -12,6 +12,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
@@ -19,7 +20,7 @@ from core.engine import Cancelled, Diverged, Event, RunControl
 from lab.runner import JobFailure, JobRunner
 from lab.settings import SettingsStore
 from widgets.banner import MessageBanner
-from widgets.export import export_widget_png
+from widgets.export import export_plot, export_widget_png
 from widgets.live_plot import LivePlot
 from widgets.play_controls import PlayControls
 
@@ -163,6 +164,8 @@ class LabTab(QWidget):
                 written.append(view.export(out / f"{name}.png", scale))
                 if view.names():
                     written.append(view.export(out / f"{name}.csv"))
+            elif isinstance(view, pg.PlotWidget):
+                written.append(export_plot(view, out / f"{name}.png", scale))
             elif hasattr(view, "export"):
                 written.extend(view.export(out / name, scale))
             else:
