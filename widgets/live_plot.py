@@ -86,6 +86,8 @@ class LivePlot(pg.PlotWidget):
         item.setLabel("bottom", x_label)
         item.setLabel("left", y_label)
         item.showGrid(x=True, y=True, alpha=0.25)
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).enableAutoSIPrefix(False)  # "×0.001" on a fraction confuses students
         self.legend = item.addLegend(offset=(-10, 10))
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")

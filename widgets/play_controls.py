@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
 
 __all__ = ["PlayControls", "SPEED_STEPS"]
 
@@ -38,11 +38,15 @@ class PlayControls(QWidget):
         self.step_button.clicked.connect(self.step_requested)
         self.reset_button.clicked.connect(self.reset_requested)
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        layout = QHBoxLayout()
         for b in (self.play_button, self.step_button, self.reset_button):
             b.setFocusPolicy(Qt.TabFocus)
             layout.addWidget(b)
+        outer.addLayout(layout)
+        speed_row = QHBoxLayout()
+        outer.addLayout(speed_row)
 
         self.speed_slider = QSlider(Qt.Horizontal)
         self.speed_slider.setRange(0, len(SPEED_STEPS) - 1)
@@ -50,10 +54,11 @@ class PlayControls(QWidget):
         self.speed_slider.setToolTip("Speed: slow it down for a lecture")
         self.speed_label = QLabel()
         self.speed_slider.valueChanged.connect(self._on_speed)
+        self.speed_label.setMinimumWidth(48)
         if with_speed:
-            layout.addWidget(QLabel("Speed"))
-            layout.addWidget(self.speed_slider, 1)
-            layout.addWidget(self.speed_label)
+            speed_row.addWidget(QLabel("Speed"))
+            speed_row.addWidget(self.speed_slider, 1)
+            speed_row.addWidget(self.speed_label)
         else:
             self.speed_slider.hide()
         self._on_speed(self.speed_slider.value(), emit=False)

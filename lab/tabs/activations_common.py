@@ -1,0 +1,119 @@
+"""Pieces shared by the activation explorer's pages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QScrollArea, QVBoxLayout, QWidget
+
+from core.activations import ACTIVATIONS
+from core.engine import Event
+from widgets.theme import theme
+
+__all__ = ["ActivationChecklist", "ControlPanel", "Page", "activation_color"]
+
+
+def activation_color(key: str) -> str:
+    """Each activation keeps one colour on every page and plot."""
+    return theme().style.series_color(list(ACTIVATIONS).index(key))
+
+
+class ActivationChecklist(QListWidget):
+    """Tick the activations to compare."""
+
+    selection_changed = Signal()
+
+    def __init__(self, checked=(), keys=None, parent=None):
+        super().__init__(parent)
+        for key in keys or ACTIVATIONS:
+            item = QListWidgetItem(ACTIVATIONS[key].label)
+            item.setData(Qt.UserRole, key)
+            item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
+            item.setCheckState(Qt.Checked if key in checked else Qt.Unchecked)
+            item.setForeground(_color(key))
+            self.addItem(item)
+        self.itemChanged.connect(lambda _item: self.selection_changed.emit())
+        rows = self.sizeHintForRow(0) * self.count() + 2 * self.frameWidth() + 4
+        self.setFixedHeight(rows)
+
+    def checked(self) -> tuple[str, ...]:
+        return tuple(
+            self.item(i).data(Qt.UserRole) for i in range(self.count()) if self.item(i).checkState() == Qt.Checked
+        )
+
+    def set_checked(self, keys) -> None:
+        unknown = [k for k in keys if k not in ACTIVATIONS]
+        if unknown:
+            raise ValueError(f"Unknown activation(s): {', '.join(unknown)}")
+        self.blockSignals(True)
+        for i in range(self.count()):
+            item = self.item(i)
+            item.setCheckState(Qt.Checked if item.data(Qt.UserRole) in keys else Qt.Unchecked)
+        self.blockSignals(False)
+        self.selection_changed.emit()
+
+
+def _color(key: str):
+    from PySide6.QtGui import QColor
+
+    return QColor(activation_color(key))
+
+
+class ControlPanel(QScrollArea):
+    """A scrollable column of grouped controls at the left of a page."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setMinimumWidth(300)
+        self.setMaximumWidth(380)
+        inner = QWidget()
+        self.column = QVBoxLayout(inner)
+        self.column.addStretch(1)  # controls stay at the top at their natural height
+        self.setWidget(inner)
+
+    def _append(self, widget: QWidget) -> None:
+        self.column.insertWidget(self.column.count() - 1, widget)
+
+    def group(self, title: str) -> QFormLayout:
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
+        self._append(box)
+        return form
+
+    def add(self, widget: QWidget) -> QWidget:
+        self._append(widget)
+        return widget
+
+    def note(self, text: str) -> QLabel:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setTextFormat(Qt.RichText)
+        self._append(label)
+        return label
+
+
+class Page(QWidget):
+    """One page of the explorer: its job, its events, its plots and its saved state."""
+
+    key = ""
+    title = ""
+
+    def job(self):
+        raise NotImplementedError
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def plots(self) -> dict:
+        return {}
+
+    def state(self) -> dict:
+        return {}
+
+    def apply_state(self, state: dict) -> None:
+        pass
