@@ -170,6 +170,7 @@ class DeadReluPage(Page):
             "depth": NumberField("Hidden layers", 3, 1, 6, integer=True),
             "epochs": NumberField("Epochs", 600, 10, 5000, integer=True),
             "batch_size": NumberField("Batch size (0 = full batch)", 0, 0, 200, integer=True),
+            "negative_slope": NumberField("Leaky ReLU slope", 0.01, 0.0, 1.0),
         }
         for f in self.fields.values():
             train.addRow(f)
@@ -208,6 +209,7 @@ class DeadReluPage(Page):
             depth=int(v["depth"]),
             epochs=int(v["epochs"]),
             batch_size=int(v["batch_size"]),
+            params={"negative_slope": v["negative_slope"]},
             device=self.tab.device,
         )
         cfg.validate()
