@@ -146,6 +146,11 @@ class RunControl:
     def stopped(self) -> bool:
         return self._stopped
 
+    @property
+    def steps_pending(self) -> int:
+        """Single steps requested but not yet taken (a paused job may still run them)."""
+        return self._steps_allowed
+
     # -- the job's side --------------------------------------------------------
     def checkpoint(self) -> None:
         """Block while paused, raise :class:`Cancelled` once stopped."""
