@@ -1,10 +1,15 @@
-"""Shared test set-up: offscreen Qt, and settings that never touch the user's own."""
+"""Shared test set-up: offscreen Qt, settings that never touch the user's own, and
+torch threads as the app sets them (one core left for the GUI)."""
 
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
+
+from core.devices import configure_threads
+
+configure_threads()
 
 
 @pytest.fixture(autouse=True)
