@@ -119,6 +119,8 @@ class _Builder:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             if isinstance(node.op, ast.Pow):
                 self._check_exponent(node.right)
+            if isinstance(node.op, ast.Div) and _constant_value(node.right) == 0:
+                raise ExpressionError("Division by zero in a constant")
             left, right = self(node.left), self(node.right)
             op = _BINOPS[type(node.op)]
             return lambda *a: op(left(*a), right(*a))
