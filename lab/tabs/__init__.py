@@ -22,6 +22,7 @@ class TabSpec:
 
 TABS: list[TabSpec] = [
     TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
+    TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
 ]
 
 
