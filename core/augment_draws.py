@@ -14,7 +14,6 @@ operations are recorded instead.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -206,7 +205,7 @@ def image_tensor(image: np.ndarray):
     """An (H, W, 3) uint8 array as the (3, H, W) uint8 tensor the pipeline takes."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).contiguous()
+    return torch.from_numpy(np.array(image, np.uint8, copy=True)).permute(2, 0, 1).contiguous()
 
 
 def sweep_row(spec: dict, step_index: int, image: np.ndarray, cells: int = 7, seed: int = 0) -> tuple[list[float], list[np.ndarray], str]:
@@ -306,21 +305,3 @@ def _normalize_used(spec: dict) -> dict | None:
         if entry["type"] == "Normalize" and entry["enabled"]:
             return {"mean": list(entry["params"]["mean"]), "std": list(entry["params"]["std"])}
     return None
-
-
-def grid_timing_ms(cfg: GridConfig) -> tuple[float, float]:
-    """(first draw, all draws) in ms for one headless run: the benchmark's measure."""
-    from dataclasses import replace
-
-    from core.engine import RunControl as _RC
-
-    t0 = time.perf_counter()
-    first = math.nan
-    last = math.nan
-    for ev in draw_grid_job(replace(cfg, stats=False, sweep_step=None, mix_images=()), _RC()):
-        if isinstance(ev, Snapshot) and ev.kind == "draws":
-            now = (time.perf_counter() - t0) * 1000
-            if math.isnan(first):
-                first = now
-            last = now
-    return first, last
