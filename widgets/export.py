@@ -50,7 +50,7 @@ def export_plot(plot, path: str | Path, scale: float = 1.0, csv_columns: Mapping
         exporter.parameters()["width"] = width
         exporter.export(str(path))
     elif suffix == ".svg":
-        pg.exporters.SVGExporter(item).export(str(path))
+        _export_svg(item, path)
     elif suffix == ".csv":
         if csv_columns is None:
             csv_columns = plot_curves_as_columns(item)
@@ -58,6 +58,29 @@ def export_plot(plot, path: str | Path, scale: float = 1.0, csv_columns: Mapping
     else:
         raise ValueError(f"Cannot export a plot as {suffix or 'a file without suffix'}; use .png, .svg or .csv")
     return path
+
+
+def _export_svg(item: pg.PlotItem, path: Path) -> None:
+    """Vector SVG through Qt's own SVG generator.
+
+    pyqtgraph's SVGExporter post-processes Qt's path syntax and fails on the compact
+    form newer Qt writes ("M1 2L3 4"); rendering the scene into QSvgGenerator avoids it.
+    """
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    source = item.sceneBoundingRect()
+    gen = QSvgGenerator()
+    gen.setFileName(str(path))
+    gen.setSize(source.size().toSize())
+    gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    gen.setTitle(item.titleLabel.text or "plot")
+    painter = QPainter(gen)
+    try:
+        item.scene().render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()
 
 
 def plot_curves_as_columns(item: pg.PlotItem) -> dict[str, np.ndarray]:
