@@ -202,7 +202,7 @@ def early_stopping_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     val_w[np.arange(m)[:, None], np.argsort(rng.random((m, n)), 1)[:, :n_val]] = 1.0
     train_w = 1.0 - val_w
     xq = _queries(data.x, data.x_grid)
-    every = max(1, cfg.epochs // 200)
+    every = max(1, cfg.epochs // 100)  # ~100 points per curve
     buffer, throttle = MetricsBuffer(), Throttle(30)
     epochs, vals, tests = [], [], []
     for epoch, pred in train_mlp(

@@ -1,0 +1,106 @@
+"""Bagging, boosting, cross-validation, early stopping and the batched MLP."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from core.biasvar import BiasVarConfig, Progress, biasvar_job
+from core.biasvar_ensembles import early_stop_epoch
+from core.biasvar_mlp import train_mlp
+from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
+
+
+def finished(events):
+    return [e for e in events if isinstance(e, Finished)][-1].summary
+
+
+def test_bagging_reduces_the_variance_of_deep_trees():
+    events = run_headless(biasvar_job, BiasVarConfig(analysis="bagging", family="tree", depth=8, m=100, bags=30))
+    rows = [e.values for e in events if isinstance(e, Metrics)]
+    assert [r["B"] for r in rows] == list(range(1, 31))
+    summary = finished(events)
+    assert summary["bagged"]["variance"] < 0.7 * summary["single"]["variance"]
+    assert summary["variance_reduction"] > 0.3
+    snap = [e for e in events if isinstance(e, Snapshot) and e.kind == "bagging"][0]
+    assert snap.data["resamples"].shape == (30, 200) and snap.data["counts"].sum() == 30
+
+
+def test_boosting_lowers_bias_and_raises_variance_round_by_round():
+    cfg = BiasVarConfig(analysis="boosting", truth="step", x_min=-1.0, family="tree", m=100, rounds=60, boost_lr=0.5)
+    events = run_headless(biasvar_job, cfg)
+    chunks = [e for e in events if isinstance(e, History)]
+    steps = np.concatenate([c.steps for c in chunks])
+    np.testing.assert_array_equal(steps, np.arange(61))  # round 0 (the mean) … round 60, none lost
+    bias2 = np.concatenate([c.values["bias2"] for c in chunks])
+    variance = np.concatenate([c.values["variance"] for c in chunks])
+    assert bias2[-1] < 0.3 * bias2[0] and variance[-1] > variance[1]
+
+
+def test_boosting_steps_one_round_at_a_time():
+    ctl = RunControl(paused=True)
+    gen = biasvar_job(BiasVarConfig(analysis="boosting", family="tree", m=20, rounds=50), ctl)
+    rounds = []
+    ctl.step(3)
+    for ev in gen:
+        if isinstance(ev, Snapshot):
+            rounds.append(ev.data["round"])
+        if rounds and rounds[-1] == 3:
+            break
+    assert rounds == [0, 1, 2, 3]
+
+
+def test_cross_validation_reports_its_choice_and_the_true_optimum():
+    cfg = BiasVarConfig(analysis="cv", family="poly", m=200, folds=5, sweep=(0, 1, 2, 3, 5, 8, 12))
+    events = run_headless(biasvar_job, cfg)
+    folds = [e for e in events if isinstance(e, Snapshot) and e.kind == "folds"][0]
+    assert np.bincount(folds.data["fold_of"]).tolist() == [6] * 5
+    rows = [e.values for e in events if isinstance(e, Metrics)]
+    assert len(rows) == 7 and all(r["cv_std"] > 0 for r in rows)
+    summary = finished(events)
+    assert summary["cv_choice"] in cfg.sweep and summary["true_choice"] in cfg.sweep
+    assert summary["true_best_test_error"] == min(r["test_error"] for r in rows)
+
+
+def test_early_stop_epoch_waits_for_patience():
+    epochs = np.arange(10, 110, 10)
+    val = np.array([5, 4, 3, 3.5, 3.2, 3.1, 2.9, 3.0, 3.3, 3.4])
+    assert early_stop_epoch(epochs, val, patience=100) == 70
+    assert early_stop_epoch(epochs, val, patience=30) == 30  # stops at 60, before the later minimum
+
+
+def test_early_stopping_job_curves_and_summary():
+    cfg = BiasVarConfig(analysis="early_stopping", family="mlp", width=32, m=20, n=20, epochs=200, lr=0.03, noise=0.5)
+    events = run_headless(biasvar_job, cfg)
+    chunks = [e for e in events if isinstance(e, History)]
+    train = np.concatenate([c.values["train_error"] for c in chunks])
+    assert train[-1] < train[0]
+    summary = finished(events)
+    assert 0 < summary["stop_epoch"] <= 200 and 0 < summary["best_epoch"] <= 200
+
+
+def test_batched_mlp_members_train_independently():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (3, 16))
+    y = np.sin(3 * x)
+    kwargs = dict(width=8, layers=1, epochs=40, lr=0.05, seed=0)
+    *_, (_, together) = train_mlp(x, y, np.ones_like(x), x, **kwargs)
+    y_changed = y.copy()
+    y_changed[2] = 0.0  # another member's data must not move member 0
+    *_, (_, apart) = train_mlp(x, y_changed, np.ones_like(x), x, **kwargs)
+    np.testing.assert_allclose(together[0], apart[0], rtol=1e-5, atol=1e-6)
+    assert np.mean((together - y) ** 2) < np.mean(y**2)
+
+
+def test_mlp_sweep_stops_promptly_and_reports_progress():
+    ctl = RunControl()
+    cfg = BiasVarConfig(analysis="complexity", family="mlp", m=20, epochs=20000, sweep=(8,))
+    gen = biasvar_job(cfg, ctl)
+    first = next(ev for ev in gen if isinstance(ev, Progress))
+    assert first.total == 20000
+    stopper = threading.Timer(0.05, ctl.stop)
+    stopper.start()
+    with pytest.raises(Cancelled):
+        for _ in gen:
+            pass
+    stopper.join()
