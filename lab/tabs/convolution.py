@@ -310,6 +310,9 @@ class ConvolutionTab(LabTab):
             if value in ("maxpool", "avgpool") and self._state["op"] not in ("maxpool", "avgpool"):
                 s["stride"] = s["window"]
                 s["padding_kind"], s["padding"] = "amount", 0
+        elif key == "source" and value == "image":
+            self._load_image(self._image_source)
+            return
         else:
             s[key] = value
         self._propose(s, key)
