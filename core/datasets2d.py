@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Dataset2D", "DATASETS", "make_dataset", "split_train_test", "DOMAIN"]
+__all__ = ["Dataset2D", "DATASETS", "make_dataset", "split_train_test", "train_mask", "DOMAIN"]
 
 DOMAIN = (-6.0, 6.0)
 
@@ -156,10 +156,19 @@ def split_train_test(ds: Dataset2D, train_fraction: float, seed: int = 0) -> tup
     n = len(ds)
     if n < 2:
         raise ValueError("Need at least two points to split into training and test data")
+    mask = train_mask(n, train_fraction, seed)
     order = _rng(seed + 7919).permutation(n)
-    n_train = min(n - 1, max(1, round(n * train_fraction)))
-    tr, te = order[:n_train], order[n_train:]
+    tr, te = order[mask[order]], order[~mask[order]]
     return (
         Dataset2D(ds.X[tr], ds.y[tr], ds.task, ds.n_classes),
         Dataset2D(ds.X[te], ds.y[te], ds.task, ds.n_classes),
     )
+
+
+def train_mask(n: int, train_fraction: float, seed: int = 0) -> np.ndarray:
+    """Which of ``n`` points are training points (bool), as :func:`split_train_test` splits."""
+    order = _rng(seed + 7919).permutation(n)
+    n_train = min(n - 1, max(1, round(n * train_fraction))) if n >= 2 else n
+    mask = np.zeros(n, bool)
+    mask[order[:n_train]] = True
+    return mask
