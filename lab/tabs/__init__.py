@@ -23,6 +23,7 @@ class TabSpec:
 TABS: list[TabSpec] = [
     TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
     TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
+    TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
 ]
 
 
