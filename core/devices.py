@@ -18,6 +18,7 @@ __all__ = [
     "torch_device",
     "check_device",
     "configure_threads",
+    "warm_up",
     "is_accelerator_failure",
     "describe_failure",
 ]
@@ -112,6 +113,15 @@ def configure_threads(leave_for_gui: int = 1) -> int:
     n = max(1, (os.cpu_count() or 1) - leave_for_gui)
     torch.set_num_threads(n)
     return n
+
+
+def warm_up() -> None:
+    """Pay torch's one-off start-up costs before the first job, not inside it.
+
+    Building the first torch.optim optimizer imports torch._dynamo (≈3 s here); a job
+    doing that could neither show progress nor stop promptly meanwhile.
+    """
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
 def is_accelerator_failure(exc: BaseException, device: str) -> bool:

@@ -58,9 +58,10 @@ class _BackgroundImport(QThread):
         try:
             import torch  # noqa: F401
 
-            from core.devices import configure_threads, list_devices
+            from core.devices import configure_threads, list_devices, warm_up
 
             configure_threads()
+            warm_up()
             for spec in TABS:
                 try:
                     importlib.import_module(spec.module)
@@ -367,15 +368,10 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About the deep-learning lab", self.about_text())
 
     # -- lifetime --------------------------------------------------------------------------
-    def paintEvent(self, event) -> None:
-        super().paintEvent(event)
-        if not self._painted:
-            self._painted = True
-            self.first_painted.emit(time.time())
-
     def event(self, e: QEvent) -> bool:
-        # QMainWindow paints through its children; catch the first UpdateRequest as well.
-        if not self._painted and e.type() == QEvent.UpdateRequest:
+        # The first UpdateRequest after show() is the first frame painted to the screen.
+        # (event() runs during construction too, before _painted exists.)
+        if e.type() == QEvent.UpdateRequest and getattr(self, "_painted", True) is False:
             result = super().event(e)
             self._painted = True
             self.first_painted.emit(time.time())

@@ -1,0 +1,131 @@
+import time
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from lab.main_window import MainWindow
+from lab.settings import Preferences, SettingsStore
+from widgets.theme import theme
+
+
+@pytest.fixture
+def window(qtbot):
+    win = MainWindow(SettingsStore())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.tab_widget, timeout=30000)
+    yield win
+    win.close()
+
+
+def test_window_opens_with_every_registered_tab_and_a_working_device(window):
+    from lab.tabs import TABS
+
+    titles = [window.tab_widget.tabText(i) for i in range(window.tab_widget.count())]
+    assert titles == [t.title for t in TABS]
+    assert window.device_combo.isEnabled()
+    ids = [window.device_combo.itemData(i) for i in range(window.device_combo.count())]
+    assert ids[:2] == ["auto", "cpu"]
+    assert window.context.device == "cpu"
+    assert window.status_device.text() == "Device: cpu"
+
+
+def test_choosing_a_device_flows_into_the_context(window):
+    window.device_combo.setCurrentIndex(window.device_combo.findData("cpu"))
+    assert window.context.device == "cpu"
+    assert window.prefs.device == "cpu"
+
+
+def test_job_state_and_speed_show_in_the_toolbar(window, qtbot):
+    tab = window.tab_instances["activations"]
+    window.tab_widget.setCurrentWidget(tab)
+    tab.show_page("zero_centred")
+    page = tab.page()
+    page.fields["steps"].set_value(5000)
+    page.controls.speed_slider.setValue(5)  # 50 steps/s: long enough to read the state
+    page.controls.play_button.click()
+    qtbot.waitUntil(lambda: window.job_state_label.text() == "Running", timeout=5000)
+    qtbot.waitUntil(lambda: "steps/s" in window.job_speed_label.text(), timeout=5000)
+    page.controls.play_button.click()
+    qtbot.waitUntil(lambda: window.job_state_label.text() == "Paused", timeout=5000)
+    tab.runner.stop()
+
+
+def test_view_menu_changes_the_theme(window):
+    window.presentation_action.trigger()
+    assert theme().style.presentation and theme().style.line_width > 3
+    window.change_font_scale(1.5)
+    assert theme().style.font_scale == pytest.approx(1.5)
+    window.dark_action.trigger()
+    assert theme().style.dark
+    assert window.prefs.theme == "dark" and window.prefs.presentation
+
+
+def test_about_names_every_version(window):
+    import torch
+    from PySide6.QtCore import qVersion
+
+    text = window.about_text()
+    assert torch.__version__ in text and qVersion() in text and "Python" in text and "CUDA" in text
+
+
+def test_preferences_and_last_tab_persist(qtbot, tmp_path):
+    store = SettingsStore()
+    win = MainWindow(store)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.tabs_ready and win.stack.currentWidget() is win.tab_widget, timeout=30000)
+    win.dark_action.trigger()
+    win.change_font_scale(1.2)
+    win.close()
+    prefs = SettingsStore().load()
+    assert prefs.theme == "dark" and prefs.font_scale == pytest.approx(1.2)
+    assert prefs.last_tab == "activations"
+    assert SettingsStore().window_state()[0] is not None
+
+
+def test_a_corrupt_settings_file_falls_back_to_defaults(tmp_path, monkeypatch):
+    path = tmp_path / "broken.ini"
+    path.write_bytes(b"[preferences]\nfont_scale=lots\ntheme=purple\n\x00\xff\xfe garbage\n[[[")
+    store = SettingsStore(str(path))
+    assert store.load() == Preferences()
+    path.write_text("[General]\nversion=7\n")
+    assert SettingsStore(str(path)).load() == Preferences()
+
+
+def test_tests_never_touch_the_real_settings():
+    default = QSettings(QSettings.IniFormat, QSettings.UserScope, "dllab", "dllab").fileName()
+    assert SettingsStore().path != default
+
+
+def test_closing_mid_run_stops_every_job_within_a_second(qtbot):
+    win = MainWindow(SettingsStore())
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.stack.currentWidget() is win.tab_widget, timeout=30000)
+    tab = win.tab_instances["activations"]
+    tab.show_page("dead_relu")
+    tab.page().fields["epochs"].set_value(5000)
+    tab.page().controls.play_button.click()
+    qtbot.waitUntil(lambda: tab.runner.state == "running", timeout=5000)
+    t0 = time.perf_counter()
+    win.close()
+    elapsed = time.perf_counter() - t0
+    assert tab.runner.thread_count() == 0
+    assert elapsed < 1.0, f"closing took {elapsed:.2f} s"
+
+
+def test_opening_a_bad_experiment_keeps_the_tab_as_it_was(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: warnings.append(a[2]))
+    tab = window.tab_instances["activations"]
+    before = tab.experiment_state()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "dllab-experiment", "version": 1, "tab": "activations", "state": {"page": "depth", "depth": {"depth": 500}}}')
+    assert not window.open_experiment(bad)
+    assert "between 1 and 50" in warnings[0]
+    assert tab.experiment_state() == before
+    assert window.open_experiment("assets/presets/activations/zero_centred.json")
+    assert tab.page().key == "zero_centred"
