@@ -42,6 +42,10 @@ def _terms(values: list[str], total_count: int) -> str:
 
 def _cell_name(steps: StepList, plane: int, y: int, x: int) -> str:
     label = steps.plane_labels[plane]
+    if steps.kind == "grad_kernel":
+        return f"{label}, weight [{y}, {x}]"
+    if steps.kind == "grad_input":
+        return f"{label}: ∂L/∂(padded input)[{y}, {x}]"
     if steps.spec.op == "conv1d" and steps.kind in ("conv", "grad_input"):
         return f"{label}: out[{x}]"
     return f"{label}: out[{y}, {x}]"

@@ -111,6 +111,7 @@ class NumberGrid(QWidget):
         self.hl_cols: np.ndarray | None = None
         self.overlay: np.ndarray | None = None  # (len(rows), len(cols)) weights written in the corners
         self.current: tuple[int, int] | None = None
+        self.cell_text: str | None = None  # the same word in every cell (e.g. "max"), instead of numbers
         self._edit_cell: tuple[int, int] | None = None
 
         self.title = QLabel(title)
@@ -313,7 +314,7 @@ class NumberGrid(QWidget):
                 if write and done:
                     fill = self._fill_color(v, limit)
                     p.setPen(QColor("#ffffff") if fill.lightnessF() < 0.5 else QColor("#111111"))
-                    p.drawText(rect, Qt.AlignCenter, short_number(v))
+                    p.drawText(rect, Qt.AlignCenter, self.cell_text or short_number(v))
         self._paint_highlight(p, x0, y0, s, small, style)
 
     def _paint_highlight(self, p: QPainter, x0: float, y0: float, s: float, small: QFont, style) -> None:

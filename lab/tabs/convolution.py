@@ -22,7 +22,7 @@ from lab.tabs.base import LabTab
 from lab.tabs.convolution_controls import ConvControls
 from lab.tabs.convolution_export import export_csv, export_frame, export_gif
 from lab.tabs.convolution_state import check_state, filled_input, resized_input, resized_weight, spec_from_state
-from widgets.export import qimage_to_array
+from widgets.export import export_widget_png, qimage_to_array
 from widgets.play_controls import SPEED_STEPS, PlayControls
 
 __all__ = ["ConvolutionTab"]
@@ -81,7 +81,7 @@ class ConvolutionTab(LabTab):
         split.addWidget(self.controls)
         split.addWidget(right)
         split.setStretchFactor(1, 1)
-        split.setSizes([350, 1050])
+        split.setSizes([370, 1030])
         self.set_content(split)
 
         self.timer = QTimer(self)
@@ -148,6 +148,7 @@ class ConvolutionTab(LabTab):
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
         out = Path(out)
         written = [self.save_frame(out / "stepping.png", scale), self.save_csv(out / "numbers.csv"), self.save_gif(out / "stepping.gif")]
+        written.append(export_widget_png(self, out / f"{self.name}_tab.png", 1.0))
         return written
 
     def shutdown(self) -> None:

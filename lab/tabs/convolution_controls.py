@@ -75,12 +75,12 @@ class ConvControls(QScrollArea):
     def __init__(self):
         super().__init__()
         self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
         body = QWidget()
         self.column = QVBoxLayout(body)
         self.column.setContentsMargins(4, 4, 4, 4)
         self.setWidget(body)
-        self.setMinimumWidth(330)
+        self.setMinimumWidth(360)
         self.widgets: dict[str, QWidget] = {}
         self.errors: dict[str, ErrorLabel] = {}
 

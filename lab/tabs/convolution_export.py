@@ -15,6 +15,7 @@ __all__ = ["export_frame", "export_gif", "export_csv", "gif_indices"]
 
 
 def export_frame(view, path, scale: float = 2.0) -> Path:
+    QApplication.processEvents()  # grids created since the last event loop pass need their layout
     return export_widget_png(view, path, scale)
 
 

@@ -8,6 +8,7 @@ cells are passed up as signals; the tab decides what they change.
 
 from __future__ import annotations
 
+import html
 import math
 
 import numpy as np
@@ -15,7 +16,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from core.conv_stepper import ROLE_INPUT, StepList
-from core.conv_text import describe_step
+from core.conv_text import describe_step, fmt
 from widgets.number_grid import NumberGrid
 
 __all__ = ["SteppingView", "GridPanel"]
@@ -64,6 +65,11 @@ class GridPanel(QWidget):
         return self.grids
 
 
+def _monospace(text: str) -> str:
+    # Rich text so that the label keeps the application's (presentation) font size.
+    return "<div style='font-family: monospace'>" + html.escape(text).replace("\n", "<br>") + "</div>"
+
+
 def _columns(n: int) -> int:
     return max(1, math.ceil(math.sqrt(n)))
 
@@ -96,7 +102,7 @@ class SteppingView(QFrame):
         self.arithmetic.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.arithmetic.setMinimumHeight(60)
         self.arithmetic.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.arithmetic.setStyleSheet("font-family: 'DejaVu Sans Mono', monospace;")
+        self.arithmetic.setTextFormat(Qt.RichText)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(grids, 1)
@@ -144,12 +150,27 @@ class SteppingView(QFrame):
             if view and i in channels:
                 ci = channels.index(i)
                 overlay = view.kernel[ci] if steps.reduce == "sum" and steps.kind != "avgpool" else None
-                grid.set_highlight(view.rows, view.cols, overlay)
+                winner = None
+                if steps.reduce == "max":  # outline the cell max pooling keeps
+                    i, j = np.unravel_index(int(np.argmax(view.products[ci])), view.products[ci].shape)
+                    winner = (int(view.rows[i]), int(view.cols[j]))
+                grid.set_highlight(view.rows, view.cols, overlay, current=winner)
             else:
                 grid.clear_highlight()
         for ci, grid in enumerate(self.kernel.grids):
             grid.set_highlight(np.arange(grid.values.shape[0]), np.arange(grid.values.shape[1])) if view and ci < len(view.kernel) else grid.clear_highlight()
-        self.arithmetic.setText(self._arithmetic(index))
+        self.arithmetic.setText(_monospace(self._arithmetic(index)))
+        self._title_kernels(view)
+
+    def _title_kernels(self, view) -> None:
+        """Each kernel channel titled with its partial sum at this step (multi-channel input)."""
+        grids = self.kernel.grids
+        if len(grids) < 2:
+            return
+        for ci, grid in enumerate(grids):
+            channel = int(self.steps.plane_channels[self._shown_plane][ci])
+            partial = f": partial sum {fmt(view.partial[ci])}" if view is not None else ""
+            grid.set_title(f"channel {channel}{partial}")
 
     def _show_kernel(self, plane: int) -> None:
         steps = self.steps
@@ -165,12 +186,8 @@ class SteppingView(QFrame):
             grid.image_mode = False
             channel = int(steps.plane_channels[plane][ci])
             grid.set_title(f"channel {channel}" if len(k) > 1 else "")
-            if steps.kind == "maxpool":
-                grid.set_values(np.full(k[ci].shape, np.nan))
-                grid.color_limit = 1.0
-            else:
-                grid.color_limit = None
-                grid.set_values(k[ci])
+            grid.cell_text = "max" if steps.kind == "maxpool" else None
+            grid.set_values(np.zeros(k[ci].shape) if steps.kind == "maxpool" else k[ci])
 
     def _arithmetic(self, index: int) -> str:
         steps = self.steps

@@ -60,7 +60,7 @@ def test_set_stride_then_step_and_step_back_by_clicks(tab, qtbot):
     # the receptive field of output (1, 0) is rows 2–4, columns 0–2 of the input
     grid = tab.view.inputs.grids[0]
     assert grid.hl_rows.tolist() == [2, 3, 4] and grid.hl_cols.tolist() == [0, 1, 2]
-    assert tab.view.arithmetic.text().endswith(f"+ bias 0 = {expected[1, 0]:g}")
+    assert f"+ bias 0 = {expected[1, 0]:g}</div>" in tab.view.arithmetic.text()
     qtbot.mouseClick(tab.back_button, Qt.LeftButton)
     assert tab.index == 1 and out.current == (0, 1) and out.filled.sum() == 2
     qtbot.mouseClick(tab.end_button, Qt.LeftButton)
@@ -163,7 +163,7 @@ def test_presets_reproduce_the_classic_animations_and_export(tab, qtbot, tmp_pat
     tab.apply_experiment_state(exp.state)
     rebuilt(tab, qtbot, 9)
     written = tab.export_views(tmp_path)
-    assert [p.name for p in written] == ["stepping.png", "numbers.csv", "stepping.gif"]
+    assert [p.name for p in written] == ["stepping.png", "numbers.csv", "stepping.gif", "convolution_tab.png"]
     with Image.open(tmp_path / "stepping.gif") as gif:
         assert gif.n_frames == 1 + 9  # empty start, then nine steps
         first = gif.info["duration"]
