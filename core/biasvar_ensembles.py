@@ -108,6 +108,7 @@ def boosting_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         buffer.add(r, **scores)
         if throttle.due() or ctl.paused or r == cfg.rounds:
             yield buffer.flush()
+            yield Progress(r, cfg.rounds, f"round {r}")
             mean, _, var = pointwise_bias_variance(ensemble[:, n:], data.f_grid)
             yield Snapshot(
                 r,

@@ -1,0 +1,339 @@
+"""Pages of the bias–variance tab: the fitted curves, the U-curve against complexity,
+learning curves against n, and early stopping. Each page keeps the latest results
+and redraws from a ~30 Hz timer when something changed (never once per event)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+
+from core.biasvar import KNOBS
+from core.engine import Event, Finished, History, Metrics, Snapshot
+from widgets.live_plot import LivePlot
+from widgets.theme import theme
+
+__all__ = ["Page", "FitsPage", "ComplexityPage", "LearningPage", "EarlyStoppingPage", "gapped", "faint", "ERROR_SERIES"]
+
+# name shown, metric key, colour index, dashed, symbol
+ERROR_SERIES = [
+    ("bias²", "bias2", 0, False, None),
+    ("variance", "variance", 1, False, None),
+    ("noise σ²", "noise", 8, True, None),
+    ("bias² + variance + σ²", "total", 7, True, None),
+    ("test error (measured)", "test_error", 4, False, "o"),
+    ("training error", "train_error", 2, False, "t"),
+]
+
+
+def gapped(x: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Many curves over the same x as one polyline broken by NaN (one item, fast to draw)."""
+    k, g = curves.shape
+    xs = np.concatenate([np.broadcast_to(x, (k, g)), np.full((k, 1), np.nan)], 1).ravel()
+    ys = np.concatenate([curves, np.full((k, 1), np.nan)], 1).ravel()
+    return xs, ys
+
+
+def faint(color_index: int, alpha: int = 40) -> str:
+    return f"{theme().style.series_color(color_index)}{alpha:02x}"
+
+
+def scatter_item(plot: LivePlot, color_index: int = 7) -> pg.ScatterPlotItem:
+    item = pg.ScatterPlotItem(size=7, brush=pg.mkBrush(theme().style.series_color(color_index)), pen=None)
+    plot.getPlotItem().addItem(item)
+    return item
+
+
+def fmt(v: float) -> str:
+    return f"{v:.4g}" if math.isfinite(v) else "–"
+
+
+class Page(QWidget):
+    """One view of the tab; ``analysis`` is what Play runs while it is shown."""
+
+    key = ""
+    title = ""
+    analysis = ""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(33)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self.summary = QLabel(" ")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    @Slot()
+    def _tick(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.redraw()
+
+    def flush(self) -> None:
+        """Draw now (before an export)."""
+        self._tick()
+        for view in self.plots().values():
+            if isinstance(view, LivePlot):
+                view.redraw()
+
+    def redraw(self) -> None:
+        pass
+
+    def on_event(self, event: Event) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def plots(self) -> dict:
+        return {}
+
+    def _stack(self, *widgets, horizontal: bool = False, sizes=None) -> None:
+        split = QSplitter(Qt.Horizontal if horizontal else Qt.Vertical)
+        for w in widgets:
+            split.addWidget(w)
+        if sizes:
+            split.setSizes(sizes)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(split, 1)
+        layout.addWidget(self.summary)
+
+
+class FitsPage(Page):
+    key, title, analysis = "fits", "Fitted curves", "fits"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.fit_plot = LivePlot("M fitted curves, their mean and the truth", "x", "y")
+        self.pointwise_plot = LivePlot("Bias² and variance at each x", "x", "")
+        self.points = scatter_item(self.fit_plot)
+        self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
+        self.fit_plot.getPlotItem().addItem(self.marker, ignoreBounds=True)
+        self.spread = pg.PlotDataItem(pen=pg.mkPen(theme().style.series_color(1), width=6))
+        self.offset = pg.PlotDataItem(pen=pg.mkPen(theme().style.series_color(4), width=4))
+        self.marker_text = pg.TextItem(anchor=(0, 1), color=theme().style.foreground)
+        for item in (self.spread, self.offset, self.marker_text):
+            self.fit_plot.getPlotItem().addItem(item, ignoreBounds=True)
+        self.marker.sigPositionChanged.connect(self.mark_dirty)
+        self.data: dict | None = None
+        self.model_label = ""  # set by the tab: which model these fits are
+        self._stack(self.fit_plot, self.pointwise_plot, sizes=[560, 240])
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Snapshot) and event.kind == "fits":
+            first = self.data is None
+            self.data = dict(event.data)
+            d = self.data
+            xs, ys = gapped(d["x"], d["curves"])
+            self.fit_plot.set_data(f"fits ({len(d['curves'])} shown)", xs, ys, color=faint(0), width=0.6)
+            self.fit_plot.set_data("mean fit", d["x"], d["mean"], color=theme().style.series_color(4), width=1.6)
+            self.fit_plot.set_data("truth f(x)", d["x"], d["truth"], color=theme().style.series_color(7), width=1.3)
+            self.pointwise_plot.set_data("bias²(x)", d["x"], d["bias2_x"], color=theme().style.series_color(4))
+            self.pointwise_plot.set_data("variance(x)", d["x"], d["var_x"], color=theme().style.series_color(1))
+            self.points.setData(d["sample_x"], d["sample_y"])
+            if first:
+                self.marker.setValue(float(d["x"][len(d["x"]) // 3]))
+                self.fit_plot.getPlotItem().enableAutoRange()
+            s = d["scores"]
+            self.summary.setText(
+                f"<b>{self.model_label}</b>: bias² = {fmt(s['bias2'])} · variance = {fmt(s['variance'])} · "
+                f"noise σ² = {fmt(s['noise'])} · sum = {fmt(s['total'])} · "
+                f"<b>measured test error = {fmt(s['test_error'])}</b> · training error = {fmt(s['train_error'])}"
+                " — dots: one of the M data sets; drag the dashed line to read bias and spread at any x."
+            )
+            self.mark_dirty()
+
+    def redraw(self) -> None:
+        d = self.data
+        if d is None:
+            return
+        x0 = float(np.clip(self.marker.value(), d["x"][0], d["x"][-1]))
+        i = int(np.argmin(np.abs(d["x"] - x0)))
+        mean, sd, truth = d["mean"][i], d["std"][i], d["truth"][i]
+        self.spread.setData([d["x"][i]] * 2, [mean - sd, mean + sd])
+        self.offset.setData([d["x"][i]] * 2, [truth, mean])
+        self.marker_text.setText(f"x = {d['x'][i]:.3g}\nbias = {mean - truth:+.3g}\nsd = {sd:.3g}")
+        self.marker_text.setPos(d["x"][i], mean + sd)
+
+    def reset(self) -> None:
+        self.fit_plot.clear_series()
+        self.pointwise_plot.clear_series()
+        self.points.setData([], [])
+        self.spread.setData([], [])
+        self.offset.setData([], [])
+        self.marker_text.setText("")
+        self.data = None
+        self.summary.setText(" ")
+
+    def plots(self) -> dict:
+        return {"bias_variance_fits": self.fit_plot, "bias_variance_pointwise": self.pointwise_plot}
+
+
+class _SweepPage(Page):
+    """A page of error curves against a swept quantity, with the generalization gap shaded."""
+
+    x_key = "complexity"
+
+    def __init__(self, title: str, x_label: str, parent=None):
+        super().__init__(parent)
+        self.plot = LivePlot(title, x_label, "mean squared error", log_y=True)
+        self.gap = None
+        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=1, style=Qt.DotLine))
+        self.labels = [pg.TextItem(text, anchor=(0.5, 0), color=theme().style.foreground) for text in ("underfit", "overfit")]
+        for item in (self.best_line, *self.labels):
+            self.plot.getPlotItem().addItem(item, ignoreBounds=True)
+            item.hide()
+        self.x_transform = lambda v: v
+        self.more_complex_right = True
+
+    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True) -> None:
+        self.plot.getPlotItem().setLabel("bottom", x_label)
+        self.x_transform = (lambda v: math.log10(v) if v > 0 else -9.0) if log_x else (lambda v: v)
+        self.more_complex_right = more_complex_right
+        self.plot.getPlotItem().vb.invertX(not more_complex_right)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Metrics):
+            x = self.x_transform(event.values[self.x_key])
+            for label, key, color, dash, symbol in ERROR_SERIES:
+                if key in event.values:
+                    self.plot.series(label, color=theme().style.series_color(color), dash=dash, symbol=symbol).append(x, event.values[key])
+            self._ensure_gap()
+        elif isinstance(event, Finished):
+            self.finish(event.summary)
+            self.mark_dirty()
+
+    def _ensure_gap(self) -> None:
+        if self.gap is None and {"test error (measured)", "training error"} <= set(self.plot.names()):
+            test = self.plot.series("test error (measured)").curve
+            train = self.plot.series("training error").curve
+            self.gap = pg.FillBetweenItem(test, train, brush=pg.mkBrush(faint(4, 38)))
+            self.plot.getPlotItem().addItem(self.gap)
+
+    def finish(self, summary: dict) -> None:
+        pass
+
+    def plots(self) -> dict:
+        return {f"bias_variance_{self.key}": self.plot}
+
+    def reset(self) -> None:
+        self.plot.clear_series()
+        if self.gap is not None:
+            self.plot.getPlotItem().removeItem(self.gap)
+            self.gap = None
+        for item in (self.best_line, *self.labels):
+            item.hide()
+        self.summary.setText(" ")
+
+
+class ComplexityPage(_SweepPage):
+    key, title, analysis = "complexity", "U-curve", "complexity"
+
+    def __init__(self, parent=None):
+        super().__init__("Expected test error = bias² + variance + noise, against complexity", "complexity")
+        self.best: float | None = None
+        self._stack(self.plot)
+
+    def finish(self, summary: dict) -> None:
+        if "best" not in summary:
+            return
+        knob = summary["knob"]
+        self.best = self.x_transform(summary["best"])
+        label = KNOBS[knob][1]
+        self.summary.setText(
+            f"Lowest measured test error {fmt(summary['best_test_error'])} at {label} = {summary['best']:g}. "
+            "Shaded: the generalization gap (test − training error). Left of the optimum the model underfits "
+            "(bias dominates), right of it it overfits (variance dominates)."
+        )
+
+    def redraw(self) -> None:
+        if self.best is None or not self.plot.names():
+            return
+        self.best_line.setValue(self.best)
+        self.best_line.show()
+        xs = self.plot.series("bias²").x
+        lo, hi = float(np.min(xs)), float(np.max(xs))
+        y_top = max(float(np.nanmax(s.y)) for s in (self.plot.series(n) for n in self.plot.names()) if s.n)
+        y_pos = math.log10(y_top) if self.plot.log_y and y_top > 0 else y_top
+        left, right = (lo + self.best) / 2, (self.best + hi) / 2
+        under_x, over_x = (left, right) if self.more_complex_right else (right, left)
+        for item, x in zip(self.labels, (under_x, over_x)):
+            item.setPos(x, y_pos)
+            item.setVisible(lo < x < hi or lo == hi)
+
+    def reset(self) -> None:
+        super().reset()
+        self.best = None
+
+
+class LearningPage(_SweepPage):
+    key, title, analysis = "learning", "Learning curves", "learning"
+    x_key = "n"
+
+    def __init__(self, parent=None):
+        super().__init__("Learning curves: errors against the training-set size n", "training-set size n")
+        self._stack(self.plot)
+
+    def finish(self, summary: dict) -> None:
+        self.summary.setText(
+            "With more data the variance falls and training and test error meet at bias² + σ²; "
+            "a model that underfits stays at its bias however much data it gets."
+        )
+
+
+class EarlyStoppingPage(Page):
+    key, title, analysis = "early_stopping", "Early stopping", "early_stopping"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = LivePlot("MLP: training, validation and test error against epochs", "epoch", "mean squared error", log_y=True)
+        self.lines = {
+            "stop": pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(2), width=2, style=Qt.DashLine), label="early stop", labelOpts={"position": 0.9, "color": theme().style.foreground}),
+            "best": pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=1, style=Qt.DotLine), label="true best", labelOpts={"position": 0.8, "color": theme().style.foreground}),
+        }
+        for line in self.lines.values():
+            self.plot.getPlotItem().addItem(line, ignoreBounds=True)
+            line.hide()
+        self.result: dict = {}
+        self._stack(self.plot)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, History):
+            for label, key, color in (("training error", "train_error", 2), ("validation error", "val_error", 1), ("test error (simulated)", "test_error", 4)):
+                self.plot.series(label, color=theme().style.series_color(color)).extend(event.steps, event.values[key])
+        elif isinstance(event, Finished) and "stop_epoch" in event.summary:
+            self.result = dict(event.summary)
+            s = self.result
+            self.summary.setText(
+                f"Early stopping (patience on the validation error) stops at epoch {s['stop_epoch']} with test error "
+                f"{fmt(s['stop_test_error'])}; the simulated best is epoch {s['best_epoch']} ({fmt(s['best_test_error'])}); "
+                f"training on to the end gives {fmt(s['final_test_error'])}."
+            )
+            self.mark_dirty()
+
+    def redraw(self) -> None:
+        if self.result:
+            self.lines["stop"].setValue(self.result["stop_epoch"])
+            self.lines["best"].setValue(self.result["best_epoch"])
+            for line in self.lines.values():
+                line.show()
+
+    def reset(self) -> None:
+        self.plot.clear_series()
+        self.result = {}
+        for line in self.lines.values():
+            line.hide()
+        self.summary.setText(" ")
+
+    def plots(self) -> dict:
+        return {"bias_variance_early_stopping": self.plot}
