@@ -201,7 +201,7 @@ class _ScheduleStream:
         return float(self.opt.param_groups[0]["lr"])
 
 
-_COLUMNS = ("l2", "am", "bm", "av", "bv", "ya", "za", "ca", "ea", "au", "bu", "cv", "ein", "epsd", "kg", "km", "dec")
+_COLUMNS = ("l2", "am", "bm", "av", "bv", "ya", "za", "ca", "ea", "au", "bu", "cv", "ein", "epsd", "kg", "km", "keep", "scv")
 
 
 @dataclass
@@ -247,7 +247,6 @@ class BatchedOptimizers:
         self.u = torch.zeros(shape, dtype=dtype, device=self.device)
         self.t = 0  # steps taken
         self.last_grad: torch.Tensor | None = None
-        self.last_delta: torch.Tensor | None = None
         fam = [s.family for s in settings]
         vals = [s.values() for s in settings]
 
@@ -269,8 +268,9 @@ class BatchedOptimizers:
         self._streams = {i: _ScheduleStream(s, self.total_steps) for i, s in enumerate(settings) if s.schedule != "none"}
         self._plateau_lr = {i: self.rows.lr[i] for i, st in self._streams.items() if st.plateau}
         self._nadam_mu_product = np.ones(n)  # NAdam's running product of μ_t, per row
-        self._table: torch.Tensor | None = None
+        self._table: list | None = None
         self._table_start = 0
+        self._chunk_len = 0
         self._flags: dict[str, bool] = {}
         self._lr_now = self.rows.lr.copy()
 
@@ -302,6 +302,7 @@ class BatchedOptimizers:
         eps = r.eps[None, :]
         c = {k: np.zeros((steps, n)) for k in _COLUMNS}
         c["ea"][:] = 1.0  # r = 1 unless Adadelta
+        c["keep"][:] = 1.0  # p·(1 − decoupled decay)
         c["epsd"][:] = 1.0  # denominator 1 unless adaptive
         fam = r.family
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -343,7 +344,7 @@ class BatchedOptimizers:
                     if f in ("adam", "adamw"):
                         c["cv"][col], c["km"][col] = 1 / bc2[:, i], lr[:, i] / bc1[:, i]
                         if f == "adamw":
-                            c["dec"][col] = lr[:, i] * r.wd[i]
+                            c["keep"][col] = 1 - lr[:, i] * r.wd[i]
                     elif f == "nadam":
                         self._nadam(c, i, t[:, 0], lr[:, i], beta1, bc2[:, i])
                     elif f == "radam":
@@ -353,6 +354,7 @@ class BatchedOptimizers:
                         c["ya"][col], c["za"][col] = 1.0, eps[0, i]
                         c["cv"][col], c["epsd"][col] = 1.0, 0.0
                         c["km"][col] = lr[:, i] / bc1[:, i]
+        c["scv"] = np.sqrt(c["cv"])  # sqrt(c_v·v) = sqrt(c_v)·sqrt(v): one op less per step
         return np.stack([c[k] for k in _COLUMNS], 1)
 
     def _nadam(self, c, i, t, lr, beta1, bc2) -> None:
@@ -376,62 +378,73 @@ class BatchedOptimizers:
 
     def _ensure_table(self) -> None:
         idx = self.t - self._table_start
-        if self._table is not None and 0 <= idx < self._table.shape[0]:
+        if self._table is not None and 0 <= idx < self._chunk_len:
             return
         steps = CHUNK
         coef = self._coefficients(self.t, steps)
-        self._table = torch.as_tensor(coef, dtype=self.dtype).to(self.device).unsqueeze(-1)
+        table = torch.as_tensor(coef, dtype=self.dtype).to(self.device).unsqueeze(-1)
+        # Coefficients that stay the same over the chunk become one (N, 1) tensor; only
+        # the ones that change (bias corrections, schedules) are indexed per step.
+        self._table = []
+        for c in range(len(_COLUMNS)):
+            const = bool(np.all(coef[:, c, :] == coef[:1, c, :]))
+            self._table.append((True, table[0, c].clone()) if const else (False, table[:, c].clone()))
+        self._chunk_len = steps
         self._table_start = self.t
         self._flags = {
             "m": bool(np.any(coef[:, [1, 2]] != 0)),
             "adamax": bool(np.any(coef[:, 5] != 0)),
             "adadelta": bool(np.any(coef[:, 7] != 0)),
             "l2": bool(np.any(coef[:, 0] != 0)),
-            "dec": bool(np.any(coef[:, 16] != 0)),
+            "dec": bool(np.any(coef[:, 16] != 1)),
             "ein": bool(np.any(coef[:, 12] != 0)),
         }
-        self._chunk_lr, _, self._chunk_b1 = self._schedule_values(self.t, steps)
+        self._chunk_lr, _, b1 = self._schedule_values(self.t, steps)
+        t = np.arange(self.t + 1, self.t + steps + 1, dtype=np.float64)[:, None]
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * NADAM_MOMENTUM_DECAY))
+        self._chunk_mu = np.where(self.rows.family == "nadam", mu, 1.0)
 
     def _invalidate(self) -> None:
         self._table = None
 
     # -- the step ----------------------------------------------------------------
-    @torch.no_grad()
-    def step(self, params: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        """Update ``params`` (N, D) in place from ``grads``; return the step Δ (N, D)."""
+    def step(self, params: torch.Tensor, grads: torch.Tensor) -> None:
+        """Update ``params`` (N, D) in place from ``grads``.
+
+        Neither tensor may require grad (the caller is in no_grad or passes plain
+        tensors): a decorator here would cost as much as the update itself.
+        """
         self._ensure_table()
         k = self.t - self._table_start
-        (l2, am, bm, av, bv, ya, za, ca, ea, au, bu, cv, ein, epsd, kg, km, dec) = self._table[k].unbind(0)
+        (l2, am, bm, av, bv, ya, za, ca, ea, au, bu, cv, ein, epsd, kg, km, keep, scv) = (
+            col if const else col[k] for const, col in self._table
+        )
         flags = self._flags
         g = grads + l2 * params if flags["l2"] else grads
         if flags["m"]:
-            self.m.mul_(am).add_(bm * g)
-        self.v.mul_(av).addcmul_(bv, g * g)
+            self.m.mul_(am).addcmul_(bm, g)
+        self.v.mul_(av).addcmul_(bv * g, g)
         if flags["adamax"]:
             torch.maximum(self.v, (ya * g.abs() + za).square_(), out=self.v)
-        denom = self.v * cv
         if flags["ein"]:
-            denom.add_(ein)
-        denom.sqrt_().add_(epsd)
-        delta = kg * g
+            denom = (self.v * cv).add_(ein).sqrt_().add_(epsd)
+        else:
+            denom = torch.addcmul(epsd, self.v.sqrt(), scv)
+        numer = kg * g
         if flags["m"]:
-            delta.addcmul_(km, self.m)
-        if flags["adadelta"]:
-            delta.mul_((self.u * ca + ea).sqrt_())
-        delta.div_(denom)
-        if flags["adadelta"]:
-            self.u.mul_(au).addcmul_(bu, delta * delta)
+            numer.addcmul_(km, self.m)
         if flags["dec"]:
-            params.mul_(1 - dec)
-        params.sub_(delta)
+            params.mul_(keep)
+        if flags["adadelta"]:
+            delta = numer.mul_((self.u * ca + ea).sqrt_()).div_(denom)
+            self.u.mul_(au).addcmul_(bu, delta * delta)
+            params.sub_(delta)
+        else:
+            params.addcdiv_(numer, denom, value=-1.0)
         self.t += 1
         self._lr_now = self._chunk_lr[k]
-        nadam = self.rows.family == "nadam"
-        if nadam.any():
-            beta1 = self._chunk_b1[k][nadam]
-            self._nadam_mu_product[nadam] *= beta1 * (1 - 0.5 * 0.96 ** (self.t * NADAM_MOMENTUM_DECAY))
-        self.last_grad, self.last_delta = g, delta
-        return delta
+        self._nadam_mu_product *= self._chunk_mu[k]
+        self.last_grad = g
 
     @property
     def has_plateau(self) -> bool:
