@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
         for tab in self.tab_instances.values():
             tab.shutdown()
         if self._loader.isRunning():
-            self._loader.wait(5000)
+            self._loader.wait()  # an import cannot be interrupted; it always ends
         self.store.save(self.prefs)
         self.store.save_window_state(self.saveGeometry(), self.saveState())
         super().closeEvent(event)
