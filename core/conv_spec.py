@@ -271,8 +271,10 @@ def output_size_text(spec: ConvSpec) -> str:
         return "\n".join(lines)
     top, bottom, left, right = resolve_padding(spec)
     symmetric = top == bottom and left == right
-    lines.append("H′ = ⌊(H + 2P − D·(k − 1) − 1) / S⌋ + 1" if symmetric else "H′ = ⌊(H + P_before + P_after − D·(k − 1) − 1) / S⌋ + 1")
+    size = "L" if spec.op == "conv1d" else "H"
+    lines.append(f"{size}′ = ⌊({size} + 2P − D·(k − 1) − 1) / S⌋ + 1" if symmetric else f"{size}′ = ⌊({size} + P_before + P_after − D·(k − 1) − 1) / S⌋ + 1")
     for name, n, k, s, d, out, axis in dims:
+        name = "L" if spec.op == "conv1d" else name
         before, after = (top, bottom) if axis == 0 else (left, right)
         pad = f"2·{before}" if before == after else f"{before} + {after}"
         lines.append(f"{name}′ = ⌊({n} + {pad} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {out}")

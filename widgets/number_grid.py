@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from widgets.theme import theme
@@ -287,6 +287,13 @@ class NumberGrid(QWidget):
             return
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, min(font.pointSizeF(), s * 0.32)))
+        if write:
+            # Shrink until the widest number fits its cell; below 6 pt leave the cells blank.
+            longest = self.cell_text or max((short_number(float(v)) for v in self.values.ravel()), key=len)
+            width = QFontMetricsF(font).horizontalAdvance(longest)
+            if width > 0.88 * s:
+                font.setPointSizeF(font.pointSizeF() * 0.88 * s / width)
+            write = font.pointSizeF() >= 6.0
         small = QFont(font)
         small.setPointSizeF(max(5.0, font.pointSizeF() * 0.72))
         grid_pen = QPen(QColor(style.foreground))
