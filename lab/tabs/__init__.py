@@ -23,7 +23,11 @@ class TabSpec:
 TABS: list[TabSpec] = [
     TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
     TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
+    TabSpec("network", "Network builder", "lab.tabs.network", "NetworkTab"),
+    TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation", "AugmentationTab"),
     TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
+    TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
+    TabSpec("images", "Image networks", "lab.tabs.images", "ImagesTab"),
 ]
 
 
