@@ -50,6 +50,8 @@ __all__ = [
     "load_source",
     "prepare",
     "clear_cache",
+    "input_signature",
+    "load_image_for_model",
 ]
 
 BUILTIN_CLASSES = ["disk", "ring", "square", "frame", "triangle", "plus", "cross", "bars"]
@@ -507,3 +509,61 @@ def prepare(cfg: DataConfig, check: Callable[[], None] | None = None) -> Prepare
         f"{src.description}; {len(train_idx)} for training, {len(val_idx)} for validation",
         src.skipped,
     )
+
+
+def input_signature(cfg: DataConfig) -> tuple[tuple[int, int, int], list[str]]:
+    """The input shape (C, H, W) and class names a source will give, without loading it all.
+
+    For a folder this reads only the file headers, so it is quick enough for the GUI.
+    """
+    cfg.validate()
+    if cfg.source == "builtin":
+        return (1, cfg.size, cfg.size), list(BUILTIN_CLASSES)
+    if cfg.source in ("mnist", "fashion_mnist"):
+        return (1, 28, 28), list(_tv_class(cfg.source).classes)
+    if cfg.source == "cifar10":
+        return (3, 32, 32), ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    from PIL import Image
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+
+    key = _source_key(cfg)
+    with _cache_lock:
+        if key in _cache:
+            src = _cache[key]
+            return tuple(src.images.shape[1:]), list(src.classes)
+    root = Path(cfg.folder)
+    if not root.is_dir():
+        raise ValueError(f"The image folder {str(root)!r} does not exist")
+    try:
+        classes, class_to_idx = find_classes(str(root))
+    except FileNotFoundError:
+        raise ValueError(f"{root.name} has no sub-folders; put the images of each class in a sub-folder of its own") from None
+    channels = cfg.channels
+    if channels == 0:
+        channels = 1
+        for path, _ in make_dataset(str(root), class_to_idx, IMG_EXTENSIONS, allow_empty=True):
+            try:
+                with Image.open(path) as im:  # reads the header only
+                    if im.mode not in _GRAY_MODES:
+                        channels = 3
+                        break
+            except (OSError, ValueError, SyntaxError):
+                continue
+    return (channels, cfg.size, cfg.size), list(classes)
+
+
+def load_image_for_model(path: str | Path, input_shape, mean, std) -> tuple[torch.Tensor, torch.Tensor]:
+    """An image file as the model's input: (normalized C×H×W tensor, the same in [0, 1])."""
+    from PIL import Image
+
+    c, h, w = (int(v) for v in input_shape)
+    try:
+        with Image.open(path) as im:
+            im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)
+            arr = np.asarray(im, dtype=np.float32) / 255
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValueError(f"{Path(path).name} cannot be read as an image ({type(exc).__name__})") from None
+    raw = torch.from_numpy(arr.reshape(h, w, -1).transpose(2, 0, 1).copy())
+    m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)
+    s = torch.tensor(std, dtype=torch.float32).view(-1, 1, 1)
+    return (raw - m) / s, raw

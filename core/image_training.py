@@ -62,7 +62,7 @@ class ImageTrainConfig:
     reg_rate: float = 0.0
     weight_decay: float = 0.0
     schedule: str = "none"
-    patience: int = 0  # early stopping: evaluations without a better validation loss; 0 = off
+    patience: int = 0  # early stopping: epochs without a better validation loss; 0 = off
     seed: int = 0
     device: str = "cpu"
     evals_per_epoch: int = 2
@@ -369,8 +369,8 @@ def _train(cfg: ImageTrainConfig, ctl: RunControl, data: PreparedData, model: nn
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             since_best += 1
-            if cfg.patience and since_best >= cfg.patience:
-                stop_reason = f"early stop: no better validation loss in {cfg.patience} evaluations"
+            if cfg.patience and since_best >= cfg.patience * max(1, cfg.evals_per_epoch):
+                stop_reason = f"no better validation loss for {cfg.patience} epoch(s)"
                 model.load_state_dict(best_state)
                 val_loss, confusion = _evaluate(model, x_val, y_val, n_classes)
                 final = True

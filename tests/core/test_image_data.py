@@ -174,3 +174,23 @@ def test_download_cancel_leaves_no_partial_file(tmp_path):
     with pytest.raises(Cancelled):
         list(gen)
     assert not list((tmp_path / "data").rglob("*.part")) and not (tmp_path / "data" / "sub" / "data.bin").exists()
+
+
+def test_input_signature_without_loading(tmp_path):
+    from core.image_data import input_signature
+
+    assert input_signature(DataConfig(size=20)) == ((1, 20, 20), BUILTIN_CLASSES)
+    assert input_signature(DataConfig(source="cifar10"))[0] == (3, 32, 32)
+    root = _make_folder(tmp_path / "c", color=True)
+    assert input_signature(DataConfig(source="folder", folder=str(root), size=8)) == ((3, 8, 8), ["cats", "dogs"])
+
+
+def test_image_file_becomes_model_input(tmp_path):
+    from core.image_data import load_image_for_model
+
+    Image.fromarray(np.full((30, 20, 3), 255, np.uint8)).save(tmp_path / "white.png")
+    x, raw = load_image_for_model(tmp_path / "white.png", (1, 8, 8), (0.5,), (0.25,))
+    assert x.shape == (1, 8, 8) and torch.allclose(raw, torch.ones(1, 8, 8)) and torch.allclose(x, torch.full((1, 8, 8), 2.0))
+    (tmp_path / "bad.png").write_bytes(b"nope")
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_image_for_model(tmp_path / "bad.png", (1, 8, 8), (0.5,), (0.25,))

@@ -1,0 +1,127 @@
+"""MatrixView: a labelled matrix of numbers drawn as coloured cells (a confusion matrix).
+
+Each cell shows its count; its colour is the count's share of its row, so a row that
+is mostly on the diagonal reads as "this class is recognised" whatever its size.
+Clicking a cell emits its (row, column). Exports as PNG and as CSV of the numbers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from widgets.export import export_widget_png, write_csv
+from widgets.theme import theme
+
+__all__ = ["MatrixView"]
+
+
+class MatrixView(QWidget):
+    cell_clicked = Signal(int, int)
+
+    def __init__(self, title: str = "", row_title: str = "true", col_title: str = "predicted", parent=None):
+        super().__init__(parent)
+        self.title = title
+        self.row_title, self.col_title = row_title, col_title
+        self._matrix = np.zeros((0, 0))
+        self._rows: list[str] = []
+        self._cols: list[str] = []
+        self._cells: dict[tuple[int, int], QRectF] = {}
+        self.setMinimumSize(240, 200)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        theme().changed.connect(lambda _s: self.update())
+
+    def set_matrix(self, matrix, row_labels: Sequence[str], col_labels: Sequence[str] | None = None) -> None:
+        self._matrix = np.asarray(matrix, dtype=float)
+        self._rows = list(row_labels)
+        self._cols = list(col_labels if col_labels is not None else row_labels)
+        self.update()
+
+    def clear(self) -> None:
+        self.set_matrix(np.zeros((0, 0)), [], [])
+
+    def matrix(self) -> np.ndarray:
+        return self._matrix.copy()
+
+    # -- drawing ---------------------------------------------------------------------
+    def paintEvent(self, _event) -> None:
+        style = theme().style
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), QColor(style.background))
+        fg = QColor(style.foreground)
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF()))
+        p.setFont(font)
+        fm = p.fontMetrics()
+        title_h = fm.height() + 6
+        p.setPen(fg)
+        p.drawText(QRectF(0, 2, self.width(), title_h), Qt.AlignCenter, self.title)
+        m = self._matrix
+        if m.size == 0:
+            p.drawText(self.rect(), Qt.AlignCenter, "Train a network to see which classes it confuses")
+            return
+        n_r, n_c = m.shape
+        label_w = max(fm.horizontalAdvance(s) for s in self._rows) + fm.height() + 12
+        label_h = max(fm.horizontalAdvance(s) for s in self._cols) + fm.height() + 8
+        avail_w = self.width() - label_w - 8
+        avail_h = self.height() - title_h - label_h - 8
+        cell = max(4.0, min(avail_w / n_c, avail_h / n_r))
+        x0, y0 = label_w, title_h + label_h
+        share = m / np.maximum(1.0, m.sum(1, keepdims=True))
+        self._cells.clear()
+        base = QColor(style.series_color(0))
+        bg = QColor(style.background)
+        for r in range(n_r):
+            for c in range(n_c):
+                rect = QRectF(x0 + c * cell, y0 + r * cell, cell - 1, cell - 1)
+                self._cells[(r, c)] = rect
+                t = float(share[r, c])
+                col = QColor(
+                    round(bg.red() + (base.red() - bg.red()) * t),
+                    round(bg.green() + (base.green() - bg.green()) * t),
+                    round(bg.blue() + (base.blue() - bg.blue()) * t),
+                )
+                p.fillRect(rect, col)
+                if cell >= fm.height() * 1.2:
+                    p.setPen(QColor("#ffffff") if t > 0.55 else fg)
+                    p.drawText(rect, Qt.AlignCenter, f"{m[r, c]:.0f}")
+        p.setPen(fg)
+        for r, name in enumerate(self._rows):
+            p.drawText(QRectF(fm.height() + 4, y0 + r * cell, label_w - fm.height() - 8, cell), Qt.AlignVCenter | Qt.AlignRight, name)
+        for c, name in enumerate(self._cols):
+            p.save()
+            p.translate(x0 + c * cell + cell / 2 + fm.ascent() / 2 - 2, y0 - 4)
+            p.rotate(-90)
+            p.drawText(0, 0, name)
+            p.restore()
+        p.drawText(QRectF(x0, title_h, n_c * cell, fm.height()), Qt.AlignCenter, self.col_title)
+        p.save()
+        p.translate(fm.ascent(), y0 + n_r * cell / 2)
+        p.rotate(-90)
+        p.drawText(QRectF(-n_r * cell / 2, -fm.ascent(), n_r * cell, fm.height()), Qt.AlignCenter, self.row_title)
+        p.restore()
+
+    def mousePressEvent(self, event) -> None:
+        pos = event.position()
+        for (r, c), rect in self._cells.items():
+            if rect.contains(pos):
+                self.cell_clicked.emit(r, c)
+                return
+        super().mousePressEvent(event)
+
+    # -- export ----------------------------------------------------------------------
+    def export(self, path_base: str | Path, scale: float = 1.0) -> list[Path]:
+        """PNG of the view and CSV of the numbers (rows: true class, columns: predicted)."""
+        base = Path(path_base)
+        written = [export_widget_png(self, base.with_suffix(".png"), scale)]
+        if self._matrix.size:
+            cols = {self.row_title: self._rows}
+            cols.update({name: self._matrix[:, c] for c, name in enumerate(self._cols)})
+            written.append(write_csv(base.with_suffix(".csv"), cols))
+        return written
