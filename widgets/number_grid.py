@@ -20,9 +20,10 @@ from PySide6.QtCore import QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
+from widgets.param_form import parse_number
 from widgets.theme import theme
 
-__all__ = ["NumberGrid", "CELL_INPUT", "CELL_PADDING", "CELL_INSERTED", "short_number", "parse_cell"]
+__all__ = ["NumberGrid", "CELL_INPUT", "CELL_PADDING", "CELL_INSERTED", "short_number"]
 
 CELL_INPUT, CELL_PADDING, CELL_INSERTED = 0, 1, 2
 HIGHLIGHT = QColor("#E69F00")  # Okabe–Ito orange: visible on both the blue and red ends
@@ -45,19 +46,6 @@ def short_number(v: float) -> str:
         if s in ("0", "-0"):
             s = f"{v:.0e}"
     return s.replace("-", "−")
-
-
-def parse_cell(text: str) -> float:
-    t = text.strip().replace(",", ".").replace("−", "-")
-    if not t:
-        raise ValueError("Enter a number")
-    try:
-        v = float(t)
-    except ValueError:
-        raise ValueError(f"{text.strip()!r} is not a number") from None
-    if not math.isfinite(v):
-        raise ValueError("Enter a finite number")
-    return v
 
 
 def _diverging(t: float) -> QColor:
@@ -203,7 +191,7 @@ class NumberGrid(QWidget):
             return
         r, c = self._edit_cell
         try:
-            v = parse_cell(self.editor.text())
+            v = parse_number(self.editor.text())
         except ValueError as exc:
             self.show_error(f"Row {r}, column {c}: {exc}. The cell keeps {short_number(self.values[r, c])}.")
             self.editor.setStyleSheet("border: 2px solid #d03030;")
@@ -223,7 +211,7 @@ class NumberGrid(QWidget):
         # good text is committed like Enter.
         if self._edit_cell is not None and not self.editor.hasFocus():
             try:
-                parse_cell(self.editor.text())
+                parse_number(self.editor.text())
             except ValueError:
                 return
             self._commit_edit()

@@ -41,6 +41,14 @@ DIRECTION_LABELS = {
 }
 FILLS = ("small integers", "random", "zeros", "ramp")
 PADDING_KINDS = ("amount", "same", "valid")
+CHOICES = {
+    "op": OPS,
+    "direction": tuple(DIRECTION_LABELS),
+    "source": ("numbers", "image"),
+    "padding_kind": PADDING_KINDS,
+    "padding_mode": PADDING_MODES,
+    "upstream": ("ones", "random"),
+}
 INT_KEYS = ("stride", "padding", "dilation", "output_padding", "window", "upstream_seed", "step")
 
 DEFAULT_STATE: dict = {
@@ -84,18 +92,9 @@ def check_state(state: dict) -> dict:
         raise ValueError(f"Unknown convolution settings: {', '.join(sorted(unknown))}")
     s = copy.deepcopy(DEFAULT_STATE)
     s.update(copy.deepcopy(state))
-    if s["op"] not in OPS:
-        raise ValueError(f"'op' must be one of {', '.join(OPS)}")
-    if s["direction"] not in DIRECTION_LABELS:
-        raise ValueError(f"'direction' must be one of {', '.join(DIRECTION_LABELS)}")
-    if s["source"] not in ("numbers", "image"):
-        raise ValueError("'source' must be 'numbers' or 'image'")
-    if s["padding_kind"] not in PADDING_KINDS:
-        raise ValueError(f"'padding_kind' must be one of {', '.join(PADDING_KINDS)}")
-    if s["padding_mode"] not in PADDING_MODES:
-        raise ValueError(f"'padding_mode' must be one of {', '.join(PADDING_MODES)}")
-    if s["upstream"] not in ("ones", "random"):
-        raise ValueError("'upstream' must be 'ones' or 'random'")
+    for key, allowed in CHOICES.items():
+        if s[key] not in allowed:
+            raise ValueError(f"'{key}' must be one of {', '.join(allowed)}, not {s[key]!r}")
     for key in INT_KEYS:
         v = s[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
