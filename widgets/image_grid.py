@@ -54,7 +54,6 @@ class ImageGrid(QWidget):
         self._marks: list[str | None] = []
         self._visible: list[int] = []
         self._selected: int | None = None
-        self._cells: dict[int, QRectF] = {}
         self.empty_text = ""
         self.setMinimumSize(200, 120)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
@@ -112,6 +111,14 @@ class ImageGrid(QWidget):
         cols, side = best
         return cols, max(4.0, side), float(title_h), float(caption_h)
 
+    def cell_rect(self, index: int) -> QRectF | None:
+        """Where image ``index`` (with its caption) is drawn, or None when it is filtered out."""
+        if index not in self._visible:
+            return None
+        cols, side, title_h, caption_h = self._layout(self.fontMetrics().height())
+        r, c = divmod(self._visible.index(index), cols)
+        return QRectF(2 + c * side, title_h + 2 + r * (side + caption_h), side, side + caption_h)
+
     def paintEvent(self, _event) -> None:
         style = theme().style
         p = QPainter(self)
@@ -119,20 +126,18 @@ class ImageGrid(QWidget):
         fg = QColor(style.foreground)
         p.setPen(fg)
         fm = p.fontMetrics()
-        cols, side, title_h, caption_h = self._layout(fm.height())
+        _cols, side, title_h, caption_h = self._layout(fm.height())
         if self.title:
             p.drawText(QRectF(0, 2, self.width(), fm.height() + 4), Qt.AlignCenter, self.title)
-        self._cells.clear()
         if not self._visible:
             p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             return
         p.setRenderHint(QPainter.SmoothPixmapTransform, False)
         pad = max(2.0, side * 0.06)
-        for k, i in enumerate(self._visible):
-            r, c = divmod(k, cols)
-            x, y = 2 + c * side, title_h + 2 + r * (side + caption_h)
+        for i in self._visible:
+            cell = self.cell_rect(i)
+            x, y = cell.x(), cell.y()
             rect = QRectF(x + pad, y + pad, side - 2 * pad, side - 2 * pad)
-            self._cells[i] = QRectF(x, y, side, side + caption_h)
             p.drawImage(rect, self._images[i])
             mark = self._marks[i] if i < len(self._marks) else None
             if mark or i == self._selected:
@@ -148,8 +153,8 @@ class ImageGrid(QWidget):
 
     def mousePressEvent(self, event) -> None:
         pos = event.position()
-        for i, rect in self._cells.items():
-            if rect.contains(pos):
+        for i in self._visible:
+            if self.cell_rect(i).contains(pos):
                 self.image_clicked.emit(i)
                 return
         super().mousePressEvent(event)

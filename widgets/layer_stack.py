@@ -63,6 +63,16 @@ def _count(n: int | None) -> str:
     return f"{n:,}"
 
 
+class _StackTree(QTreeWidget):
+    """A flat list whose rows are reordered by dragging; tells when a drop happened."""
+
+    dropped = Signal()
+
+    def dropEvent(self, event) -> None:
+        super().dropEvent(event)
+        self.dropped.emit()
+
+
 class LayerStackEditor(QWidget):
     changed = Signal(list)  # the layers, after any edit
 
@@ -70,7 +80,7 @@ class LayerStackEditor(QWidget):
         super().__init__(parent)
         self._types = layer_types
         self._output_item: QTreeWidgetItem | None = None
-        self.tree = QTreeWidget()
+        self.tree = _StackTree()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(COLUMNS)
         for i, tip in enumerate(_TIPS):
@@ -85,7 +95,7 @@ class LayerStackEditor(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.Stretch)
-        self.tree.model().rowsMoved.connect(self._on_rows_moved)
+        self.tree.dropped.connect(self._on_rows_moved)
         self.tree.currentItemChanged.connect(self._on_current_changed)
 
         self.add_button = QToolButton()

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from widgets.export import export_widget_png, write_csv
@@ -31,7 +31,6 @@ class MatrixView(QWidget):
         self._matrix = np.zeros((0, 0))
         self._rows: list[str] = []
         self._cols: list[str] = []
-        self._cells: dict[tuple[int, int], QRectF] = {}
         self.setMinimumSize(240, 200)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         theme().changed.connect(lambda _s: self.update())
@@ -49,17 +48,31 @@ class MatrixView(QWidget):
         return self._matrix.copy()
 
     # -- drawing ---------------------------------------------------------------------
+    def _geometry(self, fm) -> tuple[float, float, float, float, float]:
+        """(title height, label width, left x, top y, cell size) for the current size."""
+        title_h = fm.height() + 6
+        n_r, n_c = self._matrix.shape
+        label_w = max((fm.horizontalAdvance(s) for s in self._rows), default=0) + fm.height() + 12
+        label_h = max((fm.horizontalAdvance(s) for s in self._cols), default=0) + 2 * fm.height() + 8
+        avail_w = self.width() - label_w - 8
+        avail_h = self.height() - title_h - label_h - 8
+        cell = max(4.0, min(avail_w / max(1, n_c), avail_h / max(1, n_r)))
+        return title_h, label_w, label_w, title_h + label_h, cell
+
+    def cell_rect(self, row: int, col: int) -> QRectF:
+        """Where cell (row, col) is drawn, in widget coordinates."""
+        _t, _lw, x0, y0, cell = self._geometry(self.fontMetrics())
+        return QRectF(x0 + col * cell, y0 + row * cell, cell - 1, cell - 1)
+
+    # -- drawing ---------------------------------------------------------------------
     def paintEvent(self, _event) -> None:
         style = theme().style
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing)
         p.fillRect(self.rect(), QColor(style.background))
         fg = QColor(style.foreground)
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF()))
-        p.setFont(font)
         fm = p.fontMetrics()
-        title_h = fm.height() + 6
+        title_h, label_w, x0, y0, cell = self._geometry(fm)
         p.setPen(fg)
         p.drawText(QRectF(0, 2, self.width(), title_h), Qt.AlignCenter, self.title)
         m = self._matrix
@@ -67,20 +80,12 @@ class MatrixView(QWidget):
             p.drawText(self.rect(), Qt.AlignCenter, "Train a network to see which classes it confuses")
             return
         n_r, n_c = m.shape
-        label_w = max(fm.horizontalAdvance(s) for s in self._rows) + fm.height() + 12
-        label_h = max(fm.horizontalAdvance(s) for s in self._cols) + fm.height() + 8
-        avail_w = self.width() - label_w - 8
-        avail_h = self.height() - title_h - label_h - 8
-        cell = max(4.0, min(avail_w / n_c, avail_h / n_r))
-        x0, y0 = label_w, title_h + label_h
         share = m / np.maximum(1.0, m.sum(1, keepdims=True))
-        self._cells.clear()
         base = QColor(style.series_color(0))
         bg = QColor(style.background)
         for r in range(n_r):
             for c in range(n_c):
-                rect = QRectF(x0 + c * cell, y0 + r * cell, cell - 1, cell - 1)
-                self._cells[(r, c)] = rect
+                rect = self.cell_rect(r, c)
                 t = float(share[r, c])
                 col = QColor(
                     round(bg.red() + (base.red() - bg.red()) * t),
@@ -109,10 +114,12 @@ class MatrixView(QWidget):
 
     def mousePressEvent(self, event) -> None:
         pos = event.position()
-        for (r, c), rect in self._cells.items():
-            if rect.contains(pos):
-                self.cell_clicked.emit(r, c)
-                return
+        n_r, n_c = self._matrix.shape if self._matrix.ndim == 2 else (0, 0)
+        for r in range(n_r):
+            for c in range(n_c):
+                if self.cell_rect(r, c).contains(pos):
+                    self.cell_clicked.emit(r, c)
+                    return
         super().mousePressEvent(event)
 
     # -- export ----------------------------------------------------------------------

@@ -219,10 +219,6 @@ class ImagesTab(LabTab):
     def plots(self) -> dict:
         return self.results.plots()
 
-    def render_to(self, out_dir, scale: float = 2.0):
-        paths = super().render_to(out_dir, scale)
-        return paths
-
     def run_to_end(self, job_spec=None, max_events=None) -> int:
         n = super().run_to_end(job_spec, max_events)
         self.results.setCurrentIndex(3)  # draw the Inside page too, for export
@@ -242,6 +238,9 @@ class ImagesTab(LabTab):
     def apply_experiment_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             raise ValueError("The experiment state must be an object")
+        for key in ("data", "training"):
+            if not isinstance(state.get(key, {}), dict):
+                raise ValueError(f"{key}: must be an object of settings")
         data = self.data_panel.check_state(state.get("data", {}))
         layers = state.get("layers", self.stack.layers())
         if not isinstance(layers, list):
