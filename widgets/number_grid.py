@@ -131,7 +131,7 @@ class NumberGrid(QWidget):
 
     def set_values(self, values, roles=None, filled=None) -> None:
         """A 2-D array; ``roles`` marks padding / inserted cells; ``filled`` False = not computed yet."""
-        values = np.atleast_2d(np.asarray(values, float))
+        values = np.atleast_2d(np.array(values, float))  # a copy: in-place edits must not reach the caller's array
         reshaped = values.shape != self.values.shape
         self.values = values
         self.roles = None if roles is None else np.asarray(roles)

@@ -90,7 +90,7 @@ class ConvolutionTab(LabTab):
 
         self.controls.changed.connect(self._on_control)
         self.controls.fill_requested.connect(self._fill_input)
-        self.controls.image_requested.connect(self._load_image)
+        self.controls.image_requested.connect(self.load_image)
         self.controls.open_image_requested.connect(self._open_image_dialog)
         self.controls.preset_requested.connect(self._apply_preset)
         self.view.input_edited.connect(self._on_input_edited)
@@ -312,7 +312,7 @@ class ConvolutionTab(LabTab):
                 s["stride"] = s["window"]
                 s["padding_kind"], s["padding"] = "amount", 0
         elif key == "source" and value == "image":
-            self._load_image(self._image_source)
+            self.load_image(self._image_source)
             return
         else:
             s[key] = value
@@ -377,7 +377,7 @@ class ConvolutionTab(LabTab):
         return np.round(img, 2)
 
     @Slot(str)
-    def _load_image(self, source: str) -> None:
+    def load_image(self, source: str) -> None:
         self._stop_timer()
         try:
             img = self.image_array(source, self.controls.image_size.value(), self.controls.gray.isChecked())
@@ -399,7 +399,7 @@ class ConvolutionTab(LabTab):
     def _open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif)")
         if path:
-            self._load_image(path)
+            self.load_image(path)
 
     # -- export ----------------------------------------------------------------
     def save_frame(self, path, scale: float = 2.0) -> Path:

@@ -175,3 +175,21 @@ def test_presets_reproduce_the_classic_animations_and_export(tab, qtbot, tmp_pat
         tab.apply_experiment_state(load_experiment(PRESETS_DIR / "convolution" / f"{name}.json").state)
         qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=5000)
         assert tab.banner.text() == ""
+
+
+def test_padding_cells_and_unreadable_images_are_refused_with_a_reason(tab, qtbot, tmp_path):
+    type_into(qtbot, tab.controls.padding, "1")
+    rebuilt(tab, qtbot, 25)
+    grid = tab.view.inputs.grids[0]
+    editor = grid.edit_cell(0, 0)  # a padding cell
+    qtbot.keyClicks(editor, "9")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    assert "Padding and inserted zeros follow the input" in grid.error.text()
+    assert tab.steps.grid[0, 0, 0] == 0 and grid.values[0, 0] == 0
+    bad = tmp_path / "not_an_image.png"
+    bad.write_text("hello")
+    before = tab.experiment_state()
+    tab.load_image(str(bad))
+    assert "Cannot read not_an_image.png" in tab.controls.errors["input"].text()
+    assert tab.experiment_state() == before
+
