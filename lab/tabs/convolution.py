@@ -30,6 +30,7 @@ __all__ = ["ConvolutionTab"]
 FRAME_MS = 16  # the play timer: ~60 ticks/s, several steps per tick above that speed
 FULL_SPEED_SECONDS = 4.0  # at "max" a whole layer plays in about this long
 IMAGE_KERNELS = ("sobel_x", "sobel_y", "laplacian", "gaussian")
+SIZE_NAMES = {"channels": "number of channels", "height": "height", "width": "width", "filters": "number of filters", "kh": "kernel height", "kw": "kernel width"}
 
 
 class ConvolutionTab(LabTab):
@@ -45,6 +46,7 @@ class ConvolutionTab(LabTab):
         self._index = -1
         self._speed: float | None = SPEED_STEPS[3]
         self._image_source = "sample"
+        self._carry = 0.0  # fractional steps owed by the play timer
 
         self.controls = ConvControls()
         self.view = SteppingView()
@@ -283,11 +285,10 @@ class ConvolutionTab(LabTab):
         x, w = np.asarray(s["input"]), np.asarray(s["weight"])
         c, h, wd = x.shape
         f, _, kh, kw = w.shape
-        if key in ("channels", "height", "width", "filters", "kh", "kw"):
-            if int(value) < 1:
-                self.controls.show_state(self._state)
-                self.controls.refuse(key, f"{key.replace('kh', 'kernel height').replace('kw', 'kernel width').capitalize()} must be at least 1")
-                return
+        if key in SIZE_NAMES and int(value) < 1:
+            self.controls.show_state(self._state)
+            self.controls.refuse(key, f"The {SIZE_NAMES[key]} must be at least 1")
+            return
         if key in ("channels", "height", "width"):
             c, h, wd = (int(value) if key == k else v for k, v in (("channels", c), ("height", h), ("width", wd)))
             s["input"] = resized_input(x, c, h, wd).tolist()
@@ -298,6 +299,7 @@ class ConvolutionTab(LabTab):
             s["bias"] = (list(s["bias"]) + [0.0] * f)[:f]
         elif key == "bias":
             if len(value) != f:
+                self.controls.show_state(self._state)
                 self.controls.refuse(key, f"Give {f} bias value{'s' if f > 1 else ''}, one per filter")
                 return
             s["bias"] = list(value)
@@ -306,8 +308,8 @@ class ConvolutionTab(LabTab):
             if value == "conv1d":
                 s["input"] = x[:, :1].tolist()
                 s["weight"] = w[:, :, (kh - 1) // 2 : (kh - 1) // 2 + 1].tolist()
-            if value in ("maxpool", "avgpool", "conv1d", "transposed"):
-                s["direction"] = "forward" if value != "conv1d" else s["direction"]
+            if value in ("maxpool", "avgpool", "transposed"):
+                s["direction"] = "forward"  # backward stepping is for 1-D and 2-D convolutions
             if value in ("maxpool", "avgpool") and self._state["op"] not in ("maxpool", "avgpool"):
                 s["stride"] = s["window"]
                 s["padding_kind"], s["padding"] = "amount", 0

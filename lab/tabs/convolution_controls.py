@@ -257,7 +257,3 @@ class ConvControls(QScrollArea):
     def clear_errors(self) -> None:
         for err in self.errors.values():
             err.clear_error()
-
-    def error_text(self, key: str) -> str:
-        err = self.errors[key]
-        return err.text() if err.isVisible() or not err.isHidden() else ""
