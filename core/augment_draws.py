@@ -20,7 +20,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from core.augment import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec
+from core.augment import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
 from core.engine import Event, Finished, RunControl, Snapshot, Throttle
 
 __all__ = [
@@ -272,6 +272,7 @@ def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
             pending = []
     grid_s = time.perf_counter() - t0
     summary: dict[str, Any] = {"grid_s": grid_s, "n": n}
+    yield Snapshot(n, "code", {"text": pipeline_code(spec, seed=cfg.seed, n_draws=n)})
     if cfg.stats:
         ctl.checkpoint()
         before = as_float_values(x)

@@ -179,6 +179,7 @@ def load_image_file(path: str | Path, max_side: int = MAX_SIDE) -> tuple[np.ndar
             # Huge images trip Pillow's decompression-bomb warning; we scale them down instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                full_w, full_h = im.size
                 im.draft("RGB", (max_side, max_side))  # JPEGs decode at a reduced size directly
                 im = ImageOps.exif_transpose(im)
                 mode = im.mode
@@ -198,7 +199,8 @@ def load_image_file(path: str | Path, max_side: int = MAX_SIDE) -> tuple[np.ndar
                 if max(w, h) > max_side:
                     scale = max_side / max(w, h)
                     im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
-                    notes.append(f"scaled down from {w}×{h} to {im.size[0]}×{im.size[1]}")
+                if im.size != (full_w, full_h) and max(full_w, full_h) > max_side:
+                    notes.append(f"scaled down from {full_w}×{full_h} to {im.size[0]}×{im.size[1]}")
                 arr = np.asarray(im, np.uint8).copy()
     except FileNotFoundError:
         raise ValueError(f"{path.name} does not exist") from None

@@ -1,0 +1,130 @@
+"""The augmentation tab by real clicks: the grid fills with hover texts, the pipeline
+is edited from its controls, bad values are refused at the control, and a failing
+pipeline leaves the last good grid on screen."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtGui import QHelpEvent
+from PySide6.QtWidgets import QApplication, QToolTip
+
+from lab.tabs.augmentation import AugmentationTab
+
+
+@pytest.fixture
+def tab(qtbot):
+    t = AugmentationTab()
+    qtbot.addWidget(t)
+    t.resize(1400, 900)
+    t.show()
+    t.controls.count_spin.setValue(6)
+    settled(t, qtbot)
+    yield t
+    t.shutdown()
+
+
+def settled(tab, qtbot, timeout=15000):
+    """Wait until the newest grid job has finished and its draws are painted."""
+    qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in ("finished", "failed"), timeout=timeout)
+    tab._flush()
+
+
+def select_step(tab, qtbot, title):
+    """Click a step in the list; its controls appear (Qt shows new children on the next loop)."""
+    lst = tab.controls.editor.list
+    row = next(r for r in range(lst.count()) if lst.item(r).text().startswith(title))
+    qtbot.mouseClick(lst.viewport(), Qt.LeftButton, pos=lst.visualItemRect(lst.item(row)).center())
+    assert lst.currentRow() == row
+    qtbot.waitUntil(lambda: tab.controls.editor.fields["p"].isVisible())
+    return row
+
+
+def step_titles(tab):
+    lst = tab.controls.editor.list
+    return [lst.item(r).text().split("   ")[0] for r in range(lst.count())]
+
+
+def test_grid_fills_and_hover_lists_the_sampled_parameters(tab, qtbot):
+    grid = tab.grid_view
+    assert grid.count() == grid.filled() == 6
+    tip = grid.tooltip_for(0)
+    assert "Rotation: angle=" in tip and "Random resized crop: top=" in tip
+    angle = float(tip.split("Rotation: angle=")[1].split("\n")[0])
+    assert -30 <= angle <= 30
+    center = grid._cell_rects()[0].center()
+    QApplication.sendEvent(grid, QHelpEvent(QEvent.ToolTip, center, grid.mapToGlobal(center)))
+    assert QToolTip.text() == tip
+    assert "v2.RandomRotation(degrees=30.0)" in tab.code_view.toPlainText()
+    assert tab.histograms.plot.names()  # the channel histograms were drawn
+
+
+def test_add_search_reorder_toggle_and_remove_by_clicks(tab, qtbot):
+    editor = tab.controls.editor
+    editor.add_menu.aboutToShow.emit()
+    qtbot.keyClicks(editor.search, "blur")
+    visible = [t for t, a in editor.type_actions.items() if a.isVisible()]
+    assert visible == ["GaussianBlur"]
+    editor.type_actions["GaussianBlur"].trigger()
+    assert step_titles(tab)[-1] == "Gaussian blur"
+    qtbot.mouseClick(editor.up_button, Qt.LeftButton)
+    assert step_titles(tab)[-2:] == ["Gaussian blur", "Colour jitter"]
+    settled(tab, qtbot)
+    code = tab.code_view.toPlainText()
+    assert code.index("GaussianBlur") < code.index("ColorJitter")
+
+    row = select_step(tab, qtbot, "Horizontal flip")
+    editor.list.item(row).setCheckState(Qt.Unchecked)  # what clicking the tick box does
+    settled(tab, qtbot)
+    assert "RandomHorizontalFlip" not in tab.code_view.toPlainText()
+    assert "Horizontal flip: " not in tab.grid_view.tooltip_for(0)
+
+    select_step(tab, qtbot, "Gaussian blur")
+    qtbot.mouseClick(editor.remove_button, Qt.LeftButton)
+    settled(tab, qtbot)
+    assert "Gaussian blur" not in step_titles(tab)
+    assert "GaussianBlur" not in tab.code_view.toPlainText()
+
+
+def test_bad_values_are_refused_at_the_control_and_change_nothing(tab, qtbot):
+    editor = tab.controls.editor
+    before = editor.entries()
+    select_step(tab, qtbot, "Rotation")
+    assert not editor.fields["degrees"].try_text("500")
+    assert editor.fields["degrees"].error.isVisible()
+    select_step(tab, qtbot, "Random resized crop")
+    editor.fields["scale.1"].try_text("0.05")  # a maximum below the minimum 0.08
+    assert "larger than the maximum" in editor.error.text() and editor.error.isVisible()
+    assert editor.entries() == before
+    editor.fields["scale.1"].try_text("0.5")  # a good value clears the message and applies
+    assert not editor.error.isVisible()
+    assert editor.entries()[0]["params"]["scale"] == [0.08, 0.5]
+
+
+def test_a_crop_larger_than_the_image_keeps_the_last_good_grid(tab, qtbot):
+    editor = tab.controls.editor
+    editor.add_transform("RandomCrop")
+    settled(tab, qtbot)
+    first = tab.grid_view.image_for(0).copy()
+    assert first.width() == 192  # the crop's default size
+    qtbot.waitUntil(lambda: editor.fields["size"].isVisible())
+    editor.fields["pad_if_needed"].setChecked(False)
+    assert editor.fields["size"].try_text("400")
+    settled(tab, qtbot)
+    assert tab.runner.state == "failed"
+    assert "cannot transform this 256×256 image" in tab.banner.text()
+    assert tab.grid_view.image_for(0) == first and tab.grid_view.filled() == 6
+
+
+def test_same_seed_same_grid_and_re_roll(tab, qtbot):
+    before = [tab.grid_view.image_for(i).copy() for i in range(6)]
+    tab.controls.seed_spin.setValue(5)
+    settled(tab, qtbot)
+    assert tab.grid_view.image_for(0) != before[0]
+    tab.controls.seed_spin.setValue(0)
+    settled(tab, qtbot)
+    assert [tab.grid_view.image_for(i) for i in range(6)] == before
+    qtbot.mouseClick(tab.controls.reroll_button, Qt.LeftButton)
+    assert tab.controls.seed_spin.value() != 0 or tab.controls.seed_spin.value() == 0  # any seed is allowed
+    settled(tab, qtbot)
+    assert tab.experiment_state()["seed"] == tab.controls.seed_spin.value()
+    np.testing.assert_array_equal(tab.draws[0]["image"].shape, (224, 224, 3))
