@@ -20,7 +20,7 @@ from core.conv_stepper import StepList, steps_job
 from core.engine import Event, Snapshot
 from lab.tabs.base import LabTab
 from lab.tabs.convolution_controls import ConvControls
-from lab.tabs.convolution_export import export_csv, export_frame, export_gif
+from lab.tabs.convolution_export import GifRecorder, export_csv, export_frame, export_gif
 from lab.tabs.convolution_state import check_state, filled_input, resized_input, resized_weight, spec_from_state
 from widgets.export import export_widget_png, qimage_to_array
 from widgets.play_controls import SPEED_STEPS, PlayControls
@@ -108,7 +108,11 @@ class ConvolutionTab(LabTab):
             sc.setContext(Qt.WidgetWithChildrenShortcut)
             sc.activated.connect(slot)
         self.export_png.clicked.connect(lambda: self._export_dialog("PNG image (*.png)", ".png", self.save_frame))
-        self.export_gif.clicked.connect(lambda: self._export_dialog("Animated GIF (*.gif)", ".gif", self.save_gif))
+        self.export_gif.clicked.connect(lambda: self._export_dialog("Animated GIF (*.gif)", ".gif", self.record_gif))
+        self.gif_recorder = GifRecorder(self)
+        self.gif_recorder.progress.connect(lambda text: self.banner.show_message(text, "info"))
+        self.gif_recorder.saved.connect(self._on_gif_saved)
+        self.gif_recorder.failed.connect(lambda text: self.banner.show_message(text, "warning"))
         self.export_csv.clicked.connect(lambda: self._export_dialog("CSV data (*.csv)", ".csv", self.save_csv))
         self.controls.show_state(self._state)
         self._rebuild()
@@ -155,6 +159,7 @@ class ConvolutionTab(LabTab):
 
     def shutdown(self) -> None:
         self._stop_timer()
+        self.gif_recorder.shutdown()
         super().shutdown()
 
     # -- stepping --------------------------------------------------------------
@@ -409,6 +414,17 @@ class ConvolutionTab(LabTab):
 
     def save_gif(self, path, max_frames: int = 120) -> Path:
         return export_gif(self, path, max_frames)
+
+    def record_gif(self, path) -> None:
+        """The window's GIF export: frames recorded between events, encoded on a worker."""
+        self._stop_timer()
+        if self.gif_recorder.busy:
+            raise ValueError("A GIF is already being written; wait for it to finish")
+        self.gif_recorder.start(path)
+
+    @Slot(str)
+    def _on_gif_saved(self, path: str) -> None:
+        self.banner.show_message(f"Saved {path}", "info")
 
     def save_csv(self, path) -> Path:
         if self._steps is None:

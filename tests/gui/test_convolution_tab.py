@@ -193,3 +193,19 @@ def test_padding_cells_and_unreadable_images_are_refused_with_a_reason(tab, qtbo
     assert "Cannot read not_an_image.png" in tab.controls.errors["input"].text()
     assert tab.experiment_state() == before
 
+
+
+def test_gif_is_recorded_between_events_and_written_on_a_worker(tab, qtbot, tmp_path):
+    tab.set_index(2)
+    with qtbot.waitSignal(tab.gif_recorder.saved, timeout=20000) as saved:
+        tab.record_gif(tmp_path / "steps.gif")
+        assert tab.gif_recorder.busy
+    assert saved.args == [str(tmp_path / "steps.gif")] and "Saved" in tab.banner.text()
+    with Image.open(tmp_path / "steps.gif") as gif:
+        assert gif.n_frames == 1 + 9
+    assert tab.index == 2  # the step shown before the export comes back
+    # changing a setting while recording abandons the recording with a reason
+    with qtbot.waitSignal(tab.gif_recorder.failed, timeout=5000):
+        tab.record_gif(tmp_path / "other.gif")
+        type_into(qtbot, tab.controls.stride, "2")
+    assert "settings changed" in tab.banner.text() and not (tmp_path / "other.gif").exists()
