@@ -16,7 +16,7 @@ out of the histograms instead of breaking them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable, Iterator, Sequence
 
@@ -32,6 +32,7 @@ from core.init_schemes import SCHEMES, SchemeChoice, formula, implied_std, init_
 __all__ = [
     "NetworkSpec",
     "StatsConfig",
+    "check_stats_config",
     "INPUTS",
     "NORMS",
     "MAX_DEPTH",
@@ -307,7 +308,7 @@ def _layer_histograms(tensors: Sequence[torch.Tensor], bins: int) -> dict[str, n
         n_total.append(t.numel())
         overflow.append(1.0 - vals.numel() / t.numel())
         if vals.numel():
-            std, mean = torch.std_mean(vals.double(), unbiased=False)
+            std, mean = torch.std_mean(vals, unbiased=False)
             means.append(float(mean))
             stds.append(float(std))
         else:

@@ -13,7 +13,7 @@ layer are from one another: zero or constant init leaves them identical for good
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -25,10 +25,18 @@ from core.datasets2d import DATASETS, make_dataset
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle
 from core.init_schemes import SCHEMES, SchemeChoice
-from core.init_stats import NetworkSpec, build_weights, check_memory, check_network, forward_layers, linear, lsuv_init_
+from core.init_stats import NetworkSpec, StatsConfig, build_weights, check_stats_config, layer_statistics, check_memory, check_network, forward_layers, linear, lsuv_init_
 from core.optimizers import OPTIMIZERS, make_optimizer
 
-__all__ = ["InitTrainConfig", "train_schemes", "symmetry_spread", "estimate_train_bytes", "SYMMETRY_TOLERANCE"]
+__all__ = [
+    "InitTrainConfig",
+    "train_schemes",
+    "symmetry_spread",
+    "estimate_train_bytes",
+    "SYMMETRY_TOLERANCE",
+    "InitExperimentConfig",
+    "run_experiment",
+]
 
 SYMMETRY_TOLERANCE = 1e-6  # relative: neurons this close count as identical
 
@@ -167,3 +175,34 @@ def _symmetry_snapshot(step: int, weights, keys) -> Snapshot:
         "symmetry",
         {"schemes": tuple(keys), "spread": spreads, "identical": spreads <= SYMMETRY_TOLERANCE},
     )
+
+
+@dataclass(frozen=True)
+class InitExperimentConfig:
+    """What the tab's Play runs: the statistics, then (optionally) the training runs."""
+
+    stats: StatsConfig
+    training: InitTrainConfig | None = None
+    device: str = "cpu"
+
+
+def run_experiment(cfg: InitExperimentConfig, ctl: RunControl) -> Iterator[Event]:
+    """Statistics of every scheme, then a short training run from each; one Finished."""
+    stats = replace(cfg.stats, device=cfg.device)
+    training = None if cfg.training is None else replace(cfg.training, device=cfg.device)
+    check_stats_config(stats)  # refuse bad settings of either part before any work
+    if training is not None:
+        _check(training)
+    summary: dict = {}
+    for ev in layer_statistics(stats, ctl):
+        if isinstance(ev, Finished):
+            summary.update(ev.summary)
+        else:
+            yield ev
+    if training is not None:
+        for ev in train_schemes(training, ctl):
+            if isinstance(ev, Finished):
+                summary.update(ev.summary)
+            else:
+                yield ev
+    yield Finished(summary)

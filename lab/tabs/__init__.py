@@ -27,6 +27,7 @@ TABS: list[TabSpec] = [
     TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation", "AugmentationTab"),
     TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
     TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
+    TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
     TabSpec("images", "Image networks", "lab.tabs.images", "ImagesTab"),
 ]
 
