@@ -113,6 +113,7 @@ class SteppingView(QFrame):
         self.kernel_editable = False
         self.input_editable = False
         self._shown_plane = -1
+        self._fresh = True
 
     def show_steps(self, steps: StepList, index: int, *, image_mode: bool = False, input_editable: bool = True, kernel_editable: bool = True) -> None:
         self.steps = steps
@@ -129,6 +130,7 @@ class SteppingView(QFrame):
         for i, grid in enumerate(self.outputs.ensure(p, _columns(p))):
             grid.set_title(steps.plane_labels[i] if p > 1 else "")
         self._shown_plane = -1
+        self._fresh = True  # new values: repaint every output plane once
         self.set_index(index)
 
     def set_index(self, index: int) -> None:
@@ -143,8 +145,12 @@ class SteppingView(QFrame):
         filled = steps.filled(index)
         roles = steps.grid_role if steps.kind == "grad_input" else None
         for i, grid in enumerate(self.outputs.grids):
-            grid.set_values(steps.values[i], roles=roles, filled=filled[i])
-            grid.set_highlight(current=(view.y, view.x) if view and view.plane == i else None)
+            current = (view.y, view.x) if view and view.plane == i else None
+            if self._fresh or grid.filled is None or not np.array_equal(grid.filled, filled[i]):
+                grid.set_values(steps.values[i], roles=roles, filled=filled[i])
+            if self._fresh or grid.current != current:
+                grid.set_highlight(current=current)  # planes not being filled are not repainted
+        self._fresh = False
         channels = list(view.channels) if view else []
         for i, grid in enumerate(self.inputs.grids):
             if view and i in channels:
