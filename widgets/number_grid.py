@@ -341,6 +341,8 @@ class NumberGrid(QWidget):
         if self.current is not None:
             r, c = self.current
             if 0 <= r < h and 0 <= c < w:
-                p.setPen(QPen(CURRENT, line * 1.6))
+                p.setPen(QPen(CURRENT, line * 1.6 if s >= 12 else 2.0))
                 p.setBrush(Qt.NoBrush)
-                p.drawRect(QRectF(x0 + c * s, y0 + r * s, s, s).adjusted(line, line, -line, -line))
+                rect = QRectF(x0 + c * s, y0 + r * s, s, s)
+                # inside a large cell; around a small one, so that it stays visible
+                p.drawRect(rect.adjusted(line, line, -line, -line) if s >= 12 else rect.adjusted(-2, -2, 2, 2))
