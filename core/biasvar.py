@@ -58,6 +58,9 @@ CURVES_SHOWN = 60  # fitted curves sent to the GUI; all M enter the statistics
 @dataclass(frozen=True)
 class BiasVarConfig:
     analysis: str = "fits"
+    task: str = "regression"  # or "classification" on a 2-D data set
+    dataset: str = "moons"  # classification: a two-class data set of core.datasets2d
+    class_noise: float = 0.3  # classification: the data set's own noise, 0–1
     truth: str = "cos"
     formula: str = "sin(3*x)"
     x_min: float = 0.0
@@ -110,6 +113,8 @@ class Progress(Event):
 def sweep_values(cfg: BiasVarConfig) -> list:
     if cfg.sweep:
         return list(cfg.sweep)
+    if cfg.task == "classification" and cfg.knob in ("poly", "tree"):
+        return list(range(1, 9)) if cfg.knob == "poly" else list(range(0, 11))
     return {
         "poly": list(range(0, 16)),
         "knn": [1, 2, 3, 5, 7, 10, 15, 20, 30],
@@ -163,6 +168,19 @@ def validate(cfg: BiasVarConfig) -> None:
             _check_knob(replace(cfg, **{KNOBS[cfg.knob][0]: v}))
     if cfg.analysis == "learning" and (not cfg.sizes or min(cfg.sizes) < 2 or max(cfg.sizes) > 5000):
         raise ValueError("Training-set sizes must be between 2 and 5000")
+    if cfg.task not in ("regression", "classification"):
+        raise ValueError("Task must be 'regression' or 'classification'")
+    if cfg.task == "classification":
+        from core.biasvar_classify import CLASS_DATASETS
+
+        if cfg.analysis not in ("fits", "complexity", "learning"):
+            raise ValueError("For classification this lab shows the fits, the U-curve and learning curves; switch to regression for the other pages")
+        if cfg.dataset not in CLASS_DATASETS:
+            raise ValueError(f"Data set must be one of {', '.join(CLASS_DATASETS)} (two classes)")
+        if not 0 <= cfg.class_noise <= 1:
+            raise ValueError("Data set noise must be between 0 and 1")
+        if cfg.family == "poly" and cfg.degree > 10:
+            raise ValueError("For classification the polynomial degree goes up to 10")
     if cfg.analysis == "early_stopping" and cfg.family != "mlp":
         raise ValueError("Early stopping is shown for the MLP; choose the MLP family")
     make_truth(cfg.truth, cfg.formula, cfg.x_range)
@@ -189,7 +207,7 @@ def estimate_memory(cfg: BiasVarConfig) -> int:
     """Bytes the largest batched fit of this setup allocates (a generous estimate)."""
     n = max([cfg.n, *cfg.sizes]) if cfg.analysis == "learning" else cfg.n
     fits = cfg.m * (min(cfg.bags, BAG_CHUNK) if cfg.analysis == "bagging" else 1)
-    q = n + cfg.grid
+    q = n + (41 * 41 * 2 if cfg.task == "classification" else cfg.grid)
     base = fits * (q + n) * 8 * 6
     per_family = {
         "poly": fits * q * 21 * 8 * 4,
@@ -341,6 +359,11 @@ def learning_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
 def biasvar_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     """The one job of the tab: validates, then runs ``cfg.analysis``."""
     validate(cfg)
+    if cfg.task == "classification":
+        from core.biasvar_classify import classification_job
+
+        yield from classification_job(cfg, ctl)
+        return
     from core import biasvar_ensembles as ens
 
     jobs = {

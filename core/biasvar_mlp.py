@@ -69,10 +69,12 @@ def train_mlp(
     n_classes: int = 0,
     report_every: int = 25,
     predict_every: int = 0,
+    weight_decay: float = 0.0,
 ) -> Iterator[tuple[int, np.ndarray | None]]:
     """Full-batch Adam on all members; yields ``(epoch, predictions or None)``.
 
-    ``x`` is (M, n, d) (or (M, n) for one input), ``xq`` likewise (M, Q[, d]). Every
+    ``x`` is (M, n, d) (or (M, n) for one input), ``xq`` likewise (M, Q[, d]);
+    ``layers = 0`` is a linear model (logistic regression with ``n_classes``). Every
     ``report_every`` epochs it yields ``(epoch, None)`` so the caller can check for
     stop and report progress; every ``predict_every`` epochs (if > 0), and always at
     the end, it yields the predictions at ``xq``: (M, Q) for regression, class
@@ -87,7 +89,7 @@ def train_mlp(
     target = torch.from_numpy(np.array(y, np.int64 if n_classes else np.float32)).to(device)
     weight = torch.from_numpy(np.array(w, np.float32)).to(device)
     net = BatchedMLP(X.shape[0], X.shape[-1], width, layers, n_classes or 1, seed, device)
-    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True, weight_decay=weight_decay)
 
     def predict() -> np.ndarray:
         with torch.no_grad():

@@ -51,16 +51,18 @@ class BiasVarianceTab(LabTab):
         self.progress.setRange(0, 1000)
         self.progress.setTextVisible(False)
         self.progress.setMaximumWidth(220)
+        self.progress.hide()  # shown while a long analysis reports progress
         self.progress_label = QLabel(" ")
+        self.progress_label.setMinimumHeight(self.progress.sizeHint().height())
 
-        top = QHBoxLayout()
-        top.addWidget(self.controls, 1)
-        top.addWidget(self.progress)
-        top.addWidget(self.progress_label)
+        status = QHBoxLayout()
+        status.addWidget(self.progress)
+        status.addWidget(self.progress_label, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
-        right_layout.addLayout(top)
+        right_layout.addWidget(self.controls)
+        right_layout.addLayout(status)
         right_layout.addWidget(self.page_tabs, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.settings)
@@ -98,7 +100,7 @@ class BiasVarianceTab(LabTab):
         for p in self.pages:
             if hasattr(p, "configure"):
                 x_label = "log₁₀ ridge λ" if cfg.knob == "ridge" else label
-                p.configure(x_label, log_x=cfg.knob == "ridge", more_complex_right=more_complex_right)
+                p.configure(x_label, log_x=cfg.knob == "ridge", more_complex_right=more_complex_right, task=cfg.task)
         knob_field, knob_label, _ = KNOBS[cfg.family]
         self.fits_page.model_label = f"{FAMILIES[cfg.family]}, {knob_label} = {getattr(cfg, knob_field)}"
         if cfg.family == "poly" and cfg.ridge > 0:
@@ -113,6 +115,7 @@ class BiasVarianceTab(LabTab):
         from core.biasvar import Progress
 
         if isinstance(event, Progress):
+            self.progress.show()
             self.progress.setValue(round(1000 * event.done / max(event.total, 1e-9)))
             self.progress_label.setText(event.label)
         elif isinstance(event, Message):
@@ -123,6 +126,7 @@ class BiasVarianceTab(LabTab):
     def reset_view(self) -> None:
         self._job_page = self.page()
         self._job_page.reset()
+        self.progress.hide()
         self.progress.setValue(0)
         self.progress_label.setText(" ")
 

@@ -22,7 +22,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.biasvar import FAMILIES, BiasVarConfig
+from core.biasvar_classify import CLASS_DATASETS
 from core.biasvar_data import TRUTHS, make_truth
+from core.datasets2d import DATASETS
 from widgets.param_form import ErrorLabel, NumberField
 
 __all__ = ["SettingsPanel", "STATE_KEYS"]
@@ -37,6 +39,7 @@ FAMILY_FIELDS = {
 }
 # (name, label, default, min, max, options)
 NUMBERS = [
+    ("class_noise", "data set noise (0–1)", 0.3, 0.0, 1.0, {"decimals": 2}),
     ("x_min", "x from", 0.0, -10.0, 9.0, {"decimals": 2}),
     ("x_max", "x to", 1.0, -9.0, 10.0, {"decimals": 2}),
     ("noise", "noise σ", 0.3, 0.0, 3.0, {"decimals": 3}),
@@ -80,6 +83,15 @@ class SettingsPanel(QScrollArea):
             self.numbers[name] = field
 
         truth_box = self._group(column, "True function and data")
+        self.task = QComboBox()
+        self.task.addItem("Regression: y = f(x) + noise", "regression")
+        self.task.addItem("Classification: a 2-D data set", "classification")
+        self.dataset = QComboBox()
+        for key in CLASS_DATASETS:
+            self.dataset.addItem(DATASETS[key][0], key)
+        truth_box.addWidget(self.task)
+        truth_box.addWidget(self.dataset)
+        truth_box.addWidget(self.numbers["class_noise"])
         self.truth = QComboBox()
         for key, (label, _) in TRUTHS.items():
             self.truth.addItem(label, key)
@@ -112,6 +124,8 @@ class SettingsPanel(QScrollArea):
             ens_box.addWidget(self.numbers[name])
         column.addStretch(1)
 
+        self.task.currentIndexChanged.connect(lambda _i: (self._sync_visibility(), self.changed.emit("task")))
+        self.dataset.currentIndexChanged.connect(lambda _i: self.changed.emit("dataset"))
         self.truth.currentIndexChanged.connect(self._on_truth)
         self.formula.editingFinished.connect(self._on_formula)
         self.design.currentIndexChanged.connect(lambda _i: self.changed.emit("design"))
@@ -138,6 +152,8 @@ class SettingsPanel(QScrollArea):
         family = self.family.currentData()
         return BiasVarConfig(
             analysis=analysis,
+            task=self.task.currentData(),
+            dataset=self.dataset.currentData(),
             truth=self.truth.currentData(),
             formula=self._good_formula,
             design=self.design.currentData(),
@@ -159,7 +175,7 @@ class SettingsPanel(QScrollArea):
         unknown = set(state) - set(STATE_KEYS) - {"ridge_on"}
         if unknown:
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}")
-        combos = {"truth": self.truth, "design": self.design, "family": self.family}
+        combos = {"task": self.task, "dataset": self.dataset, "truth": self.truth, "design": self.design, "family": self.family}
         for name, combo in combos.items():
             if name in state and combo.findData(state[name]) < 0:
                 raise ValueError(f"{name}: {state[name]!r} is not one of the choices")
@@ -233,6 +249,14 @@ class SettingsPanel(QScrollArea):
             widget.setVisible(name in shown)
         self.numbers["ridge"].setEnabled(self.ridge_on.isChecked())
         self.formula.setEnabled(self.truth.currentData() == "formula")
+        classify = self.task.currentData() == "classification"
+        for widget in (self.dataset, self.numbers["class_noise"]):
+            widget.setVisible(classify)
+        for widget in (self.truth, self.formula, self.formula_error, self.design, *(self.numbers[k] for k in ("x_min", "x_max", "noise"))):
+            widget.setVisible(not classify)
+        self.formula_error.setVisible(not classify and bool(self.formula_error.text()))
+        self.family.setItemText(self.family.findData("poly"), "Polynomial (logistic)" if classify else FAMILIES["poly"])
+        self.sweep_ridge.setVisible(not classify and family == "poly")
 
     def complexity_field(self) -> NumberField:
         """The control of the current family's complexity knob."""

@@ -190,7 +190,7 @@ class CrossValidationPage(Page):
         self.x_transform = lambda v: v
         self._stack(self.strip, self.plot, sizes=[140, 520])
 
-    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True) -> None:
+    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True, task: str = "regression") -> None:
         self.plot.getPlotItem().setLabel("bottom", x_label)
         self.x_transform = (lambda v: float(np.log10(max(v, 1e-9)))) if log_x else (lambda v: v)
         self.plot.getPlotItem().vb.invertX(not more_complex_right)

@@ -9,10 +9,11 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.biasvar import KNOBS
 from core.engine import Event, Finished, History, Metrics, Snapshot
+from lab.tabs.bias_variance_plane import PlaneView
 from widgets.live_plot import LivePlot
 from widgets.theme import theme
 
@@ -27,6 +28,10 @@ ERROR_SERIES = [
     ("test error (measured)", "test_error", 4, False, "o"),
     ("training error", "train_error", 2, False, "t"),
 ]
+
+
+# Classification (0-1 loss, Domingos) names of the same quantities.
+CLASS_NAMES = {"bias2": "bias (0-1)", "variance": "net variance", "noise": "noise term c₁·N", "total": "bias + net variance + noise"}
 
 
 def gapped(x: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,6 +72,7 @@ class Page(QWidget):
         self._timer.start()
         self.summary = QLabel(" ")
         self.summary.setWordWrap(True)
+        self.summary.setMinimumHeight(3 * self.summary.fontMetrics().lineSpacing() + 4)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
     def mark_dirty(self) -> None:
@@ -115,7 +121,7 @@ class FitsPage(Page):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.fit_plot = LivePlot("M fitted curves, their mean and the truth", "x", "y")
-        self.pointwise_plot = LivePlot("Bias² and variance at each x", "x", "")
+        self.pointwise_plot = LivePlot("Bias² and variance at each x", "x", "", log_y=True)
         self.points = scatter_item(self.fit_plot)
         self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
         self.fit_plot.getPlotItem().addItem(self.marker, ignoreBounds=True)
@@ -127,10 +133,37 @@ class FitsPage(Page):
         self.marker.sigPositionChanged.connect(self.mark_dirty)
         self.data: dict | None = None
         self.model_label = ""  # set by the tab: which model these fits are
-        self._stack(self.fit_plot, self.pointwise_plot, sizes=[560, 240])
+        self.plane = PlaneView()
+        curves = QSplitter(Qt.Vertical)
+        curves.addWidget(self.fit_plot)
+        curves.addWidget(self.pointwise_plot)
+        curves.setSizes([560, 240])
+        self.views = QStackedWidget()
+        self.views.addWidget(curves)
+        self.views.addWidget(self.plane)
+        self._stack(self.views)
+
+    @property
+    def classification(self) -> bool:
+        return self.views.currentWidget() is self.plane
+
+    def _class_fits(self, d: dict) -> None:
+        self.views.setCurrentWidget(self.plane)
+        self.plane.show_fits(d)
+        s = d["scores"]
+        self.summary.setText(
+            f"<b>{self.model_label}</b> (0-1 loss, Domingos): bias = {fmt(s['bias2'])} · net variance = {fmt(s['variance'])} · "
+            f"noise term c₁·N = {fmt(s['noise'])} (Bayes error {fmt(s['bayes_error'])}) · sum = {fmt(s['total'])} · "
+            f"<b>measured test error = {fmt(s['test_error'])}</b> · training error = {fmt(s['train_error'])}"
+            " — white: 12 of the models' boundaries; dashed black: the Bayes boundary; dots: one data set."
+        )
 
     def on_event(self, event: Event) -> None:
-        if isinstance(event, Snapshot) and event.kind == "fits":
+        if isinstance(event, Snapshot) and event.kind == "class_fits":
+            self.data = dict(event.data)
+            self._class_fits(self.data)
+        elif isinstance(event, Snapshot) and event.kind == "fits":
+            self.views.setCurrentIndex(0)
             first = self.data is None
             self.data = dict(event.data)
             d = self.data
@@ -143,7 +176,7 @@ class FitsPage(Page):
             self.points.setData(d["sample_x"], d["sample_y"])
             if first:
                 self.marker.setValue(float(d["x"][len(d["x"]) // 3]))
-                self.fit_plot.getPlotItem().enableAutoRange()
+            self._frame(d)
             s = d["scores"]
             self.summary.setText(
                 f"<b>{self.model_label}</b>: bias² = {fmt(s['bias2'])} · variance = {fmt(s['variance'])} · "
@@ -153,9 +186,20 @@ class FitsPage(Page):
             )
             self.mark_dirty()
 
+    def _frame(self, d: dict) -> None:
+        """Frame the truth and the data: overfitted curves may shoot off to ±10⁴ near
+        the ends, which autoscaling would follow until the truth is a flat line."""
+        values = np.concatenate([d["truth"], d["sample_y"]])
+        values = values[np.isfinite(values)]
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.35 * max(hi - lo, 1e-3)
+        vb = self.fit_plot.getPlotItem().vb
+        vb.setYRange(lo - pad, hi + pad, padding=0)
+        vb.enableAutoRange(x=True)
+
     def redraw(self) -> None:
         d = self.data
-        if d is None:
+        if d is None or self.classification:
             return
         x0 = float(np.clip(self.marker.value(), d["x"][0], d["x"][-1]))
         i = int(np.argmin(np.abs(d["x"] - x0)))
@@ -172,10 +216,13 @@ class FitsPage(Page):
         self.spread.setData([], [])
         self.offset.setData([], [])
         self.marker_text.setText("")
+        self.plane.clear()
         self.data = None
         self.summary.setText(" ")
 
     def plots(self) -> dict:
+        if self.classification:
+            return {"bias_variance_classification": self.plane}
         return {"bias_variance_fits": self.fit_plot, "bias_variance_pointwise": self.pointwise_plot}
 
 
@@ -189,14 +236,19 @@ class _SweepPage(Page):
         self.plot = LivePlot(title, x_label, "mean squared error", log_y=True)
         self.gap = None
         self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=1, style=Qt.DotLine))
-        self.labels = [pg.TextItem(text, anchor=(0.5, 0), color=theme().style.foreground) for text in ("underfit", "overfit")]
+        self.labels = [pg.TextItem(text, anchor=(0.5, 1), color=theme().style.foreground) for text in ("underfit", "overfit")]
         for item in (self.best_line, *self.labels):
             self.plot.getPlotItem().addItem(item, ignoreBounds=True)
             item.hide()
         self.x_transform = lambda v: v
         self.more_complex_right = True
+        self.names: dict[str, str] = {}
 
-    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True) -> None:
+    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True, task: str = "regression") -> None:
+        self.names = CLASS_NAMES if task == "classification" else {}
+        self.plot.getPlotItem().setLabel("left", "0-1 error" if task == "classification" else "mean squared error")
+        if self.plot.log_y != (task == "regression"):
+            self.plot.set_log_y(task == "regression")  # the net variance of 0-1 loss can be negative
         self.plot.getPlotItem().setLabel("bottom", x_label)
         self.x_transform = (lambda v: math.log10(v) if v > 0 else -9.0) if log_x else (lambda v: v)
         self.more_complex_right = more_complex_right
@@ -207,6 +259,7 @@ class _SweepPage(Page):
             x = self.x_transform(event.values[self.x_key])
             for label, key, color, dash, symbol in ERROR_SERIES:
                 if key in event.values:
+                    label = self.names.get(key, label)
                     self.plot.series(label, color=theme().style.series_color(color), dash=dash, symbol=symbol).append(x, event.values[key])
             self._ensure_gap()
         elif isinstance(event, Finished):
@@ -261,10 +314,12 @@ class ComplexityPage(_SweepPage):
             return
         self.best_line.setValue(self.best)
         self.best_line.show()
-        xs = self.plot.series("bias²").x
+        xs = self.plot.series(self.plot.names()[0]).x
         lo, hi = float(np.min(xs)), float(np.max(xs))
-        y_top = max(float(np.nanmax(s.y)) for s in (self.plot.series(n) for n in self.plot.names()) if s.n)
-        y_pos = math.log10(y_top) if self.plot.log_y and y_top > 0 else y_top
+        # At the bottom of the plot: the legend sits top right.
+        lows = [float(np.nanmin(s.y[s.y > 0] if self.plot.log_y else s.y)) for s in (self.plot.series(n) for n in self.plot.names()) if (s.y > 0).any()]
+        y_low = min(lows) if lows else 0.0
+        y_pos = math.log10(y_low) if self.plot.log_y and y_low > 0 else y_low
         left, right = (lo + self.best) / 2, (self.best + hi) / 2
         under_x, over_x = (left, right) if self.more_complex_right else (right, left)
         for item, x in zip(self.labels, (under_x, over_x)):

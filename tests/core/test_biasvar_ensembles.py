@@ -104,3 +104,44 @@ def test_mlp_sweep_stops_promptly_and_reports_progress():
         for _ in gen:
             pass
     stopper.join()
+
+
+def test_nd_tree_in_one_dimension_equals_the_1d_tree():
+    from core.biasvar_fit import fit_tree
+    from core.biasvar_tree import fit_tree_nd
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(0, 1, (20, 40))
+    y = np.sin(6 * x) + rng.normal(0, 0.3, x.shape)
+    w = rng.integers(0, 3, x.shape).astype(float)  # bootstrap-like counts, zeros included
+    xq = np.broadcast_to(np.linspace(0, 1, 300), (20, 300)).copy()
+    for depth in (0, 1, 3, 6):
+        nd = fit_tree_nd(x[..., None], y[..., None], w, xq[..., None], depth)[..., 0]
+        np.testing.assert_allclose(nd, fit_tree(x, y, w, xq, depth), atol=1e-12)
+
+
+def test_classification_decomposition_identity_within_monte_carlo_error():
+    from core.biasvar_classify import class_decompose, class_fit_predict, sample_class_data
+
+    cfg = BiasVarConfig(task="classification", family="knn", k=9, m=150, n=80, dataset="moons", class_noise=0.3)
+    data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
+    gen = class_fit_predict(cfg, data.x, data.y, np.ones(data.y.shape), np.broadcast_to(data.grid, (cfg.m, *data.grid.shape)))
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        p = stop.value
+    scores = class_decompose((p > 0.5).astype(np.int64), data.p1, data.test_labels)
+    # Only the fresh test labels are random here: Bernoulli(p1) at every grid point.
+    standard_error = np.sqrt(np.mean(data.p1 * (1 - data.p1)) / data.test_labels.size)
+    assert abs(scores["test_error"] - scores["total"]) < 5 * standard_error + 1e-12
+    assert 0 < scores["bias2"] < 0.2 and scores["bayes_error"] > 0
+
+
+@pytest.mark.parametrize("family", ["poly", "knn", "tree", "mlp"])
+def test_classification_runs_every_family(family):
+    cfg = BiasVarConfig(task="classification", analysis="fits", family=family, m=6, n=40, epochs=30, degree=2, width=4)
+    events = run_headless(biasvar_job, cfg)
+    snap = [e for e in events if isinstance(e, Snapshot) and e.kind == "class_fits"][0]
+    assert snap.data["vote"].shape == (41, 41) and snap.data["boundaries"].shape == (6, 41, 41)
+    assert 0 <= finished(events)["test_error"] <= 1
