@@ -44,6 +44,7 @@ class LiveControl:
         self._wake = threading.Event()
         self._settings: TrainSettings | None = None
         self._edits: list[tuple[int, int, int, float]] = []
+        self._drawn = threading.Event()
 
     def update_settings(self, settings: TrainSettings) -> None:
         with self._lock:
@@ -68,6 +69,19 @@ class LiveControl:
     def wait(self, timeout: float) -> bool:
         return self._wake.wait(timeout)
 
+    # The frame handshake: after each picture the job waits (briefly) until the GUI has
+    # drawn it. Drawing is Python work too; if the job trained meanwhile, the two threads
+    # would hand the interpreter lock back and forth on every torch call and both crawl.
+    def expect_frame(self) -> None:
+        self._drawn.clear()
+
+    def frame_drawn(self) -> None:
+        """Called by the GUI when it has drawn the latest picture."""
+        self._drawn.set()
+
+    def wait_drawn(self, timeout: float) -> bool:
+        return self._drawn.wait(timeout)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -82,8 +96,9 @@ class TrainConfig:
     output_resolution: int = 80
     neuron_resolution: int = 24
     neuron_maps: bool = True
-    frame_s: float = 1 / 60  # training time between two pictures
-    breather_s: float = 0.002  # sleep after a picture: the GUI thread gets the interpreter to draw it
+    frame_s: float = 1 / 60  # training time between two pictures (the per-frame budget)
+    breather_s: float = 0.0  # without a LiveControl: sleep after a picture
+    draw_wait_s: float = 0.25  # with a LiveControl: longest wait for the GUI to draw a picture
     fast: bool = True  # allow the fast path
     device: str = "cpu"
     initial_state: dict | None = field(default=None, compare=False)  # a state_dict to start from
@@ -223,9 +238,14 @@ def train_network(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
         now = time.perf_counter()
         if now >= frame_end or ctl.paused or last:
             yield metrics.flush()
+            if cfg.live is not None:
+                cfg.live.expect_frame()
             yield _snapshot(trainer, cfg, epoch, grids, feature_maps)
-            if cfg.breather_s and not last:
-                time.sleep(cfg.breather_s)
+            if not last:
+                if cfg.live is not None:
+                    cfg.live.wait_drawn(cfg.draw_wait_s)
+                elif cfg.breather_s:
+                    time.sleep(cfg.breather_s)
             frame_end = time.perf_counter() + cfg.frame_s
         if stop_early:
             yield Finished({"epochs": epoch, "early_stopped": epoch, "best_epoch": best_epoch, "best_test_loss": best,

@@ -1,0 +1,129 @@
+"""Benchmark of the network builder (issue 3): run alone, ``python tests/bench/bench_network2d.py``.
+
+Workload: Playground's default — features x1, x2; hidden layers 4 and 2, tanh; learning
+rate 0.03; batch 10; 250 training points of the circle set; one CPU thread.
+
+1. The lab's training engine headless (the same job the tab runs, with its per-epoch
+   evaluation and 60 Hz pictures of every neuron) against a plain ``nn.Sequential`` +
+   ``torch.optim.SGD`` loop that only trains, over the same data.
+2. The tab itself, offscreen, training with every neuron heatmap visible: frames drawn
+   per second and epochs trained per second.
+
+The last line printed is one JSON object (ratios matter: the machine is shared).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from core.datasets2d import make_dataset, split_train_test  # noqa: E402
+from core.engine import Finished, RunControl  # noqa: E402
+from core.network2d import NetworkSpec  # noqa: E402
+from core.network2d_settings import TrainSettings  # noqa: E402
+from core.network2d_train import TrainConfig, train_network  # noqa: E402
+
+SECONDS = 3.0
+
+
+def workload():
+    ds = make_dataset("circle", 500, 0.0, 0)
+    return split_train_test(ds, 0.5, 0)
+
+
+def plain_epochs_per_s(tr) -> float:
+    X = torch.tensor(tr.X)
+    y = torch.tensor(tr.y, dtype=torch.float32)[:, None]
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2), nn.Tanh(), nn.Linear(2, 1))
+    opt = torch.optim.SGD(net.parameters(), lr=0.03)
+    loss_fn = nn.BCEWithLogitsLoss()
+
+    def epoch():
+        perm = torch.randperm(len(X))
+        for idx in perm.split(10):
+            opt.zero_grad()
+            loss_fn(net(X[idx]), y[idx]).backward()
+            opt.step()
+
+    for _ in range(5):
+        epoch()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < SECONDS:
+        epoch()
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def engine_epochs_per_s(tr, te) -> float:
+    def run(epochs):
+        cfg = TrainConfig(NetworkSpec(), TrainSettings(), tr.X, tr.y, te.X, te.y, max_epochs=epochs, breather_s=0.0)
+        t0 = time.perf_counter()
+        for ev in train_network(cfg, RunControl()):
+            if isinstance(ev, Finished):
+                assert ev.summary["epochs"] == epochs
+        return time.perf_counter() - t0
+
+    run(20)  # warm-up: first use of torch.optim imports a lot
+    epochs = 200
+    while (dt := run(epochs)) < SECONDS:
+        epochs = int(epochs * max(1.5, SECONDS * 1.2 / dt))
+    return epochs / dt
+
+
+def gui_numbers(seconds: float = 4.0) -> tuple[float, float]:
+    from PySide6.QtWidgets import QApplication
+
+    from lab.tabs.network import NetworkTab
+
+    app = QApplication.instance() or QApplication([])
+    tab = NetworkTab()
+    tab.resize(1400, 900)
+    tab.show()
+    app.processEvents()
+    frames0 = tab.frames_drawn
+    assert tab.start()
+    t0 = time.perf_counter()
+    while tab.epoch < 1:
+        app.processEvents()
+    e0, f0, t0 = tab.epoch, tab.frames_drawn, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        app.processEvents()
+        time.sleep(0.001)
+    dt = time.perf_counter() - t0
+    fps = (tab.frames_drawn - f0) / dt
+    eps = (tab.epoch - e0) / dt
+    assert tab.frames_drawn > frames0
+    tab.shutdown()
+    tab.deleteLater()
+    app.processEvents()
+    return fps, eps
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    tr, te = workload()
+    plain = plain_epochs_per_s(tr)
+    engine = engine_epochs_per_s(tr, te)
+    print(f"plain nn.Sequential + torch.optim.SGD: {plain:8.1f} epochs/s")
+    print(f"network builder engine (headless):     {engine:8.1f} epochs/s  ({engine / plain:.1f}x)")
+    result = {"engine_epochs_per_s": round(engine, 1), "plain_epochs_per_s": round(plain, 1),
+              "ratio": round(engine / plain, 2)}
+    if "--no-gui" not in sys.argv:
+        fps, eps = gui_numbers()
+        print(f"tab offscreen, all neuron heatmaps:     {fps:8.1f} frames/s while training {eps:.1f} epochs/s")
+        result.update(gui_fps=round(fps, 1), gui_epochs_per_s=round(eps, 1))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,315 @@
+"""NetworkDiagram: a feed-forward network drawn as Playground draws it.
+
+Columns of nodes (input features, hidden layers, outputs); every node shows a small
+picture of what it computes over the input plane; every edge is coloured by the sign
+of its weight (blue positive, orange negative) and thickened by its size. Hovering shows
+a weight or a bias, clicking an edge (or right-clicking a node, for its bias) opens a box
+to type a new value, clicking an input toggles that feature, clicking a neuron selects it.
+
+The widget knows nothing of torch: it gets names, widths, numpy weights and QImages.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QLineEdit, QSizePolicy, QToolTip, QWidget
+
+from widgets.param_form import parse_number
+from widgets.theme import Style, theme
+
+__all__ = ["NetworkDiagram"]
+
+POS_COLOR = QColor(8, 119, 189)
+NEG_COLOR = QColor(245, 147, 34)
+WIDTH_LEVELS = 8
+MARGIN_X, TOP, BOTTOM = 70, 26, 10  # room for the feature names at the left
+
+
+class NetworkDiagram(QWidget):
+    node_clicked = Signal(int, int)  # column (0 = inputs), index in the column
+    feature_toggled = Signal(str)
+    weight_edited = Signal(int, int, int, float)  # linear layer, row (to), column (from; -1 = bias), value
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMouseTracking(True)
+        self.setMinimumSize(320, 260)
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
+        self.input_names: list[str] = []
+        self.input_labels: list[str] = []
+        self.active: list[bool] = []
+        self.widths: list[int] = []  # hidden widths
+        self.n_outputs = 1
+        self.weights: list[np.ndarray] = []
+        self.biases: list[np.ndarray] = []
+        self.images: list[list[QImage | None]] = []
+        self.selected: tuple[int, int] | None = None
+        self._edges: np.ndarray | None = None  # (m, 4) x0, y0, x1, y1
+        self._edge_ids: np.ndarray | None = None  # (m, 3) layer, row, col
+        self._edge_layers: list[int] = []
+        self._editor = QLineEdit(self)
+        self._editor.setFixedWidth(90)
+        self._editor.hide()
+        self._editor.editingFinished.connect(self._finish_edit)
+        self._editing: tuple[int, int, int] | None = None
+        self.edit_error = ""
+        theme().changed.connect(self._restyle)
+        self._style = theme().style
+
+    # -- content -----------------------------------------------------------------------
+    def set_inputs(self, names: list[str], labels: list[str], active: list[bool]) -> None:
+        self.input_names, self.input_labels, self.active = list(names), list(labels), list(active)
+        self._layout_changed()
+
+    def set_structure(self, widths: list[int], n_outputs: int) -> None:
+        self.widths, self.n_outputs = list(widths), int(n_outputs)
+        self.weights, self.biases = [], []
+        self.images = []
+        if self.selected and self.selected[0] >= self.n_columns:
+            self.selected = None
+        self._layout_changed()
+
+    def set_state(self, weights: list[np.ndarray], biases: list[np.ndarray], images: list[list[QImage | None]] | None) -> None:
+        """Weights (out, in) per linear layer (inputs = active features only) and node pictures per column."""
+        self.weights, self.biases = list(weights), list(biases)
+        if images is not None:
+            self.images = images
+        self._compute_edges()
+        self.update()
+
+    @property
+    def n_columns(self) -> int:
+        return 2 + len(self.widths)
+
+    def column_sizes(self) -> list[int]:
+        return [len(self.input_names), *self.widths, self.n_outputs]
+
+    # -- geometry ----------------------------------------------------------------------
+    def column_centers(self) -> list[float]:
+        n = self.n_columns
+        w = max(self.width() - 2 * MARGIN_X, 1)
+        return [MARGIN_X + w * i / (n - 1) for i in range(n)]
+
+    def node_size(self) -> float:
+        most = max(self.column_sizes() or [1])
+        avail = max(self.height() - TOP - BOTTOM, 40)
+        col_gap = (self.width() - 2 * MARGIN_X) / max(self.n_columns - 1, 1)
+        return float(max(8.0, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
+
+    def node_rect(self, col: int, i: int) -> QRectF:
+        sizes = self.column_sizes()
+        s = self.node_size()
+        pitch = s * 1.2
+        cy = TOP + (self.height() - TOP - BOTTOM) / 2
+        y = cy + (i - (sizes[col] - 1) / 2) * pitch
+        x = self.column_centers()[col]
+        return QRectF(x - s / 2, y - s / 2, s, s)
+
+    def _active_rows(self) -> list[int]:
+        return [i for i, a in enumerate(self.active) if a]
+
+    def _compute_edges(self) -> None:
+        segs, ids = [], []
+        self._edge_layers = []
+        if self.weights:
+            sources = self._active_rows()
+            for layer, W in enumerate(self.weights):
+                src_col, dst_col = layer, layer + 1
+                src_rows = sources if layer == 0 else list(range(self.column_sizes()[src_col]))
+                if W.shape != (self.column_sizes()[dst_col], len(src_rows)):
+                    continue  # a snapshot of an older network: wait for the next one
+                self._edge_layers.append(layer)
+                for r in range(W.shape[0]):
+                    b = self.node_rect(dst_col, r)
+                    for c, src in enumerate(src_rows):
+                        a = self.node_rect(src_col, src)
+                        segs.append((a.right(), a.center().y(), b.left(), b.center().y()))
+                        ids.append((layer, r, c))
+        self._edges = np.asarray(segs, float).reshape(-1, 4)
+        self._edge_ids = np.asarray(ids, int).reshape(-1, 3)
+
+    def _layout_changed(self) -> None:
+        self._compute_edges()
+        self.update()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        self._compute_edges()
+
+    # -- hit tests ---------------------------------------------------------------------
+    def node_at(self, pos: QPointF) -> tuple[int, int] | None:
+        for col, n in enumerate(self.column_sizes()):
+            for i in range(n):
+                if self.node_rect(col, i).adjusted(-2, -2, 2, 2).contains(pos):
+                    return col, i
+        return None
+
+    def edge_at(self, pos: QPointF, tolerance: float = 4.0) -> tuple[int, int, int] | None:
+        if self._edges is None or not len(self._edges):
+            return None
+        e = self._edges
+        p = np.array([pos.x(), pos.y()])
+        a, b = e[:, :2], e[:, 2:]
+        d = b - a
+        t = np.clip(((p - a) * d).sum(1) / np.maximum((d * d).sum(1), 1e-9), 0, 1)
+        dist = np.hypot(*(a + t[:, None] * d - p).T)
+        i = int(np.argmin(dist))
+        return tuple(int(v) for v in self._edge_ids[i]) if dist[i] <= tolerance else None
+
+    def edge_midpoint(self, layer: int, row: int, col: int) -> QPointF:
+        """Where the edge (layer, row, col) can be clicked (tests, tours)."""
+        i = int(np.flatnonzero((self._edge_ids == (layer, row, col)).all(1))[0])
+        x0, y0, x1, y1 = self._edges[i]
+        return QPointF((x0 + x1) / 2, (y0 + y1) / 2)
+
+    def value_text(self, pos: QPointF) -> str:
+        node = self.node_at(pos)
+        if node is not None:
+            col, i = node
+            if col == 0:
+                state = "on" if self.active[i] else "off"
+                return f"{self.input_labels[i]} ({state}) — click to toggle"
+            if self.biases and col - 1 < len(self.biases) and i < len(self.biases[col - 1]):
+                return f"Bias {self.biases[col - 1][i]:.4g} — right-click to type a new value"
+            return ""
+        edge = self.edge_at(pos)
+        if edge is not None:
+            layer, r, c = edge
+            return f"Weight {self.weights[layer][r, c]:.4g} — click to type a new value"
+        return ""
+
+    # -- mouse -------------------------------------------------------------------------
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        text = self.value_text(event.position())
+        if text:
+            QToolTip.showText(event.globalPosition().toPoint(), text, self)
+        else:
+            QToolTip.hideText()
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        pos = event.position()
+        node = self.node_at(pos)
+        if node is not None:
+            col, i = node
+            if col == 0 and event.button() == Qt.LeftButton:
+                self.feature_toggled.emit(self.input_names[i])
+            elif col > 0 and event.button() == Qt.RightButton and self.biases:
+                self.begin_edit(col - 1, i, -1, pos)
+            elif col > 0:
+                self.selected = node
+                self.update()
+                self.node_clicked.emit(col, i)
+            return
+        edge = self.edge_at(pos)
+        if edge is not None and event.button() == Qt.LeftButton:
+            self.begin_edit(*edge, pos)
+
+    def begin_edit(self, layer: int, row: int, col: int, pos: QPointF | None = None) -> None:
+        """Open the box to type weight [row, col] of ``layer`` (col = -1: bias of ``row``)."""
+        self._editing = (layer, row, col)
+        value = self.biases[layer][row] if col < 0 else self.weights[layer][row, col]
+        if pos is None:
+            pos = self.node_rect(layer + 1, row).center() if col < 0 else self.edge_midpoint(layer, row, col)
+        self._editor.setText(f"{value:.4g}")
+        self._editor.setToolTip("Bias" if col < 0 else "Weight")
+        self._editor.move(int(min(pos.x(), self.width() - 95)), int(min(pos.y(), self.height() - 30)))
+        self._editor.show()
+        self._editor.setFocus()
+        self._editor.selectAll()
+
+    @Slot()
+    def _finish_edit(self) -> None:
+        if self._editing is None or not self._editor.isVisible():
+            return
+        try:
+            value = parse_number(self._editor.text())
+            if abs(value) > 1e6:
+                raise ValueError("Use a value between -1e6 and 1e6")
+        except ValueError as exc:
+            self.edit_error = str(exc)
+            self._editor.setStyleSheet("border: 2px solid #d03030;")
+            QToolTip.showText(self._editor.mapToGlobal(self._editor.rect().bottomLeft()), str(exc), self._editor)
+            return  # keep the box open with the text, for the student to fix
+        self.edit_error = ""
+        self._editor.setStyleSheet("")
+        self._editor.hide()
+        layer, row, col = self._editing
+        self._editing = None
+        self.weight_edited.emit(layer, row, col, value)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key_Escape and self._editor.isVisible():
+            self._editor.hide()
+            self._editing = None
+            return
+        super().keyPressEvent(event)
+
+    # -- painting ----------------------------------------------------------------------
+    @Slot(object)
+    def _restyle(self, style: Style) -> None:
+        self._style = style
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        style = self._style
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(style.background))
+        p.setRenderHint(QPainter.Antialiasing, True)
+        self._paint_edges(p, style)
+        p.setRenderHint(QPainter.Antialiasing, False)
+        self._paint_nodes(p, style)
+        self._paint_labels(p, style)
+        p.end()
+
+    def _paint_edges(self, p: QPainter, style: Style) -> None:
+        if self._edges is None or not len(self._edges) or not self.weights:
+            return
+        # Edges were laid out row by row of each drawn layer: the same order as W.ravel().
+        w = np.concatenate([np.asarray(self.weights[k], float).ravel() for k in self._edge_layers])
+        scale = 1.0 + (1.0 if style.presentation else 0.0)
+        widths = np.clip(np.abs(w) * 2.0, 0.3, 6.0) * scale
+        levels = np.minimum((widths / (6.0 * scale) * WIDTH_LEVELS).astype(int), WIDTH_LEVELS - 1)
+        for positive, color in ((True, POS_COLOR), (False, NEG_COLOR)):
+            sign_mask = (w >= 0) if positive else (w < 0)
+            for level in range(WIDTH_LEVELS):
+                m = sign_mask & (levels == level)
+                if not m.any():
+                    continue
+                c = QColor(color)
+                c.setAlpha(110 + 145 * level // (WIDTH_LEVELS - 1))
+                p.setPen(QPen(c, max(0.4, (level + 0.5) * 6.0 * scale / WIDTH_LEVELS)))
+                p.drawLines([QLineF(*seg) for seg in self._edges[m]])
+
+    def _paint_nodes(self, p: QPainter, style: Style) -> None:
+        fg = QColor(style.foreground)
+        for col, n in enumerate(self.column_sizes()):
+            images = self.images[col] if col < len(self.images) else []
+            for i in range(n):
+                r = self.node_rect(col, i)
+                img = images[i] if i < len(images) else None
+                if img is not None:
+                    p.drawImage(r, img)
+                else:
+                    p.fillRect(r, QColor("#dddddd") if not style.dark else QColor("#444444"))
+                inactive = col == 0 and not self.active[i]
+                if inactive:
+                    p.fillRect(r, QColor(255, 255, 255, 190) if not style.dark else QColor(30, 30, 30, 190))
+                sel = self.selected == (col, i)
+                p.setPen(QPen(QColor("#d03030") if sel else fg, 3 if sel else (1 if not inactive else 0.5)))
+                p.drawRect(r)
+
+    def _paint_labels(self, p: QPainter, style: Style) -> None:
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+        p.setFont(font)
+        p.setPen(QColor(style.foreground))
+        s = self.node_size()
+        for i, label in enumerate(self.input_labels):
+            r = self.node_rect(0, i)
+            p.drawText(QRectF(r.left() - MARGIN_X + 2, r.top(), MARGIN_X - 6, s), Qt.AlignRight | Qt.AlignVCenter, label)
+        centers = self.column_centers()
+        titles = ["Features", *[f"{w} neuron{'s' if w != 1 else ''}" for w in self.widths], "Output"]
+        for x, t in zip(centers, titles):
+            p.drawText(QRectF(x - 60, 2, 120, TOP - 4), Qt.AlignHCenter | Qt.AlignVCenter, t)
