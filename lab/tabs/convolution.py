@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage, QKeySequence, QShortcut
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSplitter, QStyle, QVBoxLayout, QWidget
 
 from core.conv_kernels import kernel_preset, sample_image, to_gray
-from core.conv_spec import ConvSettingError, cost_text, output_size_text, unvisited_text, validate
+from core.conv_spec import cost_text, output_size, output_size_text, unvisited_text, validate
 from core.conv_stepper import StepList, steps_job
 from core.engine import Event, Snapshot
 from lab.tabs.base import LabTab
@@ -260,8 +260,8 @@ class ConvolutionTab(LabTab):
     def _show_steps(self, steps: StepList) -> None:
         self._steps = steps
         image = self._state["source"] == "image"
-        editable_kernel = steps.kind in ("conv", "transposed")
-        editable_input = steps.kind != "grad_input" and not image
+        editable_kernel = steps.kind in ("conv", "transposed", "grad_kernel")  # grad_kernel: the upstream gradient
+        editable_input = steps.kind == "grad_input" or not image  # grad_input: the grid is the upstream gradient
         self.view.show_steps(steps, min(self._index, steps.count - 1), image_mode=image, input_editable=editable_input, kernel_editable=editable_kernel)
         self.set_index(self._index)
 
@@ -318,6 +318,12 @@ class ConvolutionTab(LabTab):
             if value in ("maxpool", "avgpool") and self._state["op"] not in ("maxpool", "avgpool"):
                 s["stride"] = s["window"]
                 s["padding_kind"], s["padding"] = "amount", 0
+        elif key == "upstream":
+            s["upstream"] = value
+            if value != "typed":
+                s["upstream_values"] = []
+            elif not s["upstream_values"]:
+                s["upstream_values"] = self._current_upstream().tolist()  # start from what is shown
         elif key == "source" and value == "image":
             self.load_image(self._image_source)
             return
@@ -333,6 +339,9 @@ class ConvolutionTab(LabTab):
             grid.set_values(self._steps.grid[channel], roles=self._steps.grid_role)
             grid.show_error("Padding and inserted zeros follow the input; edit a cell of the input itself.")
             return
+        if self._steps.kind == "grad_input":
+            self._set_upstream(channel, *cell, value)
+            return
         s = dict(self._state)
         x = np.asarray(s["input"], float)
         x[channel, cell[0], cell[1]] = value
@@ -345,12 +354,25 @@ class ConvolutionTab(LabTab):
         plane = max(0, self.view._shown_plane)
         w = np.asarray(self._state["weight"], float)
         kh, kw = w.shape[2:]
+        if steps.kind == "grad_kernel":
+            self._set_upstream(int(steps.plane_kernel[plane]), r, c, value)
+            return
         if steps.kind == "transposed":
             # shown flipped, as the stride-1 convolution applies it
             w[channel, plane, kh - 1 - r, kw - 1 - c] = value
         else:
             w[int(steps.plane_kernel[plane]), channel, r, c] = value
         self._propose({**self._state, "weight": w.tolist()}, "kernel")
+
+    def _current_upstream(self) -> np.ndarray:
+        spec = spec_from_state(self._state)
+        return np.ones((spec.out_channels, *output_size(spec))) if spec.upstream is None else np.array(spec.upstream, float)
+
+    def _set_upstream(self, plane: int, r: int, c: int, value: float) -> None:
+        """Type one cell of ∂L/∂y: the upstream gradient becomes "typed"."""
+        g = self._current_upstream()
+        g[plane, r, c] = value
+        self._propose({**self._state, "upstream": "typed", "upstream_values": g.tolist()}, "upstream")
 
     @Slot(str)
     def _fill_input(self, kind: str) -> None:

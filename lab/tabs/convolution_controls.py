@@ -148,7 +148,7 @@ class ConvControls(QScrollArea):
         self.window = self._add(geo, "window", "Pooling window", _spin(0, 7))
 
         back = self._group("Backward")
-        self.upstream = self._add(back, "upstream", "Upstream ∂L/∂y", _combo({"ones": "ones (L = sum of outputs)", "random": "random"}))
+        self.upstream = self._add(back, "upstream", "Upstream ∂L/∂y", _combo({"ones": "ones (L = sum of outputs)", "random": "random", "typed": "typed in the grid"}))
         self.upstream_seed = self._add(back, "upstream_seed", "Seed", _spin(0, 9999))
         self.column.addStretch(1)
 

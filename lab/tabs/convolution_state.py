@@ -47,7 +47,7 @@ CHOICES = {
     "source": ("numbers", "image"),
     "padding_kind": PADDING_KINDS,
     "padding_mode": PADDING_MODES,
-    "upstream": ("ones", "random"),
+    "upstream": ("ones", "random", "typed"),
 }
 INT_KEYS = ("stride", "padding", "dilation", "output_padding", "window", "upstream_seed", "step")
 
@@ -67,6 +67,7 @@ DEFAULT_STATE: dict = {
     "window": 2,
     "upstream": "ones",
     "upstream_seed": 0,
+    "upstream_values": [],  # (C_out, H′, W′) when "upstream" is "typed"
     "step": -1,
 }
 
@@ -110,6 +111,10 @@ def check_state(state: dict) -> dict:
     if max(x.shape[1:]) > 64 or x.shape[0] > 8 or w.shape[0] > 16 or max(w.shape[2:]) > 7:
         raise ValueError("At most 8 channels of 64×64, 16 filters and 7×7 kernels")
     s["input"], s["weight"], s["bias"] = x.tolist(), w.tolist(), b.tolist()
+    if s["upstream"] == "typed":
+        s["upstream_values"] = _array(s["upstream_values"], 3, "upstream_values").tolist()
+    elif s["upstream_values"] != []:
+        raise ValueError("'upstream_values' is only used when 'upstream' is 'typed'")
     return s
 
 
@@ -132,15 +137,22 @@ def spec_from_state(s: dict) -> ConvSpec:
     )
     if op == "conv1d":
         spec = _replace(spec, stride=(1, s["stride"]), dilation=(1, s["dilation"]))
-    if s["direction"] != "forward" and s["upstream"] == "random":
-        try:
-            shape = (spec.out_channels, *output_size(spec))
-        except (ValueError, ZeroDivisionError):
-            return spec
+    if s["direction"] != "forward" and s["upstream"] != "ones":
+        shape = (spec.out_channels, *output_size(spec))
         if min(shape) > 0:
-            upstream = np.round(np.random.default_rng(s["upstream_seed"]).normal(size=shape), 1)
-            spec = _replace(spec, upstream=upstream)
+            spec = _replace(spec, upstream=_upstream(s, shape))
     return spec
+
+
+def _upstream(s: dict, shape: tuple[int, int, int]) -> np.ndarray:
+    if s["upstream"] == "random":
+        return np.round(np.random.default_rng(s["upstream_seed"]).normal(size=shape), 1)
+    # Typed values keep their place when the output changes size; new cells are 1.
+    typed = np.asarray(s["upstream_values"], float)
+    g = np.ones(shape)
+    c, h, w = (min(a, b) for a, b in zip(shape, typed.shape))
+    g[:c, :h, :w] = typed[:c, :h, :w]
+    return g
 
 
 def _replace(spec: ConvSpec, **changes) -> ConvSpec:

@@ -209,3 +209,21 @@ def test_gif_is_recorded_between_events_and_written_on_a_worker(tab, qtbot, tmp_
         tab.record_gif(tmp_path / "other.gif")
         type_into(qtbot, tab.controls.stride, "2")
     assert "settings changed" in tab.banner.text() and not (tmp_path / "other.gif").exists()
+
+
+def test_upstream_gradient_is_typed_in_the_grid(tab, qtbot):
+    tab.apply_experiment_state({**tab.experiment_state(), "direction": "grad_kernel"})
+    qtbot.waitUntil(lambda: tab.steps.kind == "grad_kernel", timeout=3000)
+    editor = tab.view.kernel.grids[0].edit_cell(1, 2)  # the kernel here is ∂L/∂y
+    qtbot.keyClicks(editor, "4")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    qtbot.waitUntil(lambda: tab.experiment_state()["upstream"] == "typed" and tab.steps.kernels[0, 0, 1, 2] == 4, timeout=3000)
+    s = tab.experiment_state()
+    x = torch.tensor(s["input"], dtype=torch.float64)[None]
+    w = torch.tensor(s["weight"], dtype=torch.float64).requires_grad_()
+    (F.conv2d(x, w)[0] * torch.tensor(s["upstream_values"])).sum().backward()
+    np.testing.assert_allclose(tab.steps.result, w.grad.numpy())
+    tab.controls.upstream.setFocus()
+    qtbot.keyClick(tab.controls.upstream, Qt.Key_Up)  # typed → random
+    qtbot.waitUntil(lambda: tab.experiment_state()["upstream"] == "random", timeout=3000)
+    assert tab.experiment_state()["upstream_values"] == []
