@@ -183,7 +183,7 @@ def dead_relu(cfg: DeadReluConfig, ctl: RunControl) -> Iterator[Event]:
     opts = {k: torch.optim.SGD(models[k], lr=cfg.learning_rate) for k in cfg.activations}
     buffers = {k: MetricsBuffer(series=k) for k in cfg.activations}
     alive = set(cfg.activations)
-    throttle = Throttle(30)
+    throttle = Throttle(60)
     batch = cfg.batch_size or len(X)
     order_gen = torch.Generator().manual_seed(cfg.seed + 1)
 

@@ -20,7 +20,7 @@ from widgets.theme import Style, theme
 
 __all__ = ["LivePlot", "Series"]
 
-REDRAW_HZ = 30
+REDRAW_HZ = 33  # ~30 Hz: a frame every 30 ms
 
 
 class Series:
@@ -88,6 +88,23 @@ class LivePlot(pg.PlotWidget):
         item.showGrid(x=True, y=True, alpha=0.25)
         for axis in ("left", "bottom"):
             item.getAxis(axis).enableAutoSIPrefix(False)  # "×0.001" on a fraction confuses students
+            # Two grid levels, not three: the finest level doubled the cost of each frame.
+            item.getAxis(axis).setStyle(maxTickLevel=1)
+        # Long curves: draw only what is in view, at most about one point per pixel.
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        # Painting the axes (ticks, labels, grid) is most of a frame's cost. Cache them as
+        # pixmaps, and move the view in steps (see _fit_view) rather than every frame, so
+        # a growing curve repaints its axes a few dozen times in a run, not 30 times a second.
+        from PySide6.QtWidgets import QGraphicsItem
+
+        for axis in ("left", "bottom"):
+            item.getAxis(axis).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        item.vb.disableAutoRange()
+        self._auto_view = True
+        self._expected_x: tuple[float, float] | None = None
+        item.vb.sigRangeChangedManually.connect(self._on_manual_range)
+        item.autoBtn.clicked.connect(self._on_auto_button)
         self.legend = item.addLegend(offset=(-10, 10))
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")
@@ -128,6 +145,7 @@ class LivePlot(pg.PlotWidget):
     def clear_series(self) -> None:
         for name in list(self._series):
             self.remove(name)
+        self._auto_view = True
 
     def names(self) -> list[str]:
         return list(self._series)
@@ -151,7 +169,65 @@ class LivePlot(pg.PlotWidget):
                 s.dirty = False
                 changed = True
         if changed:
+            self._fit_view()
             self.redraw_count += 1
+
+    def expect_x_range(self, lo: float, hi: float) -> None:
+        """Show [lo, hi] on x from the start (e.g. 0 … epochs) so the curve fills it in."""
+        self._expected_x = (float(lo), float(hi))
+        self._fit_view(force=True)
+
+    def _data_bounds(self):
+        xs, ys = [], []
+        for s in self._series.values():
+            if s.n == 0:
+                continue
+            x, y = s.x, s.y
+            ok = np.isfinite(x) & np.isfinite(y)
+            if self._log_y:
+                ok &= y > 0
+            if ok.any():
+                xs += [x[ok].min(), x[ok].max()]
+                ys += [y[ok].min(), y[ok].max()]
+        if not xs:
+            return None
+        x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+        if self._log_y:
+            y0, y1 = np.log10(y0), np.log10(y1)
+        return x0, x1, y0, y1
+
+    def _fit_view(self, force: bool = False) -> None:
+        """Keep all data in view, changing the range only when data leaves it or fills
+        less than a quarter of it (so the axes stay the same for many frames)."""
+        if not self._auto_view:
+            return
+        bounds = self._data_bounds()
+        if bounds is None:
+            if self._expected_x is not None:
+                self.getPlotItem().vb.setXRange(*self._expected_x, padding=0)
+            return
+        x0, x1, y0, y1 = bounds
+        if self._expected_x is not None:
+            x0, x1 = min(x0, self._expected_x[0]), max(x1, self._expected_x[1])
+        vb = self.getPlotItem().vb
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        if force or x0 < vx0 or x1 > vx1 or (x1 - x0) < 0.25 * (vx1 - vx0):
+            span = (x1 - x0) or 1.0
+            grow = 0.0 if self._expected_x and x1 <= self._expected_x[1] else 0.25
+            vb.setXRange(x0, x1 + grow * span, padding=0.02)
+        if force or y0 < vy0 or y1 > vy1 or (y1 - y0) < 0.25 * (vy1 - vy0):
+            span = (y1 - y0) or max(abs(y1), 1.0)
+            vb.setYRange(y0 - 0.08 * span, y1 + 0.08 * span, padding=0)
+
+    @Slot(object)
+    def _on_manual_range(self, _mask) -> None:
+        self._auto_view = False  # the student zoomed or panned: leave the view alone
+
+    @Slot()
+    def _on_auto_button(self) -> None:
+        self.getPlotItem().vb.disableAutoRange()
+        self._auto_view = True
+        self._fit_view(force=True)
 
     def set_log_y(self, on: bool) -> None:
         self._log_y = on
@@ -159,6 +235,7 @@ class LivePlot(pg.PlotWidget):
         for s in self._series.values():
             s.dirty = True
         self.redraw()
+        self._fit_view(force=True)
 
     @property
     def log_y(self) -> bool:

@@ -84,7 +84,9 @@ class Theme(QObject):
         if app is None:
             return
         s = self._style
-        pg.setConfigOptions(background=s.background, foreground=s.foreground, antialias=True)
+        # Antialiased curves cost 4-8x more to paint in Qt's raster engine, enough to make
+        # live plots miss their frame rate; exports turn it back on (widgets/export.py).
+        pg.setConfigOptions(background=s.background, foreground=s.foreground, antialias=False)
         app.setStyle("Fusion")
         app.setPalette(_dark_palette() if s.dark else app.style().standardPalette())
         if self._base_point_size is None:
