@@ -168,7 +168,7 @@ class InitializationTab(LabTab):
 
     # -- export and state ---------------------------------------------------------------------
     def plots(self) -> dict:
-        views: dict[str, QWidget] = {"comparison_sheet": self.signals.columns_box}
+        views: dict[str, QWidget] = {"comparison_sheet": self.signals}
         views.update({f"histograms_{key}": col.histograms for key, col in self.signals.columns.items()})
         views.update(self.signals.depth_plots())
         views.update({"training_loss": self.training.loss, "update_weight_ratio": self.training.ratio})

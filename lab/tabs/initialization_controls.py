@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QCheckBox,
     QComboBox,
     QFormLayout,
@@ -18,24 +19,24 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QWidget,
 )
 
-from core.activations import ACTIVATIONS
+from core.activations import ACTIVATIONS, check_params
 from core.datasets2d import DATASETS
 from core.init_schemes import SCHEMES, SchemeChoice, check_scheme, formula, nonlinearity_for_activation
 from core.init_stats import INPUTS, MAX_DEPTH, MAX_WIDTH, NORMS, NetworkSpec, parse_widths
 from core.optimizers import OPTIMIZERS
 from lab.tabs.activations_common import ControlPanel
 from widgets.param_form import ErrorLabel, NumberField
+from widgets.theme import theme
 
 __all__ = ["InitControls", "scheme_color"]
 
 
 def scheme_color(key: str) -> str:
     """Each scheme keeps one colour in every column and plot."""
-    from widgets.theme import theme
-
     return theme().style.series_color(list(SCHEMES).index(key))
 
 
@@ -86,6 +87,15 @@ class InitControls(ControlPanel):
         form.addRow("Width(s)", self.width_edit)
         form.addRow(self.width_error)
         form.addRow("Activation", self.activation)
+        self.activation_fields: dict[str, NumberField] = {}
+        for spec in ACTIVATIONS.values():
+            for p in spec.params:
+                if p.name not in self.activation_fields:
+                    f = NumberField(p.label, p.default, p.minimum, p.maximum, decimals=3)
+                    f.value_changed.connect(self._on_network_changed)
+                    self.activation_fields[p.name] = f
+                    form.addRow(f)
+        self._show_activation_fields()
         form.addRow(self.input_dim)
         form.addRow(self.batch)
         form.addRow("Inputs", self.inputs)
@@ -107,10 +117,14 @@ class InitControls(ControlPanel):
             item.setData(Qt.UserRole, key)
             item.setFlags(item.flags() | Qt.ItemIsUserCheckable)
             item.setCheckState(Qt.Checked if key in ("small_normal", "large_normal", "xavier_normal") else Qt.Unchecked)
-            item.setForeground(QColor(scheme_color(key)))
             self.scheme_list.addItem(item)
-        self.scheme_list.setFixedHeight(self.scheme_list.sizeHintForRow(0) * len(SCHEMES) + 6)
-        self.scheme_list.setCurrentRow(0)
+        # Tall enough for every scheme at any font size: the list's size follows its contents.
+        self.scheme_list.setSizeAdjustPolicy(QAbstractScrollArea.AdjustToContents)
+        self.scheme_list.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.scheme_list.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
+        self._color_schemes()
+        theme().changed.connect(self._on_theme_changed)  # a bound slot: disconnected when this panel goes
+        self.scheme_list.setCurrentRow(list(SCHEMES).index("small_normal"))
         form.addRow(self.scheme_list)
         self.param_box = QWidget()
         self.param_form = QFormLayout(self.param_box)
@@ -157,6 +171,17 @@ class InitControls(ControlPanel):
             "network from each ticked scheme on the 2-D data set (inputs standardized)."
         )
 
+    @Slot(object)
+    def _on_theme_changed(self, _style) -> None:
+        self._color_schemes()
+        self.scheme_list.updateGeometry()
+
+    def _color_schemes(self) -> None:
+        """Each scheme in its plot colour (which depends on light or dark)."""
+        for i in range(self.scheme_list.count()):
+            item = self.scheme_list.item(i)
+            item.setForeground(QColor(scheme_color(item.data(Qt.UserRole))))
+
     # -- scheme parameters ------------------------------------------------------------------
     def current_scheme(self) -> str:
         item = self.scheme_list.currentItem()
@@ -197,9 +222,10 @@ class InitControls(ControlPanel):
         import torch
 
         nonlinearity = nonlinearity_for_activation(self.activation.currentData())
-        gain = torch.nn.init.calculate_gain(nonlinearity, 0.01 if nonlinearity == "leaky_relu" else None)
+        slope = float(self.activation_fields["negative_slope"].value())
+        gain = torch.nn.init.calculate_gain(nonlinearity, slope if nonlinearity == "leaky_relu" else None)
         for key in ("kaiming_uniform", "kaiming_normal"):
-            self.scheme_values[key] = check_scheme(key, {**self.scheme_values[key], "nonlinearity": nonlinearity})
+            self.scheme_values[key] = check_scheme(key, {**self.scheme_values[key], "nonlinearity": nonlinearity, "a": slope})
         for key in ("xavier_uniform", "xavier_normal", "orthogonal"):
             self.scheme_values[key] = check_scheme(key, {**self.scheme_values[key], "gain": round(gain, 6)})
         self._rebuild_params()
@@ -233,7 +259,7 @@ class InitControls(ControlPanel):
         return NetworkSpec(
             self.widths(),
             self.activation.currentData(),
-            (),
+            tuple(sorted(check_params(self.activation.currentData(), self.activation_params()).items())),
             self.bias.isChecked(),
             float(self.bias_value.value()),
             self.norm.currentData(),
@@ -248,8 +274,18 @@ class InitControls(ControlPanel):
         else:
             self.width_error.clear_error()
         self.bias_value.setEnabled(self.bias.isChecked())
+        self._show_activation_fields()
         self.update_formula()
         self.changed.emit()
+
+    def _show_activation_fields(self) -> None:
+        """Only the parameters of the chosen activation (leaky slope, α, β) are shown."""
+        used = {p.name for p in ACTIVATIONS[self.activation.currentData()].params}
+        for name, f in self.activation_fields.items():
+            f.setVisible(name in used)
+
+    def activation_params(self) -> dict[str, float]:
+        return {name: float(f.value()) for name, f in self.activation_fields.items()}
 
     # -- experiment state ---------------------------------------------------------------------
     def state(self) -> dict:
@@ -259,6 +295,7 @@ class InitControls(ControlPanel):
             "input_dim": int(self.input_dim.value()),
             "batch": int(self.batch.value()),
             "activation": self.activation.currentData(),
+            "activation_params": self.activation_params(),
             "inputs": self.inputs.currentData(),
             "bias": self.bias.isChecked(),
             "bias_value": float(self.bias_value.value()),
@@ -315,6 +352,11 @@ class InitControls(ControlPanel):
         checked_params = {k: check_scheme(k, {**self.scheme_values[k], **v}) for k, v in params.items() if k in SCHEMES}
         if not isinstance(s["bias"], bool):
             raise ValueError("'bias' must be true or false")
+        act_params = s["activation_params"]
+        if not isinstance(act_params, dict) or set(act_params) - set(self.activation_fields):
+            raise ValueError(f"'activation_params' must be an object with keys among {', '.join(self.activation_fields)}")
+        for key in ACTIVATIONS:
+            check_params(key, act_params)
 
         self.blockSignals(True)
         try:
@@ -326,6 +368,9 @@ class InitControls(ControlPanel):
                 _set_combo(box, s[name], what)
             self.bias.setChecked(s["bias"])
             self.bias_value.setEnabled(s["bias"])
+            for name, v in act_params.items():
+                self.activation_fields[name].set_value(float(v), emit=False)
+            self._show_activation_fields()
             self.scheme_values.update(checked_params)
             self.scheme_list.blockSignals(True)
             for i in range(self.scheme_list.count()):

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core.init_schemes import SCHEMES
@@ -73,6 +73,10 @@ class SchemeColumn(QWidget):
             f"{'activation' if kind == 'act' else 'gradient'} std L1 → L{last}: "
             f"{format_tick(data[f'{kind}_std'][0])} → {format_tick(data[f'{kind}_std'][-1])}</small>",
         ]
+        if len(data["lsuv_factors"]):
+            factors = ", ".join(format_tick(f) for f in data["lsuv_factors"][:6])
+            more = "…" if len(data["lsuv_factors"]) > 6 else ""
+            lines.append(f"<small>LSUV rescaled W by {factors}{more} (layers 1, 2, …)</small>")
         if data["overflow_layer"]:
             lines.append(f"<small style='color:#D55E00'>overflow to Inf from layer {data['overflow_layer']}</small>")
         self.header.setText("<br>".join(lines))
@@ -91,10 +95,10 @@ class SignalsView(QSplitter):
         self.empty = QLabel("Tick at least one initialization on the left.")
         self.empty.setAlignment(Qt.AlignCenter)
         self.columns_layout.addWidget(self.empty)
-        self.act_std = LivePlot("Activation std by layer", "layer", "std", log_y=True)
-        self.grad_std = LivePlot("Gradient std by layer", "layer", "std", log_y=True)
-        self.act_mean = LivePlot("Activation mean by layer", "layer", "mean")
-        self.fractions = LivePlot("Saturated · dead (dashed)", "layer", "fraction")
+        self.act_std = LivePlot("Activation std", "layer", "std", log_y=True)
+        self.grad_std = LivePlot("Gradient std", "layer", "std", log_y=True)
+        self.act_mean = LivePlot("Activation mean", "layer", "mean")
+        self.fractions = LivePlot("Saturated · dead (- -)", "layer", "fraction")
         self.fractions.setYRange(0, 1)
         curves = QWidget()
         row = QHBoxLayout(curves)
@@ -203,7 +207,11 @@ class TrainingView(QWidget):
         layout.addWidget(plots, 1)
         layout.addWidget(self.symmetry)
         self.ratio_scheme.currentIndexChanged.connect(lambda _i: self.show_ratios())
-        theme().changed.connect(lambda _s: self.show_ratios())
+        theme().changed.connect(self._on_theme_changed)
+
+    @Slot(object)
+    def _on_theme_changed(self, _style) -> None:
+        self.show_ratios()  # the layer colours come from the theme
 
     def clear(self) -> None:
         self.loss.clear_series()

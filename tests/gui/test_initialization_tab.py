@@ -114,13 +114,13 @@ def test_overflow_is_shown_as_overflow(tab, qtbot):
 
 def test_play_trains_each_scheme_and_zero_init_stays_symmetric(tab, qtbot):
     preset = load_experiment(PRESETS_DIR / "initialization" / "zero_init_symmetry.json")
-    tab.apply_experiment_state({**preset.state, "train_steps": 60})
+    tab.apply_experiment_state({**preset.state, "train_steps": 25})
     settled(tab, qtbot, 3)
     qtbot.mouseClick(tab.play.play_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=30000)
     assert sorted(tab.training.loss.names()) == ["Constant", "Xavier normal", "Zeros"]
     steps, _ = tab.training.loss.data("Xavier normal")
-    assert steps[-1] == 60
+    assert steps[-1] == 25
     assert "Zeros</b>: all neurons of every hidden layer are still identical" in tab.training.symmetry.text()
     assert "Xavier normal</b>: the neurons of every layer differ" in tab.training.symmetry.text()
     tab.training.ratio_scheme.setCurrentIndex(tab.training.ratio_scheme.findData("xavier_normal"))
