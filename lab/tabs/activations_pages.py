@@ -213,6 +213,8 @@ class DeadReluPage(Page):
             device=self.tab.device,
         )
         cfg.validate()
+        for plot in (self.layers_plot, self.dead_plot, self.loss_plot):
+            plot.expect_x_range(0, cfg.epochs)  # the curves fill the run's full width
         return dead_relu, cfg
 
     def on_event(self, event: Event) -> None:
@@ -326,6 +328,7 @@ class ZeroCentredPage(Page):
         v = _fields_state(self.fields)
         cfg = ZeroCentredConfig(learning_rate=v["learning_rate"], steps=int(v["steps"]), device=self.tab.device)
         cfg.validate()
+        self.distance_plot.expect_x_range(0, cfg.steps)
         return zero_centred, cfg
 
     def on_event(self, event: Event) -> None:
