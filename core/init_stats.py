@@ -201,11 +201,17 @@ def build_weights(
     for i in range(len(fans) - 1):
         w = torch.empty(len(schemes), fans[i + 1], fans[i])
         for s, choice in enumerate(schemes):
-            g = torch.Generator().manual_seed(seed * 1000 + i)
+            g = torch.Generator().manual_seed(_weight_seed(seed, i))
             init_weight_(w[s], choice.key, choice.values, generator=g)
         weights.append(w.to(device))
         biases.append(torch.full((len(schemes), fans[i + 1]), float(spec.bias_value), device=device) if spec.bias else None)
     return weights, biases
+
+
+def _weight_seed(seed: int, layer: int) -> int:
+    """A stream per layer that never meets the inputs' (``seed``) or the upstream
+    gradient's (``seed + 1``): the same seed would make W₁'s rows copies of the inputs."""
+    return 1_000_003 * (layer + 1) + seed
 
 
 def normalize(z: torch.Tensor, norm: str) -> torch.Tensor:

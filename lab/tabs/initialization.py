@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer, Slot
+from PySide6.QtCore import QCoreApplication, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Diverged, Event, History, Message, Snapshot
@@ -180,6 +180,9 @@ class InitializationTab(LabTab):
         self._recompute_timer.stop()  # the synchronous run below replaces it
         self.run_to_end()
         self._redraw()
+        for plot in self.signals.depth_plots().values():
+            plot.redraw()
+        QCoreApplication.processEvents()  # let the headers' layout take their new text
         written = self.export_views(out, scale)
         if self.controls.train_steps.value():
             self.pages.setCurrentWidget(self.training)

@@ -142,6 +142,15 @@ class SignalsView(QSplitter):
         for plot in self.depth_plots().values():
             plot.clear_series()
 
+    def _align_headers(self) -> None:
+        """Headers of equal height, so that layer k sits at the same height in every column."""
+        cols = list(self.columns.values())
+        for col in cols:
+            col.header.setMinimumHeight(0)
+        tallest = max((c.header.heightForWidth(max(c.header.width(), 100)) for c in cols), default=0)
+        for col in cols:
+            col.header.setMinimumHeight(tallest)
+
     def _remove_curves(self, label: str) -> None:
         for plot in self.depth_plots().values():
             for name in list(plot.names()):
@@ -154,6 +163,11 @@ class SignalsView(QSplitter):
             col.histograms.set_shared(shared)
             if key in results:
                 col.show_data(results[key], kind)
+        self._align_headers()
+        depth = max((len(d["layers"]) for d in results.values()), default=0)
+        if depth:
+            for plot in self.depth_plots().values():
+                plot.getPlotItem().setXRange(0.5, depth + 0.5, padding=0)
         for key, data in results.items():
             if key not in self.columns:
                 continue

@@ -165,3 +165,12 @@ def test_stop_takes_effect_between_layers():
     ctl.stop()
     with pytest.raises(Cancelled):
         next(gen)
+
+
+def test_first_layer_weights_are_independent_of_the_inputs():
+    """Input and weight streams must differ: W₁·x stays Gaussian with std σ·√fan_in."""
+    stats, _ = run([200], "linear", ["small_normal"], batch=500)
+    edges = stats["small_normal"]["act_edges"][0]
+    std = 0.01 * math.sqrt(200)
+    assert stats["small_normal"]["act_std"][0] == pytest.approx(std, rel=0.05)
+    assert max(abs(edges[0]), abs(edges[-1])) < 6 * std  # no 20-σ outliers
