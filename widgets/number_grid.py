@@ -104,6 +104,7 @@ class NumberGrid(QWidget):
 
         self.title = QLabel(title)
         self.title.setAlignment(Qt.AlignCenter)
+        self.title.setWordWrap(True)
         self.canvas = _Canvas(self)
         self.error = QLabel()
         self.error.setWordWrap(True)
@@ -332,7 +333,7 @@ class NumberGrid(QWidget):
                     p.setPen(pen)
                     p.setBrush(Qt.NoBrush)
                     p.drawRect(rect)
-                    if self.overlay is not None and s >= MIN_TEXT_CELL * 1.4:
+                    if self.overlay is not None and s >= 40:  # weights in the corners only where the number stays readable
                         text = "×" + short_number(float(self.overlay[i, j]))
                         box = QRectF(rect.right() - s * 0.62, rect.bottom() - s * 0.36, s * 0.62, s * 0.36)
                         p.fillRect(box, HIGHLIGHT)

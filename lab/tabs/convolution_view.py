@@ -70,6 +70,11 @@ def _monospace(text: str) -> str:
     return "<div style='font-family: monospace'>" + html.escape(text).replace("\n", "<br>") + "</div>"
 
 
+def _channel_columns(n: int) -> int:
+    # Input channels and their kernels share one arrangement, so kernel c sits where channel c does.
+    return 1 if n <= 2 else 2
+
+
 def _columns(n: int) -> int:
     return max(1, math.ceil(math.sqrt(n)))
 
@@ -94,7 +99,7 @@ class SteppingView(QFrame):
         grids = QHBoxLayout()
         grids.addWidget(self.inputs, 5)
         grids.addWidget(arrow1)
-        grids.addWidget(self.kernel, 2)
+        grids.addWidget(self.kernel, 3)
         grids.addWidget(arrow2)
         grids.addWidget(self.outputs, 4)
         self.arithmetic = QLabel()
@@ -121,7 +126,7 @@ class SteppingView(QFrame):
         g = steps.grid.shape[0]
         self.inputs.set_title(steps.grid_title)
         self.outputs.set_title(steps.output_title)
-        for i, grid in enumerate(self.inputs.ensure(g, 1 if g <= 3 else 2, input_editable)):
+        for i, grid in enumerate(self.inputs.ensure(g, _channel_columns(g), input_editable)):
             # Image pixels are in [0, 1]; the upstream gradient or padding with −∞ is not.
             grid.image_mode = image_mode and steps.kind not in ("grad_input",)
             grid.set_title(f"channel {i}" if g > 1 else "")
@@ -187,7 +192,7 @@ class SteppingView(QFrame):
         if steps.values.shape[0] > 1 and not pooling:
             label += f" — {steps.plane_labels[plane]}"
         self.kernel.set_title(label)
-        grids = self.kernel.ensure(len(k), 1, self.kernel_editable and not pooling)
+        grids = self.kernel.ensure(len(k), _channel_columns(len(k)), self.kernel_editable and not pooling)
         for ci, grid in enumerate(grids):
             grid.image_mode = False
             channel = int(steps.plane_channels[plane][ci])
