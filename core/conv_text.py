@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 
+from core.conv_spec import ConvSpec, resolve_padding
 from core.conv_stepper import StepList
 
-__all__ = ["fmt", "describe_step", "step_csv_rows"]
+__all__ = ["fmt", "describe_step", "step_csv_rows", "backward_text"]
 
 MAX_TERMS = 16  # per channel; longer sums are shortened with "…"
 
@@ -90,3 +91,24 @@ def step_csv_rows(steps: StepList) -> dict[str, np.ndarray]:
     cols["bias"] = steps.bias[steps.plane_kernel[p]]
     cols["value"] = steps.values.ravel()
     return cols
+
+
+def backward_text(spec: ConvSpec) -> str:
+    """Why each backward pass is itself a convolution, with this layer's numbers ("" forward)."""
+    (kh, kw), (sh, sw), (dh, dw) = spec.kernel_size, spec.stride, spec.dilation
+    c, h, w = spec.x.shape
+    if spec.direction == "grad_input":
+        top, bottom, left, right = resolve_padding(spec)
+        zeros = f"{sh - 1}×{sw - 1} zeros between cells (stride {sh}×{sw}), " if (sh, sw) != (1, 1) else ""
+        return (
+            f"∂L/∂input ({c}×{h}×{w}) is a transposed convolution: ∂L/∂y with {zeros}"
+            f"padded by D·(k − 1) = {dh * (kh - 1)}×{dw * (kw - 1)}, convolved with stride 1 by the kernel flipped "
+            f"top-to-bottom and left-to-right, channels swapped; padding cells ({top + bottom}×{left + right} in all) are folded back."
+        )
+    if spec.direction == "grad_kernel":
+        return (
+            f"∂L/∂kernel has the kernel's shape ({spec.out_channels}×{c}×{kh}×{kw}): each weight's gradient is the input "
+            f"convolved with ∂L/∂y as the kernel, whose stride is the forward dilation ({dh}×{dw}) and whose dilation "
+            f"is the forward stride ({sh}×{sw})."
+        )
+    return ""

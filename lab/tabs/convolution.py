@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSp
 from core.conv_kernels import kernel_preset, sample_image, to_gray
 from core.conv_spec import cost_text, output_size, output_size_text, unvisited_text, validate
 from core.conv_stepper import StepList, steps_job
+from core.conv_text import backward_text
 from core.engine import Event, Snapshot
 from lab.tabs.base import LabTab
 from lab.tabs.convolution_controls import ConvControls
@@ -253,6 +254,8 @@ class ConvolutionTab(LabTab):
         if why:
             parts.append(f"<span style='color:#b35c00'>{why}</span>")
         parts.append(cost_text(spec).replace("\n", "<br>"))
+        if spec.direction != "forward":
+            parts.append(f"<b>{backward_text(spec)}</b>")
         if spec.op == "conv1d":
             parts.append("1-D: each channel is one row; the kernel slides along it.")
         return "<br>".join(parts)

@@ -13,7 +13,7 @@ from core.conv_spec import (
     ConvSettingError, ConvSpec, cost_text, layer_cost, output_size, output_size_text, padding_index, unvisited, unvisited_text, validate,
 )
 from core.conv_stepper import ROLE_INPUT, build_steps
-from core.conv_text import describe_step, fmt, step_csv_rows
+from core.conv_text import backward_text, describe_step, fmt, step_csv_rows
 
 
 @settings(max_examples=40, deadline=None)
@@ -148,3 +148,13 @@ def test_step_text_writes_out_products_partial_sums_and_bias():
     cols = step_csv_rows(steps)
     assert list(cols["value"]) == list(steps.values.ravel()) and len(cols["step"]) == 4
     assert fmt(1 / 3) == "0.333" and fmt(-2.0) == "−2"
+
+
+def test_backward_text_names_the_equivalent_convolution():
+    base = dict(op="conv2d", x=np.zeros((2, 6, 6)), weight=np.zeros((3, 2, 3, 3)), stride=(2, 2), dilation=(1, 1), padding=(1, 1))
+    assert backward_text(ConvSpec(**base)) == ""
+    grad_in = backward_text(ConvSpec(**base, direction="grad_input"))
+    assert "1×1 zeros between cells (stride 2×2)" in grad_in and "padded by D·(k − 1) = 2×2" in grad_in
+    grad_k = backward_text(ConvSpec(**base, direction="grad_kernel"))
+    assert "(3×2×3×3)" in grad_k and "dilation is the forward stride (2×2)" in grad_k
+
