@@ -19,9 +19,9 @@ import numpy as np
 import torch
 
 from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
-from core.race_net import NetRace, NetRaceConfig, loss_and_grad_out
+from core.race_net import NetRace, NetRaceConfig, check_net_config, loss_and_grad_out
 
-__all__ = ["BatchSizeConfig", "batch_size_job", "landscape_slice", "sharpness"]
+__all__ = ["BatchSizeConfig", "batch_size_job", "check_batch_config", "landscape_slice", "sharpness", "describe"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class BatchSizeConfig:
     nudges: int = 32
 
 
-def _check(cfg: BatchSizeConfig) -> None:
+def check_batch_config(cfg: BatchSizeConfig) -> None:
+    """ValueError with a readable reason for settings the experiment cannot run."""
     if not 2 <= len(cfg.batch_sizes) <= 4:
         raise ValueError("Compare between two and four batch sizes")
     if any(b < 1 for b in cfg.batch_sizes) or len(set(cfg.batch_sizes)) != len(cfg.batch_sizes):
@@ -46,6 +47,7 @@ def _check(cfg: BatchSizeConfig) -> None:
         raise ValueError("The slice must run from below 0 to above 1 (0 = start, 1 = end)")
     if not cfg.net.racers:
         raise ValueError("Choose the optimizer to train with")
+    check_net_config(cfg.net)
 
 
 @torch.no_grad()
@@ -76,7 +78,7 @@ def sharpness(race: NetRace, theta: torch.Tensor, fraction: float, count: int, s
 
 
 def batch_size_job(cfg: BatchSizeConfig, ctl: RunControl) -> Iterator[Event]:
-    _check(cfg)
+    check_batch_config(cfg)
     setting = cfg.net.racers[0]
     races = {b: NetRace(dataclasses.replace(cfg.net, batch_size=b, racers=(setting,))) for b in cfg.batch_sizes}
     names = {b: f"batch {min(b, len(r.data.x_train))}" for b, r in races.items()}

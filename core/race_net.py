@@ -26,6 +26,7 @@ __all__ = [
     "NetRaceConfig",
     "BatchedMLP",
     "NetRace",
+    "check_net_config",
     "loss_and_grad_out",
     "accuracy",
     "NetData",
@@ -123,7 +124,8 @@ def _image_data(cfg: NetRaceConfig, device, dtype) -> NetData:
                    "multiclass", len(classes))
 
 
-def _check(cfg: NetRaceConfig) -> None:
+def check_net_config(cfg: NetRaceConfig) -> None:
+    """ValueError with a readable reason for settings the race cannot run."""
     if cfg.dataset not in NET_DATASETS:
         raise ValueError(f"Unknown data set {cfg.dataset!r}; choose one of {', '.join(NET_DATASETS)}")
     if not cfg.racers:
@@ -274,7 +276,7 @@ class NetRace:
     """The batched training of K copies: one :meth:`epoch` at a time."""
 
     def __init__(self, cfg: NetRaceConfig, *, dtype=torch.float32):
-        _check(cfg)
+        check_net_config(cfg)
         self.cfg = cfg
         self.device = torch_device(cfg.device)
         self.data = load_net_data(cfg, self.device, dtype)

@@ -9,7 +9,6 @@ steps, or, failing that, ends lowest. Diverged rates never win.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Iterator
 

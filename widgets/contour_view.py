@@ -1,0 +1,297 @@
+"""ContourView: a 2-D loss surface as a shaded map with log-spaced contour lines, the
+paths of several racers drawn as they move, minima marked, click to choose a start.
+
+Data arrive by :meth:`append_points` (cheap: numpy buffers); a ~30 Hz timer pushes
+only what changed to pyqtgraph. Arrows (gradient, velocity, ...) can be shown at one
+racer's point. Export: PNG at a scale, SVG, CSV of the paths; :meth:`frames` renders
+the race step by step for an animated GIF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
+
+from widgets.export import export_plot, write_csv
+from widgets.theme import Style, theme
+
+__all__ = ["ContourView", "log_levels"]
+
+REDRAW_HZ = 30
+N_LEVELS = 14
+
+
+def log_levels(Z: np.ndarray, floor: float, n: int = N_LEVELS) -> np.ndarray:
+    """Contour heights spaced evenly in log(f − floor): dense near the minimum."""
+    gap = np.asarray(Z, np.float64) - floor
+    finite = gap[np.isfinite(gap) & (gap > 0)]
+    if finite.size == 0:
+        return np.array([])
+    lo = max(np.percentile(finite, 0.5), finite.max() * 1e-9)
+    hi = np.percentile(finite, 99.0)
+    if not hi > lo:
+        return np.array([floor + lo])
+    return floor + np.geomspace(lo, hi, n)
+
+
+def _pale_map(dark: bool) -> pg.ColorMap:
+    """Low = cool, high = warm, pale enough that the racers' coloured paths stand out."""
+    if dark:
+        colors = [(24, 34, 62), (38, 42, 50), (74, 50, 34)]
+    else:
+        colors = [(214, 230, 250), (245, 246, 238), (250, 218, 192)]
+    return pg.ColorMap(pos=[0.0, 0.5, 1.0], color=colors)
+
+
+class ContourView(pg.PlotWidget):
+    start_requested = Signal(float, float)  # a click on the map: the new start point
+
+    def __init__(self, parent=None):
+        super().__init__(parent=parent)
+        self.setMinimumSize(320, 280)
+        item = self.getPlotItem()
+        item.setAspectLocked(False)
+        item.showGrid(x=False, y=False)
+        item.setLabel("bottom", "x")
+        item.setLabel("left", "y")
+        self._image = pg.ImageItem()
+        self._image.setZValue(-20)
+        item.addItem(self._image)
+        self._isos: list[pg.IsocurveItem] = []
+        self._minima = pg.ScatterPlotItem(symbol="star", size=18, pen=pg.mkPen("#000000", width=1), brush="#ffd400")
+        self._minima.setZValue(20)
+        item.addItem(self._minima)
+        self._start = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("#000000", width=2), brush=None)
+        self._start.setZValue(21)
+        item.addItem(self._start)
+        self.legend = item.addLegend(offset=(-6, 6))
+        self._paths: list[np.ndarray] = []  # per racer (n, 2) buffers
+        self._counts: list[int] = []
+        self._curves: list[pg.PlotDataItem] = []
+        self._heads: pg.ScatterPlotItem = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000000", width=1))
+        self._heads.setZValue(15)
+        item.addItem(self._heads)
+        self._colors: list[str] = []
+        self._names: list[str] = []
+        self._dirty = False
+        self._visible_upto: int | None = None
+        self._arrows: list = []
+        self.frames_drawn = 0
+        self._grid: tuple | None = None
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self._timer = QTimer(self)
+        self._timer.setInterval(round(1000 / REDRAW_HZ))
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+        theme().changed.connect(self._restyle)
+        self._restyle(theme().style)
+
+    # -- surface -------------------------------------------------------------
+    def set_surface(self, xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, floor: float, minima, title: str = "") -> None:
+        """Shade log(f − floor) and draw contour lines at log-spaced heights."""
+        self._grid = (xs, ys, Z, floor)
+        gap = np.clip(np.asarray(Z, np.float64) - floor, 0, None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shade = np.log10(gap + max(np.nanmax(gap), 1e-12) * 1e-6)
+        shade = np.where(np.isfinite(shade), shade, np.nanmax(shade[np.isfinite(shade)]) if np.isfinite(shade).any() else 0)
+        item = self.getPlotItem()
+        self._image.setImage(shade.T, autoLevels=True)
+        self._image.setColorMap(_pale_map(theme().style.dark))
+        x0, x1, y0, y1 = float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1])
+        self._image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
+        for iso in self._isos:
+            item.removeItem(iso)
+        self._isos = []
+        pen = pg.mkPen((255, 255, 255, 150) if theme().style.dark else (40, 40, 40, 140), width=1)
+        for level in log_levels(Z, floor):
+            iso = pg.IsocurveItem(data=np.asarray(Z, np.float64).T, level=float(level), pen=pen)
+            iso.setParentItem(self._image)  # shares the image's coordinate transform
+            iso.setZValue(5)
+            self._isos.append(iso)
+        pts = np.asarray(minima, np.float64).reshape(-1, 2)
+        self._minima.setData(pts[:, 0], pts[:, 1]) if len(pts) else self._minima.setData([], [])
+        item.setTitle(title)
+        item.setXRange(x0, x1, padding=0)
+        item.setYRange(y0, y1, padding=0)
+        self._restyle_title()
+
+    def set_start(self, x: float, y: float) -> None:
+        self._start.setData([x], [y])
+
+    # -- racers ------------------------------------------------------------------
+    def set_racers(self, names: list[str], colors: list[str]) -> None:
+        item = self.getPlotItem()
+        for c in self._curves:
+            item.removeItem(c)
+        self.legend.clear()
+        self._names, self._colors = list(names), list(colors)
+        self._curves = []
+        width = theme().style.line_width
+        for name, color in zip(names, colors):
+            curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=width), name=name)
+            curve.setZValue(10)
+            item.addItem(curve)
+            self._curves.append(curve)
+        self._paths = [np.empty((256, 2)) for _ in names]
+        self._counts = [0] * len(names)
+        self._visible_upto = None
+        self._dirty = True
+
+    def append_points(self, chunk: np.ndarray) -> None:
+        """Positions (k, N, 2) of the N racers at k more steps (or (N, 2) for one)."""
+        chunk = np.asarray(chunk, np.float64)
+        if chunk.ndim == 2:
+            chunk = chunk[None]
+        for i in range(min(chunk.shape[1], len(self._paths))):
+            need = self._counts[i] + chunk.shape[0]
+            if need > len(self._paths[i]):
+                self._paths[i] = np.resize(self._paths[i], (max(need, 2 * len(self._paths[i])), 2))
+            self._paths[i][self._counts[i] : need] = chunk[:, i]
+            self._counts[i] = need
+        self._dirty = True
+
+    def path(self, i: int) -> np.ndarray:
+        return self._paths[i][: self._counts[i]].copy()
+
+    def n_points(self) -> int:
+        return max(self._counts, default=0)
+
+    def clear_paths(self) -> None:
+        self._counts = [0] * len(self._paths)
+        self._visible_upto = None
+        self.set_arrows(None, [])
+        self._dirty = True
+        self.redraw()
+
+    def show_upto(self, n: int | None) -> None:
+        """Draw only the first ``n`` positions of every path (for GIF frames)."""
+        self._visible_upto = n
+        self._dirty = True
+        self.redraw()
+
+    # -- arrows ------------------------------------------------------------------
+    def set_arrows(self, origin, arrows: list[tuple[str, np.ndarray, str]]) -> None:
+        """Arrows from ``origin``: (label, vector, colour); lengths scaled to be visible."""
+        item = self.getPlotItem()
+        for a in self._arrows:
+            item.removeItem(a)
+        self._arrows = []
+        if origin is None or not arrows or self._grid is None:
+            return
+        xs, ys = self._grid[0], self._grid[1]
+        span = max(xs[-1] - xs[0], ys[-1] - ys[0])
+        ox, oy = float(origin[0]), float(origin[1])
+        for label, vec, color in arrows:
+            v = np.asarray(vec, np.float64)
+            norm = float(np.hypot(*v))
+            if not np.isfinite(norm) or norm == 0:
+                continue
+            # Directions are true; lengths are shown at 18 % of the map (numbers in the panel).
+            d = v / norm * span * 0.18
+            line = pg.PlotDataItem([ox, ox + d[0]], [oy, oy + d[1]], pen=pg.mkPen(color, width=2.5))
+            head = pg.ArrowItem(pos=(ox + d[0], oy + d[1]), angle=180 - np.degrees(np.arctan2(d[1], d[0])),
+                                headLen=14, brush=color, pen=pg.mkPen(color))
+            text = pg.TextItem(label, color=color, anchor=(0, 1))
+            text.setPos(ox + d[0], oy + d[1])
+            for it in (line, head, text):
+                it.setZValue(30)
+                item.addItem(it)
+                self._arrows.append(it)
+
+    # -- drawing -----------------------------------------------------------------
+    @Slot()
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        heads_x, heads_y, brushes = [], [], []
+        for i, curve in enumerate(self._curves):
+            n = self._counts[i] if self._visible_upto is None else min(self._counts[i], self._visible_upto)
+            p = self._paths[i][:n]
+            curve.setData(p[:, 0], p[:, 1], connect="finite")
+            if n:
+                heads_x.append(p[-1, 0])
+                heads_y.append(p[-1, 1])
+                brushes.append(pg.mkBrush(self._colors[i]))
+        self._heads.setData(heads_x, heads_y, brush=brushes)
+        self.frames_drawn += 1
+
+    def frames(self, count: int = 60, size: tuple[int, int] | None = None) -> list[QImage]:
+        """The race as ``count`` images, from the start to the last step drawn."""
+        total = self.n_points()
+        if total == 0:
+            return []
+        marks = np.unique(np.linspace(1, total, min(count, total)).round().astype(int))
+        images = []
+        for n in marks:
+            self.show_upto(int(n))
+            pix = self.grab()
+            img = pix.toImage()
+            if size is not None:
+                img = img.scaled(size[0], size[1], Qt.KeepAspectRatio, Qt.SmoothTransformation)
+            images.append(img)
+        self.show_upto(None)
+        return images
+
+    # -- interaction -------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        if event.button() != Qt.LeftButton or self._grid is None:
+            return
+        vb = self.getPlotItem().vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        p = vb.mapSceneToView(event.scenePos())
+        self.start_requested.emit(float(p.x()), float(p.y()))
+
+    def click_at(self, x: float, y: float) -> None:
+        """What a left click at map point (x, y) does (tests, keyboard users)."""
+        self.start_requested.emit(float(x), float(y))
+
+    def view_to_widget(self, x: float, y: float):
+        """Widget pixel position of a map point, for real mouse clicks in tests."""
+        vb = self.getPlotItem().vb
+        scene = vb.mapViewToScene(QPointF(x, y))
+        return self.mapFromScene(scene)
+
+    # -- export ------------------------------------------------------------------
+    def export(self, base: str | Path, scale: float = 2.0) -> list[Path]:
+        """Write ``base``.png (at ``scale``), ``base``.svg and ``base``.csv (the paths)."""
+        base = Path(base)
+        self.redraw()
+        written = [export_plot(self, base.with_suffix(".png"), scale), export_plot(self, base.with_suffix(".svg"))]
+        cols = {}
+        for i, name in enumerate(self._names):
+            p = self.path(i)
+            cols[f"{name} x"] = p[:, 0]
+            cols[f"{name} y"] = p[:, 1]
+        written.append(write_csv(base.with_suffix(".csv"), cols or {"x": [], "y": []}))
+        return written
+
+    # -- look --------------------------------------------------------------------
+    @Slot(object)
+    def _restyle(self, style: Style) -> None:
+        self.setBackground(style.background)
+        item = self.getPlotItem()
+        for name in ("left", "bottom"):
+            axis = item.getAxis(name)
+            axis.setPen(style.foreground)
+            axis.setTextPen(style.foreground)
+        self.legend.setLabelTextColor(style.foreground)
+        self.legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
+        for curve, color in zip(self._curves, self._colors):
+            curve.setPen(pg.mkPen(color, width=style.line_width))
+        if self._grid is not None:
+            xs, ys, Z, floor = self._grid
+            self.set_surface(xs, ys, Z, floor, np.column_stack(self._minima.getData()) if len(self._minima.data) else [],
+                             item.titleLabel.text)
+        self._dirty = True
+
+    def _restyle_title(self) -> None:
+        style = theme().style
+        item = self.getPlotItem()
+        item.titleLabel.setText(item.titleLabel.text, color=style.foreground,
+                                size=f"{round(11 * style.effective_font_scale)}pt")
