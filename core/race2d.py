@@ -30,6 +30,7 @@ __all__ = [
     "simulate_race",
     "reference_race",
     "leaderboard",
+    "rank_racers",
     "surface_of",
     "DEFAULT_RACERS",
 ]
@@ -51,7 +52,6 @@ class RaceConfig:
     steps: int = 500
     epsilon: float = 1e-2  # "reached" = within this distance of a minimum
     seed: int = 0
-    inspect: int = 0  # which racer the step-by-step panel explains
     device: str = "cpu"
 
 
@@ -229,6 +229,12 @@ class _Race:
             "escaped_at": self.escaped_at.copy(),
         }
 
+    def snapshot(self, t0: int) -> Snapshot:
+        """New data since step t0 and every racer's step explained (the panel picks one)."""
+        data = self.chunk(t0)
+        data["inspect"] = [self.inspect(i) for i in range(len(self.cfg.racers))]
+        return Snapshot(self.t, "race", data)
+
     def inspect(self, row: int) -> dict:
         row = min(max(row, 0), len(self.cfg.racers) - 1)
         setting = self.cfg.racers[row]
@@ -265,14 +271,10 @@ def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
             if race.diverged_at[i] >= 0:
                 yield Diverged(race.t, f"{names[i]} diverged at step {race.t}", series=names[i])
         if throttle.due() or race.done or ctl.paused:
-            data = race.chunk(last)
-            data["inspect"] = race.inspect(cfg.inspect)
+            yield race.snapshot(last)
             last = race.t
-            yield Snapshot(race.t, "race", data)
     if last < race.t:
-        data = race.chunk(last)
-        data["inspect"] = race.inspect(cfg.inspect)
-        yield Snapshot(race.t, "race", data)
+        yield race.snapshot(last)
     result = race.result()
     yield Finished({"leaderboard": leaderboard(result), "steps": race.t})
 
@@ -321,23 +323,26 @@ def reference_race(cfg: RaceConfig, steps: int | None = None) -> np.ndarray:
 
 def leaderboard(result: RaceResult) -> list[dict]:
     """Racers ranked: reached (by step), escaped (by step), still running (by loss), diverged."""
-    reached = result.reached_at()
+    return rank_racers(result.names, result.reached_at(), result.escaped_at, result.diverged_at,
+                       result.loss[-1] - result.floor, result.distance()[-1])
+
+
+def rank_racers(names, reached, escaped, diverged, last_gap, last_distance) -> list[dict]:
+    """The leaderboard from per-racer numbers (also used live by the GUI)."""
     rows = []
-    last_gap = result.loss[-1] - result.floor
-    dist = result.distance()[-1]
-    for i, name in enumerate(result.names):
-        if result.diverged_at[i] >= 0:
-            status, key = f"diverged at step {result.diverged_at[i]}", (3, result.diverged_at[i], 0.0)
-        elif result.escaped_at[i] >= 0:
-            status, key = f"escaped at step {result.escaped_at[i]}", (1, result.escaped_at[i], 0.0)
+    for i, name in enumerate(names):
+        if diverged[i] >= 0:
+            status, key = f"diverged at step {diverged[i]}", (3, diverged[i], 0.0)
+        elif escaped[i] >= 0:
+            status, key = f"escaped at step {escaped[i]}", (1, escaped[i], 0.0)
         elif reached[i] >= 0:
             status, key = f"reached at step {reached[i]}", (0, reached[i], 0.0)
         else:
             gap = float(last_gap[i]) if math.isfinite(last_gap[i]) else math.inf
             status, key = "not reached", (2, 0, gap)
         rows.append({"racer": i, "name": name, "status": status, "reached_at": int(reached[i]),
-                     "diverged_at": int(result.diverged_at[i]), "escaped_at": int(result.escaped_at[i]),
-                     "loss_gap": float(last_gap[i]), "distance": float(dist[i]), "_key": key})
+                     "diverged_at": int(diverged[i]), "escaped_at": int(escaped[i]),
+                     "loss_gap": float(last_gap[i]), "distance": float(last_distance[i]), "_key": key})
     rows.sort(key=lambda r: r["_key"])
     for rank, r in enumerate(rows, 1):
         r["rank"] = rank

@@ -89,7 +89,7 @@ def test_diverging_racer_stops_alone_and_is_marked():
     assert board[-1]["name"] == "SGD" and board[-1]["status"].startswith("diverged at step")
     last = [e for e in events if isinstance(e, Snapshot) and e.kind == "race"][-1]
     assert last.data["alive"].tolist() == [False, True]
-    assert "diverged at step" in " ".join(last.data["inspect"]["lines"])
+    assert "diverged at step" in " ".join(last.data["inspect"][0]["lines"])
 
 
 def test_saddle_racers_escape_and_are_ranked_by_escape_step():
@@ -153,7 +153,7 @@ def test_bad_settings_are_refused_before_the_race(cfg, message):
 def test_step_explanation_shows_the_racers_numbers():
     cfg = RaceConfig(surface="quadratic", racers=(OptimizerSetting("adam", lr=0.1),), steps=3)
     events = run_headless(race_job, cfg)
-    info = [e for e in events if isinstance(e, Snapshot) and e.kind == "race"][-1].data["inspect"]
+    info = [e for e in events if isinstance(e, Snapshot) and e.kind == "race"][-1].data["inspect"][0]
     text = "\n".join(info["lines"])
     assert info["step"] == 3
     assert vec(info["state"]["exp_avg"]) in text and vec(info["state"]["exp_avg_sq"]) in text
