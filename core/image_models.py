@@ -90,7 +90,7 @@ LAYER_TYPES: dict[str, LayerType] = {
             FieldSpec("padding", "padding", 0, 0, 5),
             FieldSpec("dilation", "dilation", 1, 1, 4),
         ),
-        "Slides `filters` small kernels over the image; the same weights at every position.",
+        "Slides small kernels (one per filter) over the image: the same weights at every position.",
     ),
     "maxpool": LayerType("MaxPool2d", _POOL_FIELDS, "Keeps the largest value of each window; no parameters."),
     "avgpool": LayerType("AvgPool2d", _POOL_FIELDS, "Averages each window; no parameters."),

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from widgets.param_form import ErrorLabel
+from widgets.theme import theme
 
 __all__ = ["LayerStackEditor", "COLUMNS"]
 
@@ -184,7 +185,7 @@ class LayerStackEditor(QWidget):
     def set_report(self, rows: Sequence[Mapping[str, Any]], totals: str, error: str = "", error_index: int | None = None) -> None:
         """Per row: label, shape (text), params, macs, rf, fc; the output row is the last."""
         items = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
-        red = QBrush(QColor("#f6c9c9"))
+        red = QBrush(QColor("#6b2424" if theme().style.dark else "#f6c9c9"))
         for i, item in enumerate(items):
             info = rows[i] if i < len(rows) else {}
             if info.get("label"):

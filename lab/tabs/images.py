@@ -96,6 +96,7 @@ class ImagesTab(LabTab):
         self.set_content(container)
 
         self._running_layers: list[dict] = []
+        self._running_device = self.device
         self.trained: dict | None = None
         self.preset.activated.connect(self._on_preset)
         self.stack.changed.connect(self._update_report)
@@ -185,6 +186,7 @@ class ImagesTab(LabTab):
         )
         cfg.validate()
         self._running_layers = layers
+        self._running_device = cfg.device
         return train_images, cfg
 
     def reset_view(self) -> None:
@@ -204,7 +206,7 @@ class ImagesTab(LabTab):
         elif isinstance(ev, Snapshot) and ev.kind == "data":
             self.results.on_data(ev.data, self._running_layers)
             skipped = f" · {ev.data['skipped']} unreadable file(s) skipped" if ev.data["skipped"] else ""
-            self.run_note.setText(f"{ev.data['description']}{skipped} · {ev.data['params']:,} parameters")
+            self.run_note.setText(f"{ev.data['description']}{skipped} · {ev.data['params']:,} parameters · on {self._running_device}")
         elif isinstance(ev, Message):
             if "Preparing" in ev.text:
                 self.run_note.setText(ev.text)

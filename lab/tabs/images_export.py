@@ -53,6 +53,11 @@ class ModelPanel(QWidget):
             row.addWidget(b)
             layout.addLayout(row)
         layout.addWidget(self.status)
+        if not onnx_available():
+            hint = QLabel(ONNX_HINT + ".")
+            hint.setWordWrap(True)
+            hint.setStyleSheet("color: gray;")
+            layout.addWidget(hint)
         layout.addStretch(1)
         self.update_buttons()
 
