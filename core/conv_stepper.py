@@ -71,6 +71,7 @@ class StepList:
     kernel_title: str
     output_title: str
     note: str = ""  # what happens after the last step (folding, bias gradient)
+    output_role: np.ndarray | None = None  # (Ho, Wo) roles of the output cells (grad_input: padding to fold back)
 
     @property
     def count(self) -> int:
@@ -218,7 +219,7 @@ def _grad_input(spec: ConvSpec) -> StepList:
     extra = (hp - ((ho - 1) * sh + dh * (kh - 1) + 1), wp - ((wo - 1) * sw + dw * (kw - 1) + 1))
     parts = _transposed(
         spec, g, np.asarray(spec.weight, float), np.zeros(spec.in_channels), (0, 0), extra, "grad_input",
-        ("upstream gradient ∂L/∂y, zero-inserted and padded", "kernel, flipped", "∂L/∂(padded input)"),
+        ("upstream gradient ∂L/∂y, zero-inserted and padded", "kernel, flipped", "∂L/∂(padded input)" if top + bottom + left + right else "∂L/∂input"),
         lambda n: tuple(f"channel {c}" for c in range(n)),
     )
     rows_m = padding_matrix(h, top, bottom, spec.padding_mode)
@@ -228,7 +229,8 @@ def _grad_input(spec: ConvSpec) -> StepList:
     if top + bottom + left + right:
         how = "dropped" if spec.padding_mode == "zeros" else f"added onto the input cells they were copied from ({spec.padding_mode} padding)"
         note = f"Finally the gradient on padding cells is {how}, giving ∂L/∂input of shape {h}×{w}."
-    return StepList(spec, result=result, note=note, **parts)
+    output_role = np.where(pad_input(spec)[1], ROLE_PADDING, ROLE_INPUT).astype(np.int8)
+    return StepList(spec, result=result, note=note, output_role=output_role, **parts)
 
 
 def _grad_kernel(spec: ConvSpec) -> StepList:

@@ -46,7 +46,7 @@ def _cell_name(steps: StepList, plane: int, y: int, x: int) -> str:
     if steps.kind == "grad_kernel":
         return f"{label}, weight [{y}, {x}]"
     if steps.kind == "grad_input":
-        return f"{label}: ∂L/∂(padded input)[{y}, {x}]"
+        return f"{label}: {steps.output_title}[{y}, {x}]"
     if steps.spec.op == "conv1d" and steps.kind in ("conv", "grad_input"):
         return f"{label}: out[{x}]"
     return f"{label}: out[{y}, {x}]"
@@ -100,10 +100,11 @@ def backward_text(spec: ConvSpec) -> str:
     if spec.direction == "grad_input":
         top, bottom, left, right = resolve_padding(spec)
         zeros = f"{sh - 1}×{sw - 1} zeros between cells (stride {sh}×{sw}), " if (sh, sw) != (1, 1) else ""
+        fold = "; the gradient on the padding cells is then folded back onto the input" if top + bottom + left + right else ""
         return (
             f"∂L/∂input ({c}×{h}×{w}) is a transposed convolution: ∂L/∂y with {zeros}"
             f"padded by D·(k − 1) = {dh * (kh - 1)}×{dw * (kw - 1)}, convolved with stride 1 by the kernel flipped "
-            f"top-to-bottom and left-to-right, channels swapped; padding cells ({top + bottom}×{left + right} in all) are folded back."
+            f"top-to-bottom and left-to-right, input and output channels swapped{fold}."
         )
     if spec.direction == "grad_kernel":
         return (

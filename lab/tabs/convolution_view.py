@@ -148,7 +148,7 @@ class SteppingView(QFrame):
         if plane != self._shown_plane:
             self._show_kernel(plane)
         filled = steps.filled(index)
-        roles = steps.grid_role if steps.kind == "grad_input" else None
+        roles = steps.output_role
         for i, grid in enumerate(self.outputs.grids):
             current = (view.y, view.x) if view and view.plane == i else None
             if self._fresh or grid.filled is None or not np.array_equal(grid.filled, filled[i]):

@@ -179,3 +179,11 @@ def test_too_large_a_layer_is_refused_with_a_reason():
     with pytest.raises(ConvSettingError, match="products") as err:
         build_steps(spec)
     assert err.value.field == "input"
+
+
+def test_grad_input_marks_the_padding_cells_it_folds_back():
+    spec = ConvSpec("conv2d", np.ones((1, 4, 4)), np.ones((1, 1, 3, 3)), padding=(1, 1), direction="grad_input")
+    steps = build_steps(spec)
+    assert steps.values.shape == (1, 6, 6) and steps.output_role.shape == (6, 6)
+    assert steps.output_role[0].tolist() == [1] * 6 and steps.output_role[1, 1:5].tolist() == [0] * 4
+    assert build_steps(ConvSpec("conv2d", np.ones((1, 4, 4)), np.ones((1, 1, 3, 3)))).output_role is None
