@@ -22,7 +22,7 @@ from widgets.theme import theme
 
 __all__ = ["ImageGridView", "array_to_qimage"]
 
-BAR_HEIGHT = 12
+BAR_MIN_HEIGHT = 12
 
 
 def array_to_qimage(image: np.ndarray) -> QImage:
@@ -117,7 +117,7 @@ class ImageGridView(QWidget):
         n = max(1, len(self._cells))
         width = width if width is not None else self.width()
         height = height if height is not None else self.height()
-        extra = self._text_height() + self.max_bars * BAR_HEIGHT
+        extra = self._text_height() + self.max_bars * self._bar_height()
         best, best_side = 1, -1.0
         for cols in range(1, n + 1):
             rows = math.ceil(n / cols)
@@ -125,6 +125,10 @@ class ImageGridView(QWidget):
             if side > best_side:
                 best, best_side = cols, side
         return best
+
+    def _bar_height(self) -> int:
+        """Tall enough for the bar's label at the current (presentation-scaled) font."""
+        return max(BAR_MIN_HEIGHT, round(self.fontMetrics().height() * 0.85))
 
     def _text_height(self) -> int:
         return self.fontMetrics().height() * self.caption_lines + 2 if self.caption_lines else 0
@@ -136,7 +140,7 @@ class ImageGridView(QWidget):
         cols = self._columns()
         rows = math.ceil(n / cols)
         gap = 6
-        extra = self._text_height() + self.max_bars * BAR_HEIGHT
+        extra = self._text_height() + self.max_bars * self._bar_height()
         side = max(24, min((self.width() - gap * (cols + 1)) // cols, (self.height() - gap * (rows + 1)) // rows - extra))
         rects = []
         for i in range(n):
@@ -147,7 +151,7 @@ class ImageGridView(QWidget):
     def sizeHint(self) -> QSize:
         cols = self.fixed_columns or min(max(1, len(self._cells)), 8)
         rows = max(1, math.ceil(len(self._cells) / cols))
-        extra = self._text_height() + self.max_bars * BAR_HEIGHT
+        extra = self._text_height() + self.max_bars * self._bar_height()
         return QSize(cols * (self.cell_size + 6) + 6, rows * (self.cell_size + extra + 6) + 6)
 
     def cell_at(self, pos: QPoint) -> int:
@@ -171,7 +175,7 @@ class ImageGridView(QWidget):
             side = rect.width()
             box = QRect(rect.x(), rect.y(), side, side)
             if cell.image is None:
-                p.fillRect(box, QColor("#88888822"))
+                p.fillRect(box, QColor(128, 128, 128, 40))  # waiting for its draw
             else:
                 iw, ih = cell.image.width(), cell.image.height()
                 s = side / max(iw, ih)
@@ -189,15 +193,18 @@ class ImageGridView(QWidget):
         if not bars:
             return
         p.save()
+        bar_h = self._bar_height()
         small = p.font()
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.8))
         p.setFont(small)
         for k, (label, value) in enumerate(bars):
-            top = y + k * BAR_HEIGHT
-            p.fillRect(QRectF(x, top + 1, width, BAR_HEIGHT - 2), QColor(128, 128, 128, 50))
-            p.fillRect(QRectF(x, top + 1, width * max(0.0, min(1.0, value)), BAR_HEIGHT - 2), QColor(theme().style.series_color(k)))
+            top = y + k * bar_h
+            p.fillRect(QRectF(x, top + 1, width, bar_h - 2), QColor(128, 128, 128, 50))
+            color = QColor(theme().style.series_color(k))
+            color.setAlpha(150)  # light enough that the label on top stays readable
+            p.fillRect(QRectF(x, top + 1, width * max(0.0, min(1.0, value)), bar_h - 2), color)
             p.setPen(QPen(fg))
-            p.drawText(QRect(x + 3, top, width - 6, BAR_HEIGHT), Qt.AlignVCenter | Qt.AlignLeft, f"{value:.2f} {label}")
+            p.drawText(QRect(x + 3, top, width - 6, bar_h), Qt.AlignVCenter | Qt.AlignLeft, f"{value:.2f} {label}")
         p.restore()
 
     # -- hover -----------------------------------------------------------------------
