@@ -13,7 +13,7 @@ from core.conv_spec import ConvSettingError, ConvSpec, validate
 from core.conv_stepper import ROLE_INPUT, ROLE_INSERTED, build_steps, steps_job
 from core.engine import Snapshot, run_headless
 
-FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MODES = ["zeros", "reflect", "replicate", "circular"]
 
 
