@@ -9,7 +9,8 @@ nn.Sequential(nn.Linear, nn.Tanh, …), with nothing recorded.
 
     python tests/bench/bench_init.py
 
-The last line printed is one JSON object: classic_s, core_s, baseline_s, ratio_vs_baseline.
+The last line printed is one JSON object: classic_s, core_s, baseline_s, ratio_vs_baseline,
+and the single-thread CPU seconds core_cpu_s and baseline_cpu_s (steady under a shared load).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ REPEATS = 5
 CLASSIC = {"depth": 10, "widths": "500", "input_dim": 500, "batch": 1000, "activation": "tanh", "schemes": ["xavier_normal"]}
 
 
-def baseline() -> float:
+def baseline() -> tuple[float, float]:
     layers = []
     for _ in range(10):
         lin = nn.Linear(500, 500, bias=False)
@@ -46,22 +47,24 @@ def baseline() -> float:
     net = nn.Sequential(*layers)
     x = torch.randn(1000, 500, requires_grad=True)
     g = torch.randn(1000, 500)
-    times = []
+    times, cpu = [], []
     for _ in range(REPEATS + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         net(x).backward(g)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:])
+        cpu.append(time.thread_time() - c0)
+    return statistics.median(times[1:]), statistics.median(cpu[1:])
 
 
-def core_only() -> float:
+def core_only() -> tuple[float, float]:
     cfg = StatsConfig(NetworkSpec((500,) * 10, "tanh"), (SchemeChoice.of("xavier_normal"),))
-    times = []
+    times, cpu = [], []
     for _ in range(REPEATS + 1):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         run_headless(layer_statistics, cfg)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times[1:])
+        cpu.append(time.thread_time() - c0)
+    return statistics.median(times[1:]), statistics.median(cpu[1:])
 
 
 def on_screen() -> float:
@@ -105,15 +108,18 @@ def on_screen() -> float:
 
 def main() -> None:
     configure_threads(leave_for_gui=1)  # as the application does
-    base = baseline()
-    core = core_only()
+    base, base_cpu = baseline()
+    core, core_cpu = core_only()
     screen = on_screen()
     print(f"baseline forward+backward: {base:.3f} s; statistics job: {core:.3f} s; on screen: {screen:.3f} s")
+    print(f"CPU time of one thread (load-independent): baseline {base_cpu:.3f} s, statistics job {core_cpu:.3f} s")
     result = {
         "classic_s": round(screen, 4),
         "core_s": round(core, 4),
         "baseline_s": round(base, 4),
         "ratio_vs_baseline": round(screen / base, 2),
+        "core_cpu_s": round(core_cpu, 4),
+        "baseline_cpu_s": round(base_cpu, 4),
         "threads": torch.get_num_threads(),
     }
     print(json.dumps(result))
