@@ -84,16 +84,6 @@ class BarChart(pg.PlotWidget):
         return written
 
 
-def _labelled(title: str, widget: QWidget) -> QWidget:
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    label = QLabel(f"<b>{title}</b>")
-    layout.addWidget(label)
-    layout.addWidget(widget, 1)
-    return box
-
-
 class ResultsView(QTabWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
