@@ -201,6 +201,7 @@ class AugmentationTab(LabTab):
     @Slot(str)
     def _on_sample_chosen(self, name: str) -> None:
         if name:
+            self.batch = None  # a single picture again: the samples form the mixing batch
             self.set_image(load_sample(name), name, "")
 
     def set_image(self, image: np.ndarray, name: str, note: str) -> None:
@@ -219,6 +220,7 @@ class AugmentationTab(LabTab):
             self.banner.show_message(f"{exc}. The last good image stays.", "warning")
             return False
         self.banner.hide()
+        self.batch = None
         self.set_image(image, str(path), note)
         return True
 

@@ -11,14 +11,20 @@ from PySide6.QtWidgets import QApplication, QToolTip
 from lab.tabs.augmentation import AugmentationTab
 
 
-@pytest.fixture
-def tab(qtbot):
+def open_tab(qtbot, draws):
+    """A shown tab whose first grid of ``draws`` draws is on screen."""
     t = AugmentationTab()
     qtbot.addWidget(t)
     t.resize(1400, 900)
     t.show()
-    t.controls.count_spin.setValue(6)
+    t.controls.count_spin.setValue(draws)
     settled(t, qtbot)
+    return t
+
+
+@pytest.fixture
+def tab(qtbot):
+    t = open_tab(qtbot, 6)
     yield t
     t.shutdown()
 

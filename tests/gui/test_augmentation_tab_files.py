@@ -11,18 +11,12 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from lab.experiments import PRESETS_DIR, load_experiment
-from lab.tabs.augmentation import AugmentationTab
-from tests.gui.test_augmentation_tab import settled
+from tests.gui.test_augmentation_tab import open_tab, settled
 
 
 @pytest.fixture
 def tab(qtbot):
-    t = AugmentationTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
-    t.controls.count_spin.setValue(4)
-    settled(t, qtbot)
+    t = open_tab(qtbot, 4)
     yield t
     t.shutdown()
 
@@ -119,3 +113,21 @@ def test_render_writes_grid_code_and_json(tab, tmp_path):
     assert {"grid.png", "pipeline.py", "pipeline.json", "augmentation_tab.png"} <= names
     assert "v2.RandomVerticalFlip(p=0.5)" in (tmp_path / "pipeline.py").read_text()
     assert tab.grid_view.filled() == 16
+
+
+def test_a_dropped_folder_becomes_the_labelled_batch(tab, qtbot, tmp_path):
+    folder = tmp_path / "pets"
+    folder.mkdir()
+    for name, colour in (("cat", (200, 120, 40)), ("dog", (90, 60, 30)), ("fish", (20, 120, 220))):
+        Image.new("RGB", (48, 40), colour).save(folder / f"{name}.png")
+    (folder / "broken.jpg").write_bytes(b"not a jpeg")
+    drop(tab, folder)
+    assert "batch of 3 images from pets (1 unreadable files skipped)" in tab.controls.image_note.text()
+    images, labels = tab.mix_batch_images()
+    assert labels == ("cat", "dog", "fish") and len(images) == 3
+    lonely = tmp_path / "lonely"
+    lonely.mkdir()
+    Image.new("RGB", (20, 20)).save(lonely / "one.png")
+    drop(tab, lonely)
+    assert "fewer than two readable images" in tab.banner.text()
+    assert tab.mix_batch_images()[1] == ("cat", "dog", "fish")
