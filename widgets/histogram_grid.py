@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
 from widgets.export import export_widget_png, write_csv
 from widgets.theme import Style, theme
@@ -233,6 +233,31 @@ class HistogramGrid(QWidget):
             p.drawText(rect, Qt.AlignCenter | Qt.TextWordWrap, notes[i])
 
     # -- export -----------------------------------------------------------------------------
+    def contextMenuEvent(self, event) -> None:
+        menu = QMenu(self)
+        for label, suffix, scale in (("PNG ×1…", ".png", 1), ("PNG ×2…", ".png", 2), ("SVG…", ".svg", 1), ("CSV data…", ".csv", 1)):
+            action = menu.addAction(f"Save histograms as {label}")
+            action.triggered.connect(lambda _=False, s=suffix, k=scale: self._export_dialog(s, k))
+        menu.exec(event.globalPos())
+
+    def _export_dialog(self, suffix: str, scale: float) -> None:
+        default = (self.title or "histograms").lower().replace(" ", "_") + suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Save histograms", default, f"*{suffix}")
+        if path:
+            self.export_file(path if path.lower().endswith(suffix) else path + suffix, scale)
+
+    def export_file(self, path: str | Path, scale: float = 1.0) -> Path:
+        """One file, its kind chosen by the suffix: .png (at ``scale``), .svg or .csv."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix == ".png":
+            return export_widget_png(self, path, scale)
+        if suffix == ".svg":
+            return self.export_svg(path)
+        if suffix == ".csv":
+            return write_csv(path, self.csv_columns())
+        raise ValueError(f"Cannot save histograms as {suffix or 'a file without suffix'}; use .png, .svg or .csv")
+
     def csv_columns(self) -> dict[str, np.ndarray]:
         counts, edges = self.shown()
         if not len(counts):
@@ -248,10 +273,8 @@ class HistogramGrid(QWidget):
     def export(self, stem: str | Path, scale: float = 1.0) -> list[Path]:
         """PNG, SVG and CSV of the histograms as shown: ``stem``.png/.svg/.csv."""
         stem = Path(stem)
-        written = [export_widget_png(self, stem.with_suffix(".png"), scale), self.export_svg(stem.with_suffix(".svg"))]
-        if self.data is not None:
-            written.append(write_csv(stem.with_suffix(".csv"), self.csv_columns()))
-        return written
+        suffixes = (".png", ".svg", ".csv") if self.data is not None else (".png", ".svg")
+        return [self.export_file(stem.with_name(stem.name + s), scale) for s in suffixes]
 
     def export_svg(self, path: str | Path) -> Path:
         from PySide6.QtSvg import QSvgGenerator

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer, Slot
-from PySide6.QtWidgets import QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Diverged, Event, History, Message, Snapshot
 from core.init_stats import StatsConfig
@@ -43,10 +43,20 @@ class InitializationTab(LabTab):
         self.pages.addTab(self.training, "Training from each scheme")
         self.play = PlayControls()
         self.play.setToolTip("Play: the statistics, then a short training run from each ticked scheme")
+        self.sheet_button = QPushButton("Comparison sheet PNG…")
+        self.sheet_button.setToolTip("The histograms of every scheme side by side and the curves below, as one PNG")
+        self.export_button = QPushButton("Export all views…")
+        self.export_button.setToolTip("Every plot as PNG (and CSV, SVG for the histograms) into a folder")
+        self.sheet_button.clicked.connect(self._comparison_sheet_dialog)
+        self.export_button.clicked.connect(self._export_all_dialog)
+        top = QHBoxLayout()
+        top.addWidget(self.play, 1)
+        top.addWidget(self.sheet_button)
+        top.addWidget(self.export_button)
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.play)
+        column.addLayout(top)
         column.addWidget(self.pages, 1)
         content = QWidget()
         layout = QHBoxLayout(content)
@@ -173,6 +183,26 @@ class InitializationTab(LabTab):
         views.update(self.signals.depth_plots())
         views.update({"training_loss": self.training.loss, "update_weight_ratio": self.training.ratio})
         return views
+
+    def save_comparison_sheet(self, path: str | Path, scale: float = 2.0) -> Path:
+        """The signals view (every scheme's histograms and the curves across depth) as PNG."""
+        self._redraw()
+        for plot in self.signals.depth_plots().values():
+            plot.redraw()
+        return export_widget_png(self.signals, path, scale)
+
+    def _comparison_sheet_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save comparison sheet", "initialization_comparison.png", "*.png")
+        if path:
+            written = self.save_comparison_sheet(path if path.lower().endswith(".png") else path + ".png")
+            self.banner.show_message(f"Saved {written}", "info")
+
+    def _export_all_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export every view into a folder")
+        if folder:
+            self._redraw()
+            written = self.export_views(Path(folder), 2.0)
+            self.banner.show_message(f"Wrote {len(written)} files to {folder}", "info")
 
     def render_to(self, out_dir: str | Path, scale: float = 2.0) -> list[Path]:
         out = Path(out_dir)

@@ -169,3 +169,19 @@ def test_presets_load_and_the_trio_renders(tab, qtbot, tmp_path):
     assert {"comparison_sheet.png", "histograms_xavier_normal.svg", "histograms_xavier_normal.csv", "activation_std_by_layer.csv"} <= names
     rows = (tmp_path / "histograms_xavier_normal.csv").read_text().splitlines()
     assert rows[0] == "layer,bin_low,bin_high,count" and len(rows) == 1 + 10 * 30
+
+
+def test_comparison_sheet_and_histogram_files(tab, qtbot, tmp_path):
+    from PySide6.QtGui import QImage
+
+    settled(tab, qtbot, 3)
+    sheet = tab.save_comparison_sheet(tmp_path / "sheet.png", scale=1.0)
+    image = QImage(str(sheet))
+    assert image.width() == tab.signals.width() and image.height() == tab.signals.height()
+    grid = tab.signals.columns["large_normal"].histograms
+    svg = grid.export_file(tmp_path / "h.svg")
+    assert svg.read_text().count("<path") >= 6  # one filled outline per layer at least
+    rows = grid.export_file(tmp_path / "h.csv").read_text().splitlines()
+    assert len(rows) == 1 + 6 * 30
+    with pytest.raises(ValueError, match="use .png, .svg or .csv"):
+        grid.export_file(tmp_path / "h.jpg")
