@@ -91,7 +91,7 @@ class ModelPanel(QWidget):
             raise ValueError(ONNX_HINT)
         model, spec = self._trained()
         path = Path(path)
-        torch.onnx.export(model, (torch.zeros(1, *spec["input_shape"]),), str(path), input_names=["image"], output_names=["logits"])
+        torch.onnx.export(model, (torch.zeros(1, *spec["input_shape"]),), str(path), input_names=["image"], output_names=["logits"], verbose=False, external_data=False)
         return path
 
     def _save_dialog(self) -> None:
