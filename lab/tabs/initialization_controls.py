@@ -107,6 +107,7 @@ class InitControls(ControlPanel):
         for box in (self.activation, self.inputs, self.norm):
             box.currentIndexChanged.connect(self._on_network_changed)
         self.bias.toggled.connect(self._on_network_changed)
+        self.bias_value.setEnabled(False)  # follows the Bias box
         self.width_edit.editingFinished.connect(self._on_network_changed)
 
     def _build_schemes(self) -> None:
@@ -159,7 +160,7 @@ class InitControls(ControlPanel):
     def _build_training(self) -> None:
         form = self.group("Short training run (Play)")
         self.dataset = _combo({k: v[0] for k, v in DATASETS.items()}, "spiral")
-        self.train_steps = NumberField("Steps (0: statistics only)", 200, 0, 5000, integer=True)
+        self.train_steps = NumberField("Steps (0: statistics only)", 100, 0, 5000, integer=True)
         self.optimizer = _combo({k: s.label for k, s in OPTIMIZERS.items()}, "sgd")
         self.lr = NumberField("Learning rate", 0.1, 1e-4, 10.0, log=True, decimals=3)
         form.addRow("Data set", self.dataset)

@@ -116,7 +116,7 @@ class SignalsView(QSplitter):
         return {
             "activation_std_by_layer": self.act_std,
             "gradient_std_by_layer": self.grad_std,
-            "activation_mean_by_layer": self.act_mean,
+            "mean_by_layer": self.act_mean,
             "saturated_dead_by_layer": self.fractions,
         }
 
@@ -164,6 +164,12 @@ class SignalsView(QSplitter):
             if key in results:
                 col.show_data(results[key], kind)
         self._align_headers()
+        # The mean plot follows the histograms: activations or gradients.
+        title = "Activation mean" if kind == "act" else "Gradient mean"
+        if self.act_mean.title != title:
+            self.act_mean.title = title
+            style = theme().style  # the size LivePlot gives its titles
+            self.act_mean.getPlotItem().setTitle(title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         depth = max((len(d["layers"]) for d in results.values()), default=0)
         if depth:
             for plot in self.depth_plots().values():
@@ -178,7 +184,7 @@ class SignalsView(QSplitter):
                     plot.set_data(label, layers, values, color=color, symbol="o")
                 else:
                     plot.remove(label)
-            self.act_mean.set_data(label, layers, data["act_mean"], color=color, symbol="o")
+            self.act_mean.set_data(label, layers, data[f"{kind}_mean"], color=color, symbol="o")
             if np.isfinite(data["saturated"]).any():
                 self.fractions.set_data(f"{label} saturated", layers, data["saturated"], color=color)
             else:

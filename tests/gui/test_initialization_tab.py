@@ -76,6 +76,8 @@ def test_layout_scale_and_gradient_toggles_redraw_without_recompute(tab, qtbot):
     assert own[-1][-1] < 0.01 * own[0][-1]  # the last layer's own range is tiny
     tab.controls.show_what.setCurrentIndex(1)  # gradients
     qtbot.waitUntil(lambda: grid.data is not None and grid.data.counts is tab.results["small_normal"]["grad_hist"], timeout=2000)
+    assert tab.signals.act_mean.title == "Gradient mean"
+    np.testing.assert_allclose(tab.signals.act_mean.data("Small Gaussian")[1], tab.results["small_normal"]["grad_mean"])
     assert tab.runner.generation == generation
 
 
