@@ -38,6 +38,8 @@ class TorchTrainer:
         self.device = data.X_train.device
         self.shuffle = shuffle
         self.noise_gen = torch.Generator(self.device).manual_seed(settings.seed + 1)
+        # nn.Dropout draws from the global generator: seed it, so the same seed gives the same run.
+        torch.manual_seed(settings.seed + 2)
         self.step = step
         with torch.no_grad():
             self.features_train = model.features(data.X_train)
