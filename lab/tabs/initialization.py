@@ -26,7 +26,7 @@ from widgets.play_controls import PlayControls
 __all__ = ["InitializationTab"]
 
 REDRAW_MS = 33
-RECOMPUTE_DEBOUNCE_MS = 40  # a slider drag starts at most one run per frame or so
+RECOMPUTE_EVERY_MS = 40  # a slider drag starts at most one run per 40 ms, the last value always
 
 
 class InitializationTab(LabTab):
@@ -74,11 +74,11 @@ class InitializationTab(LabTab):
         self._redraw_timer.start()
         self._recompute_timer = QTimer(self)
         self._recompute_timer.setSingleShot(True)
-        self._recompute_timer.setInterval(RECOMPUTE_DEBOUNCE_MS)
+        self._recompute_timer.setInterval(RECOMPUTE_EVERY_MS)
         self._recompute_timer.timeout.connect(self.recompute_statistics)
 
         self.bind_play_controls(self.play)
-        self.controls.changed.connect(self._recompute_timer.start)
+        self.controls.changed.connect(self._schedule_recompute)
         self.controls.view_changed.connect(self._mark_dirty)
         self.signals.set_schemes(self.controls.checked_schemes())
         self._recompute_timer.start()
@@ -116,6 +116,13 @@ class InitializationTab(LabTab):
     def current_job(self):
         """Play: the statistics, then the short training runs."""
         return run_experiment, InitExperimentConfig(self._stats_config(), self._train_config(), self.device)
+
+    @Slot()
+    def _schedule_recompute(self) -> None:
+        """Throttle, not debounce: a continuous drag keeps updating the plots, and the
+        recompute reads the controls when it fires, so the last value is never lost."""
+        if not self._recompute_timer.isActive():
+            self._recompute_timer.start()
 
     def start(self, *, paused: bool = False) -> bool:
         """Play: a pending recompute would replace this run, so it is dropped."""
