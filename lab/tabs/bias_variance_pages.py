@@ -174,6 +174,9 @@ class FitsPage(Page):
             self.pointwise_plot.set_data("bias²(x)", d["x"], d["bias2_x"], color=theme().style.series_color(4))
             self.pointwise_plot.set_data("variance(x)", d["x"], d["var_x"], color=theme().style.series_color(1))
             self.points.setData(d["sample_x"], d["sample_y"])
+            top = float(np.nanmax(np.concatenate([d["bias2_x"], d["var_x"]])))
+            if top > 0:  # four decades: exact zeros of bias² would stretch a log axis to 10⁻¹⁵
+                self.pointwise_plot.getPlotItem().setYRange(math.log10(top) - 4, math.log10(top) + 0.2, padding=0)
             if first:
                 self.marker.setValue(float(d["x"][len(d["x"]) // 3]))
             self._frame(d)
@@ -378,6 +381,10 @@ class EarlyStoppingPage(Page):
 
     def redraw(self) -> None:
         if self.result:
+            names = self.plot.names()
+            if names:
+                last = float(self.plot.series(names[0]).x[-1])
+                self.plot.getPlotItem().setXRange(0, last, padding=0.02)
             self.lines["stop"].setValue(self.result["stop_epoch"])
             self.lines["best"].setValue(self.result["best_epoch"])
             for line in self.lines.values():
