@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.activations import ACTIVATIONS, check_params, make_activation, measure_properties
+from core.activations import check_params, make_activation, measure_properties
 from core.devices import list_devices, resolve, torch_device
 from core.engine import Event, Finished, Message, RunControl, Snapshot, to_numpy
 from core.init_schemes import SCHEMES, SchemeChoice, formula, implied_std, init_weight_, lsuv_scale_
@@ -434,7 +434,3 @@ def _first_overflow(fractions: np.ndarray) -> int:
     """1-based layer where values first stop being finite; 0 when none do."""
     hits = np.nonzero(fractions > 0)[0]
     return int(hits[0]) + 1 if len(hits) else 0
-
-
-def activation_choices() -> dict[str, str]:
-    return {k: s.label for k, s in ACTIVATIONS.items()}

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from core.activations import ACTIVATIONS, check_params
 from core.datasets2d import DATASETS
 from core.init_schemes import SCHEMES, SchemeChoice, check_scheme, formula, nonlinearity_for_activation
-from core.init_stats import INPUTS, MAX_DEPTH, MAX_WIDTH, NORMS, NetworkSpec, parse_widths
+from core.init_stats import INPUTS, MAX_DEPTH, NORMS, NetworkSpec, parse_widths
 from core.optimizers import OPTIMIZERS
 from lab.tabs.activations_common import ControlPanel
 from widgets.param_form import ErrorLabel, NumberField

@@ -1,7 +1,5 @@
 """Short training runs per scheme: symmetry under zero init, batching equals separate runs."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
