@@ -227,16 +227,23 @@ class TrainingView(QWidget):
         layout.addWidget(plots, 1)
         layout.addWidget(self.symmetry)
         self.ratio_scheme.currentIndexChanged.connect(lambda _i: self.show_ratios())
+        self._ratio_scheme_chosen = False  # until the student picks one, follow the data
+        self.ratio_scheme.activated.connect(self._on_ratio_scheme_picked)
         theme().changed.connect(self._on_theme_changed)
 
     @Slot(object)
     def _on_theme_changed(self, _style) -> None:
         self.show_ratios()  # the layer colours come from the theme
 
+    @Slot(int)
+    def _on_ratio_scheme_picked(self, _index: int) -> None:
+        self._ratio_scheme_chosen = True
+
     def clear(self) -> None:
         self.loss.clear_series()
         self.ratio.clear_series()
         self.ratios = {}
+        self._ratio_scheme_chosen = False
         self.ratio_note.setText("")
         self.ratio_scheme.blockSignals(True)
         self.ratio_scheme.clear()
@@ -253,8 +260,14 @@ class TrainingView(QWidget):
                 store.setdefault(name, []).extend(v.tolist())
         if self.ratio_scheme.findData(key) < 0:
             self.ratio_scheme.addItem(label, key)
-        if self.ratio_scheme.currentData() == key:
+        if not self._ratio_scheme_chosen and self._all_undefined(self.ratio_scheme.currentData()) and not self._all_undefined(key):
+            self.ratio_scheme.setCurrentIndex(self.ratio_scheme.findData(key))  # show a scheme that has ratios
+        elif self.ratio_scheme.currentData() == key:
             self.show_ratios()
+
+    def _all_undefined(self, key) -> bool:
+        store = self.ratios.get(key, {})
+        return all(np.isnan(np.asarray(v, float)).all() for n, v in store.items() if n.startswith("ratio_"))
 
     def show_ratios(self) -> None:
         key = self.ratio_scheme.currentData()

@@ -125,6 +125,8 @@ def test_play_trains_each_scheme_and_zero_init_stays_symmetric(tab, qtbot):
     assert steps[-1] == 25
     assert "Zeros</b>: all neurons of every hidden layer are still identical" in tab.training.symmetry.text()
     assert "Xavier normal</b>: the neurons of every layer differ" in tab.training.symmetry.text()
+    # Zeros came first but has no ratio (‖W‖ = 0 at the start): the plot shows a scheme that has.
+    assert tab.training.ratio_scheme.currentData() != "zeros"
     tab.training.ratio_scheme.setCurrentIndex(tab.training.ratio_scheme.findData("xavier_normal"))
     assert sorted(tab.training.ratio.names()) == ["layer 1", "layer 2", "layer 3", "output layer"]
 
