@@ -35,6 +35,21 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif", ".tif", ".ti
 MAX_FOLDER_IMAGES = 16
 
 
+SHAPES_DATASET = "dataset:shapes"  # the image reference of the built-in shapes batch
+
+
+def shapes_batch(size: int = 64) -> list[tuple[str, np.ndarray]]:
+    """One generated shape per class of the image-networks lab, as RGB uint8 images."""
+    from core.image_data import builtin_dataset
+
+    images, labels, names = builtin_dataset(n_per_class=1, size=size, seed=0)
+    batch = []
+    for k, name in enumerate(names):
+        gray = (images[int((labels == k).nonzero()[0, 0])][0].numpy() * 255).round().astype(np.uint8)
+        batch.append((name, np.repeat(gray[..., None], 3, axis=2)))
+    return batch
+
+
 class AugmentationTab(LabTab):
     name = "augmentation"
     title = "Augmentation"
@@ -78,10 +93,10 @@ class AugmentationTab(LabTab):
         self.draws: dict[int, dict] = {}  # index -> draw of the grid on screen
         self._pending: list[dict] = []
         self._pending_n = 0
-        self._showing_generation = -1
+        self._awaiting_first = True
         self._regen = QTimer(self)
         self._regen.setSingleShot(True)
-        self._regen.setInterval(15)  # coalesces a burst of changes (a slider drag) into one restart
+        self._regen.setInterval(5)  # coalesces a burst of changes (one event-loop pass) into one restart
         self._regen.timeout.connect(self.regenerate)
         self._paint = QTimer(self)
         self._paint.setInterval(33)
@@ -95,6 +110,7 @@ class AugmentationTab(LabTab):
         c.sample_combo.currentTextChanged.connect(self._on_sample_chosen)
         c.open_button.clicked.connect(self.open_image_dialog)
         c.folder_button.clicked.connect(self.open_folder_dialog)
+        c.dataset_button.clicked.connect(self.load_shapes_dataset)
         c.seed_spin.valueChanged.connect(self.schedule)
         c.reroll_button.clicked.connect(self.reroll)
         c.count_spin.valueChanged.connect(self.schedule)
@@ -180,8 +196,16 @@ class AugmentationTab(LabTab):
 
     @Slot()
     def regenerate(self) -> None:
-        if self.start():
-            self._showing_generation = self.runner.generation
+        """Start a grid for the current setup, once the previous job has let go of the CPU.
+
+        A job stops at its next draw; starting the new one only after that keeps at most
+        one grid job running, so a slider drag never piles up stale work.
+        """
+        if self.runner.thread_count() > 0:
+            self.runner.stop()
+            self._regen.start()
+            return
+        self.start()
 
     def reroll(self) -> None:
         self.controls.seed_spin.setValue(int(np.random.default_rng().integers(0, 1_000_000)))
@@ -244,6 +268,13 @@ class AugmentationTab(LabTab):
         self.set_image(batch[0][1], str(files[0]), note)
         return True
 
+    def load_shapes_dataset(self) -> bool:
+        """The image-networks lab's built-in shapes, one image per class, as the batch."""
+        self.batch = shapes_batch()
+        self.banner.hide()
+        self.set_image(self.batch[0][1], SHAPES_DATASET, f"batch of {len(self.batch)} built-in shapes (image-networks lab)")
+        return True
+
     def open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open an image", "", "Images (*.png *.jpg *.jpeg *.bmp *.webp);;All files (*)")
         if path:
@@ -256,7 +287,10 @@ class AugmentationTab(LabTab):
 
     def _show_original(self, note: str = "") -> None:
         h, w = self.image.shape[:2]
-        label = self.image_name if self.image_name in sample_names() else Path(self.image_name).name
+        if self.image_name == SHAPES_DATASET:
+            label = f"shapes data set: {self.batch[0][0] if self.batch else 'shape'}"
+        else:
+            label = self.image_name if self.image_name in sample_names() else Path(self.image_name).name
         self.original_view.set_cell(0, self.image, caption=f"original {w}×{h}", tooltip=f"{label}\n{note}".strip())
         self.controls.image_note.setText(f"{label}: {w}×{h}" + (f" — {note}" if note else ""))
 
@@ -279,6 +313,9 @@ class AugmentationTab(LabTab):
             if ev.kind == "draws":
                 self._pending.extend(ev.data["draws"])
                 self._pending_n = ev.data["n"]
+                if self._awaiting_first:  # the first draw after a change goes on screen at once
+                    self._awaiting_first = False
+                    self._flush()
             elif ev.kind == "stats":
                 self.histograms.show_stats(ev.data)
             elif ev.kind == "sweep":
@@ -321,6 +358,7 @@ class AugmentationTab(LabTab):
 
     def reset_view(self) -> None:
         """Nothing to clear: the grid on screen is replaced draw by draw (last good grid stays)."""
+        self._awaiting_first = True
 
     def plots(self) -> dict:
         return {"grid": self.grid_panel, "sweep": self.sweep_view, "histograms": self.histograms.plot, "mix": self.mix_page, "preprocess": self.preprocess_page}
@@ -394,8 +432,12 @@ class AugmentationTab(LabTab):
             raise ValueError("An augmentation setup must be a JSON object")
         spec = normalize_spec(state.get("pipeline", default_spec()))
         image_ref = state.get("image", "scene")
+        batch = None
         if image_ref in sample_names():
             image, note = load_sample(image_ref), ""
+        elif image_ref == SHAPES_DATASET:
+            batch = shapes_batch()
+            image, note = batch[0][1], f"batch of {len(batch)} built-in shapes (image-networks lab)"
         elif isinstance(image_ref, str):
             image, note = load_image_file(image_ref)  # ValueError for a missing or bad file
         else:
@@ -432,7 +474,7 @@ class AugmentationTab(LabTab):
             for w in widgets:
                 w.blockSignals(False)
         self.sweep_panel.setVisible(sweep is not None)
-        self.batch = None
+        self.batch = batch
         self.image, self.image_name = image, image_ref
         self._show_original(note)
         self.views.setCurrentIndex(VIEWS.index(view))

@@ -134,3 +134,33 @@ def test_same_seed_same_grid_and_re_roll(tab, qtbot):
     settled(tab, qtbot)
     assert tab.experiment_state()["seed"] == tab.controls.seed_spin.value()
     np.testing.assert_array_equal(tab.draws[0]["image"].shape, (224, 224, 3))
+
+
+def test_dragging_a_slider_cancels_stale_grids(tab, qtbot):
+    """Many changes in a row never queue work: one grid job at a time, and the grid on
+    screen ends up showing the last setting."""
+    editor = tab.controls.editor
+    select_step(tab, qtbot, "Rotation")
+    slider = editor.fields["degrees"].slider
+    most_threads, first_generation = 0, tab.runner.generation
+    for pos in range(0, 1000, 50):  # 20 slider positions, slower than the 15 ms debounce
+        slider.setValue(pos)
+        for _ in range(8):
+            qtbot.wait(5)
+            most_threads = max(most_threads, tab.runner.thread_count())
+    settled(tab, qtbot)
+    assert tab.runner.generation - first_generation > 2  # grids did start during the drag
+    assert most_threads == 1
+    last = editor.entries()[2]["params"]["degrees"]
+    assert f"v2.RandomRotation(degrees={last!r})" in tab.code_view.toPlainText()
+    angles = [abs(float(tab.grid_view.tooltip_for(i).split("angle=")[1].split("\n")[0])) for i in range(6)]
+    assert max(angles) <= last + 0.01
+
+
+def test_the_tab_module_does_not_import_torchvision():
+    import subprocess
+    import sys
+
+    code = "import sys, lab.tabs.augmentation; print('torchvision' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -131,3 +131,16 @@ def test_a_dropped_folder_becomes_the_labelled_batch(tab, qtbot, tmp_path):
     drop(tab, lonely)
     assert "fewer than two readable images" in tab.banner.text()
     assert tab.mix_batch_images()[1] == ("cat", "dog", "fish")
+
+
+def test_the_image_lab_shapes_data_set_as_batch(tab, qtbot):
+    qtbot.mouseClick(tab.controls.dataset_button, Qt.LeftButton)
+    images, labels = tab.mix_batch_images()
+    assert labels[:3] == ("disk", "ring", "square") and images[0].shape == (64, 64, 3)
+    state = tab.experiment_state()
+    assert state["image"] == "dataset:shapes"
+    tab.controls.sample_combo.setCurrentText("shapes")
+    tab.apply_experiment_state(state)
+    assert tab.experiment_state() == state and tab.mix_batch_images()[1] == labels
+    settled(tab, qtbot)
+    assert tab.grid_view.filled() == 4
