@@ -29,22 +29,31 @@ __all__ = ["ResultsView", "BarChart"]
 CORRECT, WRONG = "#2e9d4a", "#d03030"
 
 
-class BarChart(pg.PlotWidget):
-    """Horizontal bars with category names on the y axis; exports PNG, SVG and CSV."""
+class BarChart(QWidget):
+    """Horizontal bars with category names on the y axis; exports PNG, SVG and CSV.
+
+    A plain widget around a pyqtgraph plot, so that export goes through :meth:`export`
+    (PNG, SVG and the numbers as CSV) wherever views are exported.
+    """
 
     def __init__(self, title: str, value_label: str, parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent)
         self.title, self.value_label = title, value_label
+        self.plot = pg.PlotWidget()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
         self.setMinimumSize(200, 140)
         self._names: list[str] = []
         self._values = np.zeros(0)
+        self._highlight: int | None = None
         self._bars: pg.BarGraphItem | None = None
-        item = self.getPlotItem()
-        item.setTitle(title)
+        item = self.plot.getPlotItem()
         item.setLabel("bottom", value_label)
         item.setXRange(0, 1)
         item.setMouseEnabled(x=False, y=False)
         item.hideButtons()
+        item.invertY(True)
         theme().changed.connect(lambda _s: self._draw())
         self._draw()
 
@@ -54,31 +63,34 @@ class BarChart(pg.PlotWidget):
 
     def _draw(self) -> None:
         style = theme().style
-        self.setBackground(style.background)
-        item = self.getPlotItem()
-        item.titleLabel.setText(self.title, color=style.foreground)
+        self.plot.setBackground(style.background)
+        item = self.plot.getPlotItem()
+        item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         for side in ("left", "bottom"):
-            item.getAxis(side).setTextPen(style.foreground)
-            item.getAxis(side).setPen(style.foreground)
+            axis = item.getAxis(side)
+            axis.setTextPen(style.foreground)
+            axis.setPen(style.foreground)
+            font = axis.font()
+            font.setPixelSize(round(11 * style.effective_font_scale))
+            axis.setTickFont(font)
         if self._bars is not None:
             item.removeItem(self._bars)
             self._bars = None
         n = len(self._names)
         if not n:
             return
-        brushes = [pg.mkBrush(style.series_color(1) if i == getattr(self, "_highlight", None) else style.series_color(0)) for i in range(n)]
-        self._bars = pg.BarGraphItem(x0=0, y=np.arange(n), height=0.7, width=self._values, brushes=brushes, pen=None)
+        colors = [style.series_color(1) if i == self._highlight else style.series_color(0) for i in range(n)]
+        self._bars = pg.BarGraphItem(x0=0, y=np.arange(n), height=0.7, width=self._values, brushes=[pg.mkBrush(c) for c in colors], pen=None)
         item.addItem(self._bars)
         item.getAxis("left").setTicks([[(i, name) for i, name in enumerate(self._names)]])
         item.setYRange(-0.6, n - 0.4, padding=0)
-        item.invertY(True)
 
     def values(self) -> tuple[list[str], np.ndarray]:
         return list(self._names), self._values.copy()
 
     def export(self, path_base: str | Path, scale: float = 1.0) -> list[Path]:
         base = Path(path_base)
-        written = [export_plot(self, base.with_suffix(".png"), scale), export_plot(self, base.with_suffix(".svg"))]
+        written = [export_plot(self.plot, base.with_suffix(".png"), scale), export_plot(self.plot, base.with_suffix(".svg"))]
         if self._names:
             written.append(write_csv(base.with_suffix(".csv"), {"class": self._names, self.value_label: self._values}))
         return written
