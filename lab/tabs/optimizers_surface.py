@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -31,6 +31,7 @@ from lab.tabs.optimizers_racers import RacerList, racer_values, settings_from_va
 from widgets.contour_view import ContourView
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField, parse_number
+from widgets.theme import theme
 
 __all__ = ["SurfacePage", "DEFAULT_SURFACE_STATE"]
 
@@ -45,8 +46,7 @@ DEFAULT_SURFACE_STATE = {
     "inspect": 0,
     "racers": [racer_values(s.kind) for s in DEFAULT_RACERS],
 }
-ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c",
-                "step Δp": "#111111"}
+ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
 
 
 class SurfacePage(QWidget):
@@ -134,9 +134,9 @@ class SurfacePage(QWidget):
         row.addWidget(QLabel("Step by step:"))
         row.addWidget(self.inspect_combo, 1)
         side_layout.addLayout(row)
-        side_layout.addWidget(self.inspector, 3)
+        side_layout.addWidget(self.inspector, 2)
         side_layout.addWidget(QLabel("Leaderboard"))
-        side_layout.addWidget(self.board, 2)
+        side_layout.addWidget(self.board, 3)
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
         self.dist_plot = LivePlot("Distance to minimum", "step", "", log_y=True)
@@ -176,6 +176,13 @@ class SurfacePage(QWidget):
         self.racers.changed.connect(self._on_racers_changed)
         self._on_surface_changed()
         self._on_racers_changed()
+        # Snapshots only store data; the leaderboard and the step panel are rebuilt from
+        # this timer (a table refresh per snapshot would cost more than a frame).
+        self._panels_dirty = False
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setInterval(100)
+        self._panel_timer.timeout.connect(self._refresh_panels)
+        self._panel_timer.start()
 
     # -- settings ---------------------------------------------------------------
     def plots(self) -> dict:
@@ -356,6 +363,7 @@ class SurfacePage(QWidget):
         elif isinstance(ev, Snapshot) and ev.kind == "race":
             self._add_chunk(ev.data)
         elif isinstance(ev, Finished) and "leaderboard" in ev.summary:
+            self._refresh_panels()
             self._show_board(ev.summary["leaderboard"])
 
     def _begin(self, data: dict) -> None:
@@ -391,9 +399,16 @@ class SurfacePage(QWidget):
         self._reached[fresh] = steps[close.argmax(0)[fresh]]
         self._last_gap, self._last_dist = data["gap"][-1], data["distance"][-1]
         self._diverged, self._escaped = data["diverged_at"], data["escaped_at"]
+        self._inspect_data = data["inspect"]
+        self._panels_dirty = True
+
+    @Slot()
+    def _refresh_panels(self) -> None:
+        if not self._panels_dirty or self._reached is None or self._last_gap is None:
+            return
+        self._panels_dirty = False
         self._show_board(rank_racers(self._names, self._reached, self._escaped, self._diverged,
                                      self._last_gap, self._last_dist))
-        self._inspect_data = data["inspect"]
         self._show_inspection()
 
     @property
@@ -402,16 +417,23 @@ class SurfacePage(QWidget):
 
     def _show_board(self, rows: list[dict]) -> None:
         self._board_rows = rows
-        self.board.setRowCount(len(rows))
+        if self.board.rowCount() != len(rows):
+            self.board.setRowCount(len(rows))
+            for r in range(len(rows)):
+                for c in range(4):
+                    self.board.setItem(r, c, QTableWidgetItem())
+        colors = getattr(self, "_colors", [])
         for r, row in enumerate(rows):
             cells = [row["name"], row["status"], f"{row['loss_gap']:.3g}",
                      "—" if not math.isfinite(row["distance"]) else f"{row['distance']:.3g}"]
             for c, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if c == 0 and row["racer"] < len(getattr(self, "_colors", [])):
-                    item.setForeground(Qt.GlobalColor.black)
-                    item.setBackground(_light(self._colors[row["racer"]]))
-                self.board.setItem(r, c, item)
+                item = self.board.item(r, c)
+                if item.text() != text:
+                    item.setText(text)
+            if row["racer"] < len(colors):
+                name_item = self.board.item(r, 0)
+                name_item.setForeground(Qt.GlobalColor.black)
+                name_item.setBackground(_light(colors[row["racer"]]))
 
     @Slot()
     def _show_inspection(self) -> None:
@@ -426,7 +448,7 @@ class SurfacePage(QWidget):
             return
         state = info["state"]
         arrows = [("−g", -np.asarray(info["grad"]), ARROW_COLORS["gradient g"]),
-                  ("Δp", info["update"], ARROW_COLORS["step Δp"])]
+                  ("Δp", info["update"], theme().style.foreground)]  # black or white by theme
         velocity = state.get("momentum_buffer", state.get("exp_avg"))
         if velocity is not None:
             arrows.append(("−v", -np.asarray(velocity), ARROW_COLORS["velocity / m"]))
