@@ -96,7 +96,8 @@ class TrainConfig:
     output_resolution: int = 80
     neuron_resolution: int = 24
     neuron_maps: bool = True
-    frame_s: float = 1 / 60  # training time between two pictures (the per-frame budget)
+    frame_s: float = 1 / 30  # one picture per frame period: training gets what drawing leaves of it
+    min_train_s: float = 0.008  # the least training time per picture, however slow the drawing
     breather_s: float = 0.0  # without a LiveControl: sleep after a picture
     draw_wait_s: float = 0.25  # with a LiveControl: longest wait for the GUI to draw a picture
     fast: bool = True  # allow the fast path
@@ -219,7 +220,7 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
     metrics.add(0, lr=trainer.lr, iteration=0, **values)
     yield metrics.flush()
     yield _snapshot(trainer, cfg, 0, grids, feature_maps)
-    frame_end = time.perf_counter() + cfg.frame_s
+    frame_end = time.perf_counter() + cfg.min_train_s
     while cfg.max_epochs is None or epoch < cfg.max_epochs:
         if cfg.live is not None and ctl.paused and ctl.steps_pending == 0:
             # Paused: serve typed-in weights and new settings at once, so the picture follows.
@@ -253,12 +254,17 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
             if cfg.live is not None:
                 cfg.live.expect_frame()
             yield _snapshot(trainer, cfg, epoch, grids, feature_maps)
+            budget = cfg.frame_s
             if not last:
                 if cfg.live is not None:
+                    t0 = time.perf_counter()
                     cfg.live.wait_drawn(cfg.draw_wait_s)
+                    # Time budget per frame: train for what is left of the frame period
+                    # after the GUI drew, so the screen keeps its rate and training the rest.
+                    budget = max(cfg.min_train_s, cfg.frame_s - (time.perf_counter() - t0))
                 elif cfg.breather_s:
                     time.sleep(cfg.breather_s)
-            frame_end = time.perf_counter() + cfg.frame_s
+            frame_end = time.perf_counter() + budget
         if stop_early:
             yield Finished({"epochs": epoch, "early_stopped": epoch, "best_epoch": best_epoch, "best_test_loss": best,
                             "iterations": trainer.step})
@@ -269,9 +275,9 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
 
 def _engine_text(trainer, spec: NetworkSpec, settings: TrainSettings) -> str:
     if trainer.fast:
-        return "Training on the fast path (hand-fused updates, checked against torch.optim)"
+        return "Engine: fast path (hand-fused updates, tested equal to torch.optim)"
     gap = fast_path_gap(spec, settings)
-    return f"Training with autograd and torch.optim ({gap})" if gap else "Training with autograd and torch.optim"
+    return f"Engine: autograd + torch.optim (for {gap})" if gap else "Engine: autograd + torch.optim"
 
 
 def _apply_live(cfg: TrainConfig, trainer, spec, data, shuffle):

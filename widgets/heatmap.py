@@ -23,6 +23,7 @@ __all__ = ["Heatmap", "field_to_rgba", "class_colors", "NEGATIVE", "POSITIVE"]
 NEGATIVE = np.array([245, 147, 34], np.float32)  # Playground orange
 POSITIVE = np.array([8, 119, 189], np.float32)  # Playground blue
 WHITE = np.array([250, 250, 250], np.float32)
+FIELD_STRENGTH = 0.6  # the big map is paler than the points, as in Playground
 _PALETTE = ["#f59322", "#0877bd", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#8C6D00", "#7F7F7F", "#B22222", "#000000"]
 
 
@@ -35,7 +36,7 @@ def _hex_rgb(c: str) -> np.ndarray:
 
 
 def field_to_rgba(values: np.ndarray, *, scale: float = 1.0, discrete: bool = False, classes: bool = False,
-                  alpha: int = 255) -> np.ndarray:
+                  alpha: int = 255, strength: float = 1.0) -> np.ndarray:
     """(…, h, w) values, or with ``classes`` (h, w, k) probabilities, to (…, h, w, 4) uint8.
 
     Scalars map [-scale, scale] from orange through white to blue. Class probabilities
@@ -55,6 +56,8 @@ def field_to_rgba(values: np.ndarray, *, scale: float = 1.0, discrete: bool = Fa
             t = np.where(t >= 0, 1.0, -1.0) * 0.75
         t = t[..., None]
         rgb = np.where(t >= 0, WHITE + (POSITIVE - WHITE) * t, WHITE + (NEGATIVE - WHITE) * (-t))
+    if strength != 1.0:
+        rgb = WHITE + (rgb - WHITE) * strength  # paler, so that points on top stay visible
     out = np.empty(rgb.shape[:-1] + (4,), np.uint8)
     out[..., :3] = np.clip(rgb, 0, 255)
     out[..., 3] = alpha
@@ -85,7 +88,7 @@ class Heatmap(pg.PlotWidget):
         item.setMenuEnabled(True)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)
-        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1))
+        self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
         self.test_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("k", width=1.2))
         item.addItem(self.train_points)
         item.addItem(self.test_points)
@@ -108,7 +111,7 @@ class Heatmap(pg.PlotWidget):
     def set_field(self, values: np.ndarray, *, scale: float = 1.0, discrete: bool = False, classes: bool = False) -> None:
         """The map's values, row i = x2 from bottom to top (as the job's grids are)."""
         self._field = np.asarray(values)
-        self._rgba = field_to_rgba(values, scale=scale, discrete=discrete, classes=classes)
+        self._rgba = field_to_rgba(values, scale=scale, discrete=discrete, classes=classes, strength=FIELD_STRENGTH)
         self.image.setImage(self._rgba, autoLevels=False)
         x0, x1, y0, y1 = self.extent
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
@@ -65,6 +66,7 @@ class NetworkTab(LabTab):
         self.gif_frames: list[np.ndarray] = []
         self._dirty = False
         self._redraw_scheduled = False
+        self._headless = False
         self._pending_history: list[History] = []
         self._curves_pushed_at = 0.0
         self._engine_text = ""
@@ -92,11 +94,14 @@ class NetworkTab(LabTab):
         font.setBold(True)
         self.counter.setFont(font)
         self.engine_label = QLabel()
-        self.engine_label.setWordWrap(True)
+        self.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
+        status = QVBoxLayout()
+        status.setSpacing(0)
+        status.addWidget(self.counter)
+        status.addWidget(self.engine_label)
         top = QHBoxLayout()
         top.addWidget(self.controls, 2)
-        top.addWidget(self.counter, 1)
-        top.addWidget(self.engine_label, 2)
+        top.addLayout(status, 3)
 
         # left: data and training
         self.data_panel = DataPanel()
@@ -236,12 +241,28 @@ class NetworkTab(LabTab):
         self.start(paused=not running)
 
     def run_to_end(self, job_spec=None, max_events=None) -> int:
+        """Headless run (``dllab render``, tests): the preset's epochs, every picture drawn."""
         if job_spec is None:
             job, cfg = self.current_job()
-            job_spec = (job, dataclasses.replace(cfg, max_epochs=self.render_epochs, breather_s=0.0, live=None))
-        n = super().run_to_end(job_spec, max_events)
+            job_spec = (job, dataclasses.replace(cfg, max_epochs=self.render_epochs, live=None))
+        self.runner.stop()
+        self.live = None
+        self.gif_frames = []
+        self._headless = True
+        try:
+            n = super().run_to_end(job_spec, max_events)
+        finally:
+            self._headless = False
+        self._push_curves()
         self.redraw()
         return n
+
+    def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        written = super().export_views(out, scale)
+        written += self.heatmap.export(out / "output", scale)  # adds the map's SVG and its values as CSV
+        if len(self.gif_frames) > 1:
+            written.append(self.files.save_gif(out / "output.gif"))
+        return written
 
     # -- network edits -----------------------------------------------------------------------
     def _spec_with(self, **changes) -> NetworkSpec | None:
@@ -423,6 +444,10 @@ class NetworkTab(LabTab):
             if self.model_panel.record_gif.isChecked():
                 self._dirty_gif = True
             self._dirty = True
+            if self._headless:
+                self._dirty_gif = True  # a rendered run records its boundary for the GIF
+                self.redraw()
+                return
             # Draw as soon as the event loop is free: the job waits for this picture
             # (see LiveControl.expect_frame), so latency here is training time lost.
             self._schedule_redraw()

@@ -55,7 +55,7 @@ class LayerControl(QWidget):
         self.dropout.setRange(0.0, 0.9)
         self.dropout.setSingleStep(0.1)
         self.dropout.setDecimals(2)
-        self.dropout.setPrefix("drop ")
+        self.dropout.setPrefix("p=")
         self.dropout.setToolTip("Dropout: the share of this layer's neurons switched off at random in each step")
         self.batchnorm = QCheckBox("BN")
         self.batchnorm.setToolTip("Batch normalization before the activation")
