@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
 from widgets.export import export_widget_png
 from widgets.theme import theme
@@ -158,6 +158,17 @@ class ImageGrid(QWidget):
                 self.image_clicked.emit(i)
                 return
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        menu = QMenu(self)
+        menu.addAction("Save as PNG…").triggered.connect(self._save_dialog)
+        menu.exec(event.globalPos())
+
+    def _save_dialog(self) -> None:
+        default = (self.title or "images").lower().replace(" ", "_") + ".png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save images", default, "PNG image (*.png)")
+        if path:
+            self.export(Path(path).with_suffix(""), 2.0)
 
     def export(self, path_base: str | Path, scale: float = 1.0) -> list[Path]:
         return [export_widget_png(self, Path(path_base).with_suffix(".png"), scale)]

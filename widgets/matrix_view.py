@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
 from widgets.export import export_widget_png, write_csv
 from widgets.theme import theme
@@ -121,6 +121,17 @@ class MatrixView(QWidget):
                     self.cell_clicked.emit(r, c)
                     return
         super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        menu = QMenu(self)
+        menu.addAction("Save as PNG and CSV…").triggered.connect(self._save_dialog)
+        menu.exec(event.globalPos())
+
+    def _save_dialog(self) -> None:
+        default = (self.title or "matrix").split(" (")[0].lower().replace(" ", "_") + ".png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save matrix", default, "PNG image (*.png)")
+        if path:
+            self.export(Path(path).with_suffix(""), 2.0)
 
     # -- export ----------------------------------------------------------------------
     def export(self, path_base: str | Path, scale: float = 1.0) -> list[Path]:
