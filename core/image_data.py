@@ -392,7 +392,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class SourceImages:
-    images: torch.Tensor  # float32 N×C×H×W in [0, 1]
+    # N×C×H×W: uint8 for files and downloaded sets (a quarter of the memory), else float in [0, 1]
+    images: torch.Tensor
     labels: torch.Tensor
     classes: list[str]
     description: str
@@ -418,7 +419,7 @@ def _source_key(cfg: DataConfig) -> tuple:
 
 
 def load_source(cfg: DataConfig, check: Callable[[], None] | None = None) -> SourceImages:
-    """The whole source as float tensors in [0, 1]; cached, since loading can take seconds."""
+    """The whole source as tensors (uint8, or float in [0, 1]); cached, since loading can take seconds."""
     cfg.validate()
     key = _source_key(cfg)
     with _cache_lock:
@@ -431,7 +432,7 @@ def load_source(cfg: DataConfig, check: Callable[[], None] | None = None) -> Sou
     elif cfg.source == "folder":
         f = load_image_folder(cfg.folder, cfg.size, cfg.channels, check)
         note = f", {len(f.skipped)} unreadable file(s) skipped" if f.skipped else ""
-        src = SourceImages(f.images.float() / 255, f.labels, f.classes, f"{Path(cfg.folder).name}: {len(f.labels)} images{note}", tuple(f.skipped))
+        src = SourceImages(f.images, f.labels, f.classes, f"{Path(cfg.folder).name}: {len(f.labels)} images{note}", tuple(f.skipped))
     else:
         root = Path(cfg.data_dir or default_data_dir())
         try:
@@ -440,7 +441,7 @@ def load_source(cfg: DataConfig, check: Callable[[], None] | None = None) -> Sou
             raise ValueError(f"{SOURCES[cfg.source]} is not downloaded yet: press Download (it is saved in {root}), or use the built-in shapes") from None
         data = torch.as_tensor(np.asarray(ds.data))
         data = data[:, None] if data.ndim == 3 else data.permute(0, 3, 1, 2)
-        src = SourceImages(data.float().div_(255), torch.as_tensor(ds.targets, dtype=torch.int64), list(ds.classes), f"{SOURCES[cfg.source]}, {len(data)} training images")
+        src = SourceImages(data.contiguous(), torch.as_tensor(ds.targets, dtype=torch.int64), list(ds.classes), f"{SOURCES[cfg.source]}, {len(data)} training images")
     with _cache_lock:
         _cache[key] = src
         while len(_cache) > _CACHE_SIZE:
@@ -478,6 +479,10 @@ def channel_stats(x: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 
+def _unit_float(x: torch.Tensor) -> torch.Tensor:
+    return x.float().div_(255) if x.dtype == torch.uint8 else x
+
+
 def prepare(cfg: DataConfig, check: Callable[[], None] | None = None) -> PreparedData:
     """Subset, train/validation split and normalization (training-split statistics only)."""
     src = load_source(cfg, check)
@@ -490,7 +495,7 @@ def prepare(cfg: DataConfig, check: Callable[[], None] | None = None) -> Prepare
     if len(order) - n_val < 2:
         raise ValueError(f"Only {len(order)} images: too few to split into training and validation")
     train_idx, val_idx = order[n_val:], order[:n_val]
-    x_train, x_val = src.images[train_idx], src.images[val_idx]
+    x_train, x_val = _unit_float(src.images[train_idx]), _unit_float(src.images[val_idx])
     if cfg.normalize:
         mean, std = channel_stats(x_train)
     else:

@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Event, Finished, History, Message, Metrics, Snapshot
-from core.image_data import input_signature
+from core.image_data import DOWNLOADABLE, SOURCES, input_signature, is_downloaded
 from core.image_models import LAYER_TYPES, PRESETS, infer_stack, normalize_layer, preset_layers
 from core.image_training import ImageTrainConfig, train_images
 from lab.tabs.base import LabTab
@@ -160,6 +160,9 @@ class ImagesTab(LabTab):
     def current_job(self):
         values = self.training.values()
         data = self.data_panel.config(seed=values["seed"])
+        if data.source in DOWNLOADABLE and not is_downloaded(data.source, data.data_dir or None):
+            self.pages.setCurrentIndex(0)
+            raise ValueError(f"{SOURCES[data.source]} is not downloaded yet: press Download on the Data page, or use the built-in shapes")
         report = self._update_report()
         if report is None:
             shape_error = self.stack.error.text()

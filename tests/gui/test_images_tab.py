@@ -158,7 +158,11 @@ def test_image_folder_with_a_corrupt_file(tab, qtbot, tmp_path):
 
 def test_failed_download_offers_the_builtin_set(tab, qtbot, tmp_path):
     panel = tab.data_panel
+    panel.data_dir = str(tmp_path)
     panel.source.setCurrentIndex(panel.source.findData("mnist"))
+    assert "Not downloaded yet" in panel.download_status.text() and panel.download_button.isEnabled()
+    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    assert not tab.runner.is_active and "not downloaded yet" in tab.banner.text()
     missing = ("sub", "f.gz", "0" * 32, ((tmp_path / "nowhere.gz").as_uri(),))
     panel.runner.start(download_job, DownloadConfig("mnist", str(tmp_path), resources=(missing,)))
     qtbot.waitUntil(lambda: panel.runner.state == "failed", timeout=10000)
