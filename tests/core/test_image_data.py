@@ -194,3 +194,27 @@ def test_image_file_becomes_model_input(tmp_path):
     (tmp_path / "bad.png").write_bytes(b"nope")
     with pytest.raises(ValueError, match="cannot be read"):
         load_image_for_model(tmp_path / "bad.png", (1, 8, 8), (0.5,), (0.25,))
+
+
+def _write_idx(path: Path, array: np.ndarray) -> None:
+    """A file in MNIST's IDX format (big-endian header, then uint8 data)."""
+    magic = 0x0800 + array.ndim
+    header = np.array([magic, *array.shape], dtype=">i4").tobytes()
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def test_downloaded_mnist_loads_offline_as_uint8(tmp_path):
+    # What torchvision leaves after a download, made locally with a few fake digits.
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 30), ("t10k", 5)):
+        _write_idx(raw / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        _write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
+    cfg = DataConfig(source="mnist", data_dir=str(tmp_path), val_fraction=0.2)
+    src = load_source(cfg)
+    assert src.images.shape == (30, 1, 28, 28) and src.images.dtype == torch.uint8
+    assert src.classes[0].startswith("0")
+    data = prepare(cfg)
+    assert data.x_train.dtype == torch.float32 and len(data.y_train) == 24
+    assert abs(float(data.x_train.mean())) < 1e-4
