@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from core.network2d import Network2D, NetworkSpec, linear_layers
-from core.network2d_settings import PreparedData, TrainSettings, make_lr_holder
+from core.network2d_settings import PreparedData, TrainSettings, make_lr_holder, step_schedule
 from core.network2d_torch import evaluate_outputs
 
 __all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS"]
@@ -317,10 +317,7 @@ class FastTrainer:
     def end_epoch(self, test_loss: float) -> None:
         if self.scheduler is None:
             return
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(test_loss)
-        elif self.scheduler.last_epoch < self.settings.schedule_epochs - 1:
-            self.scheduler.step()
+        step_schedule(self.scheduler, test_loss, self.settings.schedule_epochs)
         lr = self.holder.param_groups[0]["lr"]
         if lr != self.current_lr:
             self._set_lr(lr)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
-__all__ = ["TrainSettings", "PreparedData", "data_loss", "accuracy", "NOISE_KINDS", "make_lr_holder"]
+__all__ = ["TrainSettings", "PreparedData", "data_loss", "accuracy", "NOISE_KINDS", "make_lr_holder", "step_schedule"]
 
 NOISE_KINDS = {"none": "None", "input": "Gaussian noise on inputs", "weights": "Gaussian noise on weights"}
 REGULARIZATIONS = ("none", "l1", "l2")
@@ -106,6 +106,16 @@ def make_lr_holder(settings: TrainSettings, params) -> tuple[torch.optim.Optimiz
     gamma = 0.99 if settings.schedule == "exponential" else 0.5
     sched = make_scheduler(settings.schedule, opt, settings.schedule_epochs, step_size=100, gamma=gamma, patience=10)
     return opt, sched
+
+
+def step_schedule(scheduler, test_loss: float, horizon: int) -> None:
+    """Advance an epoch-wise schedule; plateau watches the test loss; hold at the horizon."""
+    if scheduler is None:
+        return
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        scheduler.step(test_loss)
+    elif scheduler.last_epoch < horizon - 1:
+        scheduler.step()  # one-cycle refuses to step past its horizon; hold the last rate
 
 
 @dataclass(frozen=True)

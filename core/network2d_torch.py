@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from core.network2d import Network2D, NetworkSpec, layer_outputs, linear_layers
-from core.network2d_settings import PreparedData, TrainSettings, accuracy, data_loss, make_lr_holder
+from core.network2d_settings import PreparedData, TrainSettings, accuracy, data_loss, make_lr_holder, step_schedule
 
 __all__ = ["TorchTrainer", "evaluate_outputs"]
 
@@ -125,12 +125,7 @@ class TorchTrainer:
             self.step += 1
 
     def end_epoch(self, test_loss: float) -> None:
-        if self.scheduler is None:
-            return
-        if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            self.scheduler.step(test_loss)
-        elif self.scheduler.last_epoch < self.settings.schedule_epochs - 1:
-            self.scheduler.step()  # one-cycle refuses to step past its horizon; hold the last rate
+        step_schedule(self.scheduler, test_loss, self.settings.schedule_epochs)
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:

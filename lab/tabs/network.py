@@ -14,18 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QScrollArea,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QFileDialog
 
 from core.engine import Diverged, Event, Finished, History, Message, Snapshot
 from core.network2d import FEATURES, MAX_NEURONS, NetworkSpec
@@ -33,14 +22,8 @@ from core.network2d_data import DataSettings, PointSet, generate_points
 from core.network2d_settings import TrainSettings
 from core.network2d_train import LiveControl, TrainConfig, train_network
 from lab.tabs.base import LabTab
-from lab.tabs.network_layers import LayerControlsRow, LayerCountBar
-from lab.tabs.network_panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.network_state import NetworkFiles, apply_state, feature_images, network_images, read_state
-from widgets.heatmap import Heatmap
-from widgets.live_plot import LivePlot
-from widgets.network_diagram import NetworkDiagram
-from widgets.play_controls import PlayControls
-from widgets.training_form import TrainingForm
+from lab.tabs.network_ui import build_ui
 
 __all__ = ["NetworkTab"]
 
@@ -70,7 +53,7 @@ class NetworkTab(LabTab):
         self._pending_history: list[History] = []
         self._curves_pushed_at = 0.0
         self._engine_text = ""
-        self._build_ui()
+        build_ui(self)
         self.files = NetworkFiles(self)
         self._sync_controls_from_spec()
         self._points_changed(restart=False)
@@ -84,112 +67,6 @@ class NetworkTab(LabTab):
         self.start(paused=True)  # show the untrained network at once
 
     # -- UI ------------------------------------------------------------------------------
-    def _build_ui(self) -> None:
-        self.controls = PlayControls()
-        self.bind_play_controls(self.controls, start=self._start_from_controls)
-        self.counter = QLabel("Epoch 0")
-        self.counter.setToolTip("Epochs (passes over the training data) and iterations (weight updates)")
-        font = self.counter.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        self.counter.setFont(font)
-        self.engine_label = QLabel()
-        self.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
-        status = QVBoxLayout()
-        status.setSpacing(0)
-        status.addWidget(self.counter)
-        status.addWidget(self.engine_label)
-        top = QHBoxLayout()
-        top.addWidget(self.controls, 2)
-        top.addLayout(status, 3)
-
-        # left: data and training
-        self.data_panel = DataPanel()
-        self.training = TrainingForm(max_batch=self.points.is_train.sum())
-        self.extras = ExtrasPanel()
-        self.model_panel = ModelPanel()
-        left = QWidget()
-        lbox = QVBoxLayout(left)
-        for title, w in (("Data", self.data_panel), ("Training", self.training), ("More training", self.extras),
-                         ("Files", self.model_panel)):
-            g = QGroupBox(title)
-            QVBoxLayout(g).addWidget(w)
-            lbox.addWidget(g)
-        lbox.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(left)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-
-        # middle: the network
-        self.layer_bar = LayerCountBar()
-        self.layer_row = LayerControlsRow()
-        self.diagram = NetworkDiagram()
-        middle = QWidget()
-        mbox = QVBoxLayout(middle)
-        mbox.setContentsMargins(0, 0, 0, 0)
-        mbox.addWidget(self.layer_bar)
-        mbox.addWidget(self.layer_row)
-        mbox.addWidget(self.diagram, 1)
-        hint = QLabel("Click a feature to switch it on or off · click a neuron to see it large · click an edge to "
-                      "type a weight · right-click a neuron to type its bias")
-        hint.setWordWrap(True)
-        mbox.addWidget(hint)
-
-        # right: output and curves
-        self.heatmap = Heatmap("Output")
-        self.show_test = QCheckBox("Show test data")
-        self.discretize = QCheckBox("Discretize output")
-        self.show_output = QPushButton("Show output")
-        self.show_output.setToolTip("Back from a single neuron to the network's output")
-        self.show_output.hide()
-        self.loss_plot = LivePlot("Loss", "epoch", "loss")
-        self.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
-        right = QWidget()
-        rbox = QVBoxLayout(right)
-        rbox.setContentsMargins(0, 0, 0, 0)
-        rbox.addWidget(self.heatmap, 3)
-        row = QHBoxLayout()
-        row.addWidget(self.show_test)
-        row.addWidget(self.discretize)
-        row.addWidget(self.show_output)
-        row.addStretch(1)
-        rbox.addLayout(row)
-        rbox.addWidget(self.loss_plot, 2)
-        rbox.addWidget(self.accuracy_plot, 2)
-
-        split = QSplitter(Qt.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(middle)
-        split.addWidget(right)
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 2)
-        split.setSizes([330, 620, 480])
-        content = QWidget()
-        cbox = QVBoxLayout(content)
-        cbox.setContentsMargins(0, 0, 0, 0)
-        cbox.addLayout(top)
-        cbox.addWidget(split, 1)
-        self.set_content(content)
-
-        self.layer_bar.count_requested.connect(self._change_layer_count)
-        self.layer_row.neurons_requested.connect(self._change_neurons)
-        self.layer_row.layer_changed.connect(self._layers_edited)
-        self.diagram.feature_toggled.connect(self.toggle_feature)
-        self.diagram.node_clicked.connect(self._select_neuron)
-        self.diagram.weight_edited.connect(self._edit_weight)
-        self.training.changed.connect(self._training_changed)
-        self.extras.changed.connect(self._training_changed)
-        self.extras.network_changed.connect(self._network_changed)
-        self.data_panel.settings_changed.connect(self._data_settings_changed)
-        self.data_panel.regenerate_requested.connect(self._regenerate)
-        self.heatmap.clicked.connect(self._map_clicked)
-        self.show_test.toggled.connect(self.heatmap.set_show_test)
-        self.discretize.toggled.connect(self._mark_dirty)
-        self.show_output.clicked.connect(lambda: self._select_neuron(-1, -1))
-        self.model_panel.record_gif.toggled.connect(self._record_toggled)
-
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         QTimer.singleShot(0, self._align_layer_row)
@@ -217,22 +94,14 @@ class NetworkTab(LabTab):
         cfg = TrainConfig(self.spec, settings, Xtr, ytr, Xte, yte, extent=self.points.extent(),
                           live=LiveControl(), initial_state=self.files.initial_state)
         cfg.check()
+        self._job_live = cfg.live
         return train_network, cfg
 
-    def _start_from_controls(self, *, paused: bool = False) -> bool:
-        return self.start(paused=paused)
-
     def start(self, *, paused: bool = False) -> bool:
-        try:
-            job, cfg = self.current_job()
-        except ValueError as exc:
-            self.banner.show_message(str(exc), "warning")
-            return False
-        self.banner.hide()
-        self.reset_view()
-        self.live = cfg.live
-        self.runner.start(job, cfg, paused=paused)
-        return True
+        started = super().start(paused=paused)
+        if started:
+            self.live = self._job_live  # the channel for settings and typed weights of this run
+        return started
 
     def restart(self) -> None:
         """A fresh network for the new setup; keeps playing if it was playing."""

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.datasets2d import make_dataset, split_train_test
-from core.engine import Diverged, Finished, History, Message, RunControl, Snapshot, run_headless
+from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
 from core.model_io import load_model, save_model_archive
 from core.network2d import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network2d_fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.engine import Diverged, Finished, History, run_headless
+from core.engine import Diverged, History, run_headless
 from core.network2d_presets import config_from_state, read_state
 from core.network2d_train import train_network
 

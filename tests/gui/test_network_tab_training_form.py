@@ -1,7 +1,6 @@
 """TrainingForm: the reusable training settings widget (network builder, image lab)."""
 
 import pytest
-from PySide6.QtCore import Qt
 
 from core.optimizers import OPTIMIZERS, SCHEDULES
 from widgets.training_form import DEFAULT_TRAINING, TrainingForm
