@@ -215,6 +215,7 @@ class InitializationTab(LabTab):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self._recompute_timer.stop()  # the synchronous run below replaces it
+        self.runner.shutdown()  # and a run in flight must not deliver its (other) results into it
         self.run_to_end()
         self._redraw()
         for plot in self.signals.depth_plots().values():
