@@ -103,6 +103,7 @@ class LivePlot(pg.PlotWidget):
         item.vb.disableAutoRange()
         self._auto_view = True
         self._expected_x: tuple[float, float] | None = None
+        self._fixed_y: tuple[float, float] | None = None
         item.vb.sigRangeChangedManually.connect(self._on_manual_range)
         item.autoBtn.clicked.connect(self._on_auto_button)
         self.legend = item.addLegend(offset=(-10, 10))
@@ -177,6 +178,12 @@ class LivePlot(pg.PlotWidget):
         self._expected_x = (float(lo), float(hi))
         self._fit_view(force=True)
 
+    def fix_y_range(self, lo: float | None, hi: float | None = None) -> None:
+        """Show [lo, hi] on y whatever the data (in log10 units on a log axis), e.g. to
+        frame a truth that wild curves would dwarf; ``None`` follows the data again."""
+        self._fixed_y = None if lo is None else (float(lo), float(hi))
+        self._fit_view(force=True)
+
     def _data_bounds(self):
         xs, ys = [], []
         for s in self._series.values():
@@ -215,7 +222,10 @@ class LivePlot(pg.PlotWidget):
             span = (x1 - x0) or 1.0
             grow = 0.0 if self._expected_x and x1 <= self._expected_x[1] else 0.25
             vb.setXRange(x0, x1 + grow * span, padding=0.02)
-        if force or y0 < vy0 or y1 > vy1 or (y1 - y0) < 0.25 * (vy1 - vy0):
+        if self._fixed_y is not None:
+            if force or not np.allclose((vy0, vy1), self._fixed_y):
+                vb.setYRange(*self._fixed_y, padding=0)
+        elif force or y0 < vy0 or y1 > vy1 or (y1 - y0) < 0.25 * (vy1 - vy0):
             span = (y1 - y0) or max(abs(y1), 1.0)
             vb.setYRange(y0 - 0.08 * span, y1 + 0.08 * span, padding=0)
 
