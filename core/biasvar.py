@@ -41,7 +41,7 @@ __all__ = [
     "Progress",
 ]
 
-FAMILIES = {"poly": "Polynomial", "knn": "k nearest neighbours", "tree": "Regression tree", "mlp": "MLP (torch)"}
+FAMILIES = {"poly": "Polynomial", "knn": "k nearest neighbours", "tree": "Tree (CART)", "mlp": "MLP (torch)"}
 # The complexity knob of each family: (config field, label, whether a larger value is MORE complex)
 KNOBS = {
     "poly": ("degree", "polynomial degree", True),

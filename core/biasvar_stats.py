@@ -22,7 +22,6 @@ __all__ = [
     "kfold_weights",
     "bootstrap_weights",
     "pointwise_bias_variance",
-    "classification_decompose",
 ]
 
 
@@ -64,26 +63,3 @@ def bootstrap_weights(m: int, b: int, n: int, rng: np.random.Generator) -> np.nd
     counts = np.zeros((m, b, n))
     np.add.at(counts, (np.arange(m)[:, None, None], np.arange(b)[None, :, None], idx), 1.0)
     return counts
-
-
-def classification_decompose(pred_labels: np.ndarray, bayes: np.ndarray, noise: np.ndarray, test_labels: np.ndarray) -> dict[str, float]:
-    """Domingos' decomposition of the 0-1 loss.
-
-    ``pred_labels`` (M, G): each model's class at each grid point; ``bayes`` (G,): the
-    optimal class there; ``noise`` (G,): P(y ≠ optimal class); ``test_labels`` (M, G):
-    fresh labels drawn from the truth. Main prediction = the majority vote over models;
-    bias(x) = [main ≠ optimal]; variance(x) = P_m(prediction ≠ main).
-    """
-    classes = int(max(pred_labels.max(), bayes.max())) + 1
-    votes = np.stack([(pred_labels == c).mean(0) for c in range(classes)], 0)
-    main = votes.argmax(0)
-    bias = (main != bayes).astype(np.float64)
-    variance = 1.0 - votes.max(0)
-    measured = float(np.mean(pred_labels != test_labels))
-    return {
-        "bias2": float(bias.mean()),
-        "variance": float(variance.mean()),
-        "noise": float(noise.mean()),
-        "total": float(bias.mean() + variance.mean() + noise.mean()),
-        "test_error": measured,
-    }

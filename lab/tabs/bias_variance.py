@@ -105,6 +105,7 @@ class BiasVarianceTab(LabTab):
         self.fits_page.model_label = f"{FAMILIES[cfg.family]}, {knob_label} = {getattr(cfg, knob_field)}"
         if cfg.family == "poly" and cfg.ridge > 0:
             self.fits_page.model_label += f", λ = {cfg.ridge:g}"
+        page.prepare(cfg)
         self._job_page = page
         self.progress.setValue(0)
         self.progress_label.setText(" ")

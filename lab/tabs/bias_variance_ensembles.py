@@ -12,9 +12,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
-from core.biasvar import KNOBS
+from core.biasvar import KNOBS, sweep_values
 from core.engine import Event, Finished, History, Metrics, Snapshot
-from lab.tabs.bias_variance_pages import Page, faint, fmt, gapped, scatter_item
+from lab.tabs.bias_variance_pages import Page, faint, fmt, gapped, marker_line, scatter_item
 from widgets.export import export_widget_png, write_csv
 from widgets.live_plot import LivePlot
 from widgets.theme import theme
@@ -35,6 +35,9 @@ class BaggingPage(Page):
         self.points = scatter_item(self.fit_plot)
         self.curve_plot = LivePlot("Bagged ensemble against B (over M data sets)", "bootstrap resamples B", "mean squared error", log_y=True)
         self._stack(self.fit_plot, self.curve_plot, horizontal=True, sizes=[500, 500])
+
+    def prepare(self, cfg) -> None:
+        self.curve_plot.expect_x_range(1, cfg.bags)
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, Metrics):
@@ -84,9 +87,13 @@ class BoostingPage(Page):
         super().__init__(parent)
         self.fit_plot = LivePlot("Boosting one data set: ensemble and this round's weak learner", "x", "y")
         self.points = scatter_item(self.fit_plot)
+        self.follow_theme(self.points)
         self.curve_plot = LivePlot("Ensemble against rounds (over M data sets)", "round", "mean squared error", log_y=True)
         self.snapshot: dict | None = None
         self._stack(self.fit_plot, self.curve_plot, horizontal=True, sizes=[500, 500])
+
+    def prepare(self, cfg) -> None:
+        self.curve_plot.expect_x_range(0, cfg.rounds)
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, History):
@@ -146,13 +153,14 @@ class FoldStrip(QWidget):
             return
         folds = int(self.fold_of.max()) + 1
         n = len(self.fold_of)
-        label_w = 52
-        row_h = max(4.0, (self.height() - 20) / folds)
+        label_w = p.fontMetrics().horizontalAdvance(f"split {folds}") + 8
+        top_h = p.fontMetrics().height() + 4
+        row_h = max(4.0, (self.height() - top_h) / folds)
         cell_w = (self.width() - label_w - 6) / n
-        p.drawText(QRectF(label_w, 0, self.width() - label_w, 18), Qt.AlignLeft | Qt.AlignVCenter, "points sorted by x →   coloured: held out (validation), grey: training")
+        p.drawText(QRectF(label_w, 0, self.width() - label_w, top_h), Qt.AlignLeft | Qt.AlignVCenter, "points sorted by x →   coloured: held out (validation), grey: training")
         grey = QColor("#5a5a5a" if style.dark else "#d6d6d6")
         for k in range(folds):
-            top = 20 + k * row_h
+            top = top_h + k * row_h
             p.setPen(QColor(style.foreground))
             p.drawText(QRectF(0, top, label_w - 4, row_h), Qt.AlignRight | Qt.AlignVCenter, f"split {k + 1}")
             p.setPen(Qt.NoPen)
@@ -179,9 +187,10 @@ class CrossValidationPage(Page):
         self.error_bars = pg.ErrorBarItem(pen=pg.mkPen(_color(0), width=1.5), beam=0.2)
         self.plot.getPlotItem().addItem(self.error_bars)
         self.lines = {
-            "cv": pg.InfiniteLine(angle=90, pen=pg.mkPen(_color(0), width=2, style=Qt.DashLine), label="CV choice", labelOpts={"position": 0.92, "color": theme().style.foreground}),
-            "true": pg.InfiniteLine(angle=90, pen=pg.mkPen(_color(4), width=1, style=Qt.DotLine), label="true optimum", labelOpts={"position": 0.8, "color": theme().style.foreground}),
+            "cv": marker_line(0, "CV choice", 0.06),
+            "true": marker_line(4, "true optimum", 0.16, dashed=False),
         }
+        self.follow_theme(*self.lines.values())
         for line in self.lines.values():
             self.plot.getPlotItem().addItem(line, ignoreBounds=True)
             line.hide()
@@ -195,6 +204,10 @@ class CrossValidationPage(Page):
         self.x_transform = (lambda v: float(np.log10(max(v, 1e-9)))) if log_x else (lambda v: v)
         self.plot.getPlotItem().vb.invertX(not more_complex_right)
 
+    def prepare(self, cfg) -> None:
+        xs = [self.x_transform(v) for v in sweep_values(cfg)]
+        self.plot.expect_x_range(min(xs), max(xs))
+
     def on_event(self, event: Event) -> None:
         if isinstance(event, Snapshot) and event.kind == "folds":
             order = np.argsort(event.data["x"])
@@ -203,8 +216,8 @@ class CrossValidationPage(Page):
             v = event.values
             x = self.x_transform(v["complexity"])
             self.rows.append({"x": x, "mean": v["cv_mean"], "std": v["cv_std"]})
-            self.plot.series("CV estimate (one data set)", color=_color(0), symbol="o").append(x, v["cv_mean"])
-            self.plot.series("test error (simulated, M sets)", color=_color(4), symbol="t").append(x, v["test_error"])
+            self.plot.series("CV estimate (one data set)", color=_color(0), width=1.6).append(x, v["cv_mean"])
+            self.plot.series("test error (simulated, M sets)", color=_color(4), width=1.6).append(x, v["test_error"])
             self.mark_dirty()
         elif isinstance(event, Finished) and "cv_choice" in event.summary:
             self.result = dict(event.summary)

@@ -11,22 +11,24 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from core.biasvar import KNOBS
+from core.biasvar import KNOBS, sweep_values
 from core.engine import Event, Finished, History, Metrics, Snapshot
 from lab.tabs.bias_variance_plane import PlaneView
 from widgets.live_plot import LivePlot
 from widgets.theme import theme
 
-__all__ = ["Page", "FitsPage", "ComplexityPage", "LearningPage", "EarlyStoppingPage", "gapped", "faint", "ERROR_SERIES"]
+__all__ = ["Page", "FitsPage", "ComplexityPage", "LearningPage", "EarlyStoppingPage", "gapped", "faint", "marker_line", "ERROR_SERIES"]
 
-# name shown, metric key, colour index, dashed, symbol
+# name shown, metric key, colour index, dashed, width. (No symbols: on a log axis an
+# exact zero — the training error of 1-NN — is NaN, and pyqtgraph's scatter warns on
+# an all-NaN series.)
 ERROR_SERIES = [
-    ("bias²", "bias2", 0, False, None),
-    ("variance", "variance", 1, False, None),
-    ("noise σ²", "noise", 8, True, None),
-    ("bias² + variance + σ²", "total", 7, True, None),
-    ("test error (measured)", "test_error", 4, False, "o"),
-    ("training error", "train_error", 2, False, "t"),
+    ("bias²", "bias2", 0, False, 1.0),
+    ("variance", "variance", 1, False, 1.0),
+    ("noise σ²", "noise", 8, True, 1.0),
+    ("bias² + variance + σ²", "total", 7, True, 1.0),
+    ("test error (measured)", "test_error", 4, False, 1.8),
+    ("training error", "train_error", 2, False, 1.4),
 ]
 
 
@@ -52,6 +54,12 @@ def scatter_item(plot: LivePlot, color_index: int = 7) -> pg.ScatterPlotItem:
     return item
 
 
+def marker_line(color_index: int, text: str, position: float, dashed: bool = True) -> pg.InfiniteLine:
+    """A labelled vertical line marking a chosen value (stop epoch, CV choice, optimum)."""
+    pen = pg.mkPen(theme().style.series_color(color_index), width=2 if dashed else 1, style=Qt.DashLine if dashed else Qt.DotLine)
+    return pg.InfiniteLine(angle=90, pen=pen, label=text, labelOpts={"position": position, "color": theme().style.foreground})
+
+
 def fmt(v: float) -> str:
     return f"{v:.4g}" if math.isfinite(v) else "–"
 
@@ -73,6 +81,23 @@ class Page(QWidget):
         self.summary = QLabel(" ")
         self.summary.setWordWrap(True)
         self.summary.setMinimumHeight(3 * self.summary.fontMetrics().lineSpacing() + 4)
+        self._themed: list = []
+        theme().changed.connect(self._restyle)
+
+    def follow_theme(self, *items) -> None:
+        """Drawn items whose colour must follow light/dark: texts, line labels, data dots."""
+        self._themed.extend(items)
+        self._restyle(theme().style)
+
+    @Slot(object)
+    def _restyle(self, style) -> None:
+        for item in self._themed:
+            if isinstance(item, pg.TextItem):
+                item.setColor(style.foreground)
+            elif isinstance(item, pg.InfiniteLine):
+                item.label.setColor(style.foreground)
+            elif isinstance(item, pg.ScatterPlotItem):
+                item.setBrush(pg.mkBrush(style.series_color(7)))
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
     def mark_dirty(self) -> None:
@@ -93,6 +118,9 @@ class Page(QWidget):
 
     def redraw(self) -> None:
         pass
+
+    def prepare(self, cfg) -> None:
+        """Before a run of ``cfg``: e.g. show the x range the curves will fill."""
 
     def on_event(self, event: Event) -> None:
         pass
@@ -131,6 +159,7 @@ class FitsPage(Page):
         for item in (self.spread, self.offset, self.marker_text):
             self.fit_plot.getPlotItem().addItem(item, ignoreBounds=True)
         self.marker.sigPositionChanged.connect(self.mark_dirty)
+        self.follow_theme(self.points, self.marker_text)
         self.data: dict | None = None
         self.model_label = ""  # set by the tab: which model these fits are
         self.plane = PlaneView()
@@ -176,7 +205,8 @@ class FitsPage(Page):
             self.points.setData(d["sample_x"], d["sample_y"])
             top = float(np.nanmax(np.concatenate([d["bias2_x"], d["var_x"]])))
             if top > 0:  # four decades: exact zeros of bias² would stretch a log axis to 10⁻¹⁵
-                self.pointwise_plot.getPlotItem().setYRange(math.log10(top) - 4, math.log10(top) + 0.2, padding=0)
+                self.pointwise_plot.fix_y_range(math.log10(top) - 4, math.log10(top) + 0.2)
+            self.pointwise_plot.expect_x_range(float(d["x"][0]), float(d["x"][-1]))
             if first:
                 self.marker.setValue(float(d["x"][len(d["x"]) // 3]))
             self._frame(d)
@@ -196,9 +226,8 @@ class FitsPage(Page):
         values = values[np.isfinite(values)]
         lo, hi = float(values.min()), float(values.max())
         pad = 0.35 * max(hi - lo, 1e-3)
-        vb = self.fit_plot.getPlotItem().vb
-        vb.setYRange(lo - pad, hi + pad, padding=0)
-        vb.enableAutoRange(x=True)
+        self.fit_plot.fix_y_range(lo - pad, hi + pad)
+        self.fit_plot.expect_x_range(float(d["x"][0]), float(d["x"][-1]))
 
     def redraw(self) -> None:
         d = self.data
@@ -243,6 +272,7 @@ class _SweepPage(Page):
         for item in (self.best_line, *self.labels):
             self.plot.getPlotItem().addItem(item, ignoreBounds=True)
             item.hide()
+        self.follow_theme(*self.labels)
         self.x_transform = lambda v: v
         self.more_complex_right = True
         self.names: dict[str, str] = {}
@@ -260,14 +290,18 @@ class _SweepPage(Page):
     def on_event(self, event: Event) -> None:
         if isinstance(event, Metrics):
             x = self.x_transform(event.values[self.x_key])
-            for label, key, color, dash, symbol in ERROR_SERIES:
+            for label, key, color, dash, width in ERROR_SERIES:
                 if key in event.values:
                     label = self.names.get(key, label)
-                    self.plot.series(label, color=theme().style.series_color(color), dash=dash, symbol=symbol).append(x, event.values[key])
+                    self.plot.series(label, color=theme().style.series_color(color), dash=dash, width=width).append(x, event.values[key])
             self._ensure_gap()
         elif isinstance(event, Finished):
             self.finish(event.summary)
             self.mark_dirty()
+
+    def prepare(self, cfg) -> None:
+        xs = [self.x_transform(v) for v in (cfg.sizes if self.x_key == "n" else sweep_values(cfg))]
+        self.plot.expect_x_range(min(xs), max(xs))
 
     def _ensure_gap(self) -> None:
         if self.gap is None and {"test error (measured)", "training error"} <= set(self.plot.names()):
@@ -342,6 +376,9 @@ class LearningPage(_SweepPage):
         super().__init__("Learning curves: errors against the training-set size n", "training-set size n")
         self._stack(self.plot)
 
+    def configure(self, x_label: str, log_x: bool = False, more_complex_right: bool = True, task: str = "regression") -> None:
+        super().configure("training-set size n", task=task)  # the x axis is n, whatever the knob
+
     def finish(self, summary: dict) -> None:
         self.summary.setText(
             "With more data the variance falls and training and test error meet at bias² + σ²; "
@@ -356,9 +393,10 @@ class EarlyStoppingPage(Page):
         super().__init__(parent)
         self.plot = LivePlot("MLP: training, validation and test error against epochs", "epoch", "mean squared error", log_y=True)
         self.lines = {
-            "stop": pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(2), width=2, style=Qt.DashLine), label="early stop", labelOpts={"position": 0.9, "color": theme().style.foreground}),
-            "best": pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=1, style=Qt.DotLine), label="true best", labelOpts={"position": 0.8, "color": theme().style.foreground}),
+            "stop": marker_line(2, "early stop", 0.06),
+            "best": marker_line(4, "true best", 0.16, dashed=False),
         }
+        self.follow_theme(*self.lines.values())
         for line in self.lines.values():
             self.plot.getPlotItem().addItem(line, ignoreBounds=True)
             line.hide()
@@ -379,12 +417,11 @@ class EarlyStoppingPage(Page):
             )
             self.mark_dirty()
 
+    def prepare(self, cfg) -> None:
+        self.plot.expect_x_range(0, cfg.epochs)
+
     def redraw(self) -> None:
         if self.result:
-            names = self.plot.names()
-            if names:
-                last = float(self.plot.series(names[0]).x[-1])
-                self.plot.getPlotItem().setXRange(0, last, padding=0.02)
             self.lines["stop"].setValue(self.result["stop_epoch"])
             self.lines["best"].setValue(self.result["best_epoch"])
             for line in self.lines.values():

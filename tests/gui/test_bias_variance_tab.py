@@ -64,6 +64,13 @@ def test_changing_the_degree_refits_all_curves(tab, qtbot):
     assert "fits (60 shown)" in page.fit_plot.names()
     x, y = page.fit_plot.data("mean fit")
     np.testing.assert_allclose(y, page.data["mean"])
+    type_into(qtbot, tab.settings.numbers["degree"], "15")
+    qtbot.waitUntil(lambda: page.data is not None and page.data["complexity"] == 15, timeout=10000)
+    _, fits = page.fit_plot.data("fits (60 shown)")
+    assert np.nanmax(np.abs(fits)) > 20  # some curves shoot off near the ends …
+    qtbot.waitUntil(lambda: page.fit_plot.redraw_count > 0)
+    y_lo, y_hi = page.fit_plot.getPlotItem().vb.viewRange()[1]
+    assert -4 < y_lo < -1 and 1 < y_hi < 4  # … but the view stays framed on the truth and the data
 
 
 def test_running_the_sweep_draws_the_u_curve(tab, qtbot):
@@ -161,3 +168,20 @@ def test_ridge_sweep_preset_renders(tab, tmp_path):
     assert header.startswith("log₁₀ ridge λ") and "test error (measured)" in header
     page = tab.page("complexity")
     assert page.plot.getPlotItem().vb.state["xInverted"]  # strong penalty (simple) on the left
+
+
+def test_classification_on_a_2d_data_set(tab, qtbot):
+    s = tab.settings
+    type_into(qtbot, s.numbers["m"], "30")
+    type_into(qtbot, s.numbers["n"], "60")
+    s.family.setCurrentIndex(s.family.findData("tree"))
+    s.task.setCurrentIndex(s.task.findData("classification"))
+    assert s.dataset.isVisible() and not s.truth.isVisible()
+    page = tab.fits_page
+    qtbot.waitUntil(lambda: page.classification and page.plane.data is not None, timeout=15000)
+    assert page.plane.data["vote"].shape == (41, 41) and len(page.plane.model_curves) == 12
+    assert "0-1 loss" in page.summary.text() and "bias_variance_classification" in tab.plots()
+    qtbot.waitUntil(lambda: not tab.runner.is_active and not tab._auto.isActive(), timeout=15000)
+    click_page(qtbot, tab, "bagging")
+    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    assert "switch to regression" in tab.banner.text()
