@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.augment import default_spec, load_spec, normalize_spec, spec_to_json
 from core.augment_draws import MAX_DRAWS, GridConfig, draw_grid_job
@@ -27,6 +27,7 @@ from lab.tabs.augmentation_views import HistogramPanel, MixPage, PreprocessPage
 from lab.tabs.base import LabTab
 from widgets.export import export_widget_png
 from widgets.image_grid_view import ImageGridView
+from widgets.live_plot import LivePlot
 
 __all__ = ["AugmentationTab"]
 
@@ -402,13 +403,31 @@ class AugmentationTab(LabTab):
         if path:
             self.export_grid(path)
 
+    def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        """Each view is exported from its own page, shown, so that it has its real size."""
+        pages = {"grid": 0, "sweep": 0, "histograms": 0, "mix": 1, "preprocess": 2}
+        current = self.views.currentIndex()
+        written: list[Path] = []
+        try:
+            for name, view in self.plots().items():
+                self.views.setCurrentIndex(pages[name])
+                QApplication.processEvents()  # lay the page out at the tab's size
+                if isinstance(view, LivePlot):
+                    view.redraw()
+                    written += [view.export(out / f"{name}.png", scale), view.export(out / f"{name}.csv")]
+                else:
+                    written.append(export_widget_png(view, out / f"{name}.png", scale))
+        finally:
+            self.views.setCurrentIndex(current)
+        written.append(export_widget_png(self, out / f"{self.name}_tab.png", 1.0))
+        return written
+
     def render_to(self, out_dir, scale: float = 2.0) -> list[Path]:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.run_to_end()
         self._flush()
-        self.preprocess_page.refresh()
-        written = self.export_views(out, scale)
+        written = self.export_views(out, scale)  # showing the preprocessing page refreshes it
         (out / "pipeline.py").write_text(self.code_text, encoding="utf-8")
         written += [out / "pipeline.py", self.save_pipeline(out / "pipeline.json")]
         return written

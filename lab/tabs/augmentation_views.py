@@ -131,6 +131,9 @@ class PreprocessPage(QWidget):
             plot = LivePlot(name, "x₁", "x₂")
             plot.setMinimumSize(180, 180)
             plot.getPlotItem().setAspectLocked(True)
+            # An ellipse is not sorted in x: clipping to the view by x would cut it away.
+            plot.getPlotItem().setClipToView(False)
+            plot.getPlotItem().setDownsampling(auto=False)
             plot.legend.hide()  # one ellipse per plot; the caption above says what it is
             note = QLabel()
             note.setAlignment(Qt.AlignHCenter)
@@ -182,9 +185,12 @@ class PreprocessPage(QWidget):
             for old in [i for i in item.items if isinstance(i, pg.ScatterPlotItem)]:
                 item.removeItem(old)
             for pts, color in ((st.train, "#0072B2"), (st.test, "#E69F00")):
-                item.addItem(pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=4 + style.line_width, pen=None, brush=pg.mkBrush(color + "aa")))
-            plot.set_data("2σ ellipse", st.ellipse[:, 0], st.ellipse[:, 1], color=style.series_color(4))
+                dots = pg.ScatterPlotItem(pts[:, 0], pts[:, 1], size=4 + style.line_width, pen=None, brush=pg.mkBrush(color + "aa"))
+                dots.setZValue(-1)  # under the ellipse
+                item.addItem(dots)
+            plot.set_data("2σ ellipse", st.ellipse[:, 0], st.ellipse[:, 1], color="#D55E00")
             plot.redraw()
+            item.enableAutoRange()  # fit the new points, also after the page is first laid out
             c = st.cov
             note.setText(f"cov [[{c[0, 0]:.2f}, {c[0, 1]:.2f}], [{c[1, 0]:.2f}, {c[1, 1]:.2f}]]")
         self._refresh_images(source)

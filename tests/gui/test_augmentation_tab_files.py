@@ -103,6 +103,9 @@ def test_preprocessing_view_warns_when_statistics_come_from_the_test_set(tab, qt
     assert page.warning.isVisible() and "leakage" in page.warning.text()
     assert tab.experiment_state()["stats_source"] == "test"
     assert page.stage_notes[-1].text() != ""  # whitened covariance shown
+    for plot in page.stage_plots:  # every 2σ ellipse is drawn whole (not clipped away as if sorted in x)
+        (curve,) = [c for c in plot.getPlotItem().listDataItems() if c.name() == "2σ ellipse"]
+        assert len(curve.getData()[0]) == 100
 
 
 def test_render_writes_grid_code_and_json(tab, tmp_path):
