@@ -241,25 +241,26 @@ def fit_predict(cfg: BiasVarConfig, x: np.ndarray, y: np.ndarray, w: np.ndarray,
         return fit_knn(x, y, w, xq, cfg.k, device)
     if cfg.family == "tree":
         return fit_tree(x, y, w, xq, cfg.depth)
+    steps = train_mlp(scale_inputs(x, cfg.x_range), y, w, scale_inputs(xq, cfg.x_range), device=device, **mlp_settings(cfg))
+    return (yield from until_predictions(steps, cfg.epochs, f"training {x.shape[0]} MLPs", ctl))
+
+
+def mlp_settings(cfg: BiasVarConfig) -> dict:
+    """The MLP's shape and training, as keyword arguments of :func:`train_mlp`."""
+    return {"width": cfg.width, "layers": cfg.layers, "epochs": cfg.epochs, "lr": cfg.lr, "seed": cfg.seed + 1}
+
+
+def until_predictions(steps, epochs: int, label: str, ctl: RunControl | None) -> Iterator[Event]:
+    """Drive a :func:`train_mlp` run: honour stop/pause, report progress (≤ 20/s),
+    return its final predictions."""
     throttle = Throttle(20)
-    for epoch, pred in train_mlp(
-        scale_inputs(x, cfg.x_range),
-        y,
-        w,
-        scale_inputs(xq, cfg.x_range),
-        width=cfg.width,
-        layers=cfg.layers,
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        seed=cfg.seed + 1,
-        device=device,
-    ):
+    for epoch, pred in steps:
         if ctl is not None:
             ctl.checkpoint()
         if pred is not None:
             return pred
         if throttle.due():
-            yield Progress(epoch, cfg.epochs, f"training {x.shape[0]} MLPs")
+            yield Progress(epoch, epochs, label)
     raise AssertionError("train_mlp ends with predictions")
 
 

@@ -28,7 +28,7 @@ from core.biasvar_mlp import train_mlp
 from core.biasvar_tree import fit_tree_nd
 from core.datasets2d import DATASETS, DOMAIN, make_dataset
 from core.devices import torch_device
-from core.engine import Event, Finished, Metrics, RunControl, Snapshot, Throttle
+from core.engine import Event, Finished, Metrics, RunControl, Snapshot
 
 __all__ = ["CLASS_DATASETS", "GRID_2D", "ClassData", "sample_class_data", "bayes_probability", "class_decompose", "class_fit_predict", "classification_job"]
 
@@ -111,7 +111,7 @@ def _poly_features(x: np.ndarray, degree: int) -> np.ndarray:
 
 def class_fit_predict(cfg, x, y, w, xq, ctl: RunControl | None = None) -> Iterator[Event]:
     """P(class 1) at xq (M, Q, 2) for every data set at once; a generator like fit_predict."""
-    from core.biasvar import Progress
+    from core.biasvar import until_predictions
 
     device = torch_device(cfg.device)
     if cfg.family == "knn":
@@ -124,15 +124,9 @@ def class_fit_predict(cfg, x, y, w, xq, ctl: RunControl | None = None) -> Iterat
     else:
         inputs, queries = x / DOMAIN[1], xq / DOMAIN[1]
         shape = dict(width=cfg.width, layers=cfg.layers)
-    throttle = Throttle(20)
-    for epoch, pred in train_mlp(inputs, y, w, queries, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed + 1, device=device, n_classes=2, **shape):
-        if ctl is not None:
-            ctl.checkpoint()
-        if pred is not None:
-            return pred[..., 1]
-        if throttle.due():
-            yield Progress(epoch, cfg.epochs, f"training {x.shape[0]} models")
-    raise AssertionError("train_mlp ends with predictions")
+    steps = train_mlp(inputs, y, w, queries, epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed + 1, device=device, n_classes=2, **shape)
+    probabilities = yield from until_predictions(steps, cfg.epochs, f"training {x.shape[0]} models", ctl)
+    return probabilities[..., 1]
 
 
 def _simulate(cfg, data: ClassData, ctl) -> Iterator[Event]:

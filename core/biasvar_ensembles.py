@@ -22,6 +22,7 @@ from core.biasvar import (
     _diverged,
     _scores,
     fit_predict,
+    mlp_settings,
     simulate,
     sweep_values,
 )
@@ -206,19 +207,9 @@ def early_stopping_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     every = max(1, cfg.epochs // 100)  # ~100 points per curve
     buffer, throttle = MetricsBuffer(), Throttle(30)
     epochs, vals, tests = [], [], []
-    for epoch, pred in train_mlp(
-        scale_inputs(data.x, cfg.x_range),
-        data.y,
-        train_w,
-        scale_inputs(xq, cfg.x_range),
-        width=cfg.width,
-        layers=cfg.layers,
-        epochs=cfg.epochs,
-        lr=cfg.lr,
-        seed=cfg.seed + 1,
-        device=torch_device(cfg.device),
-        predict_every=every,
-    ):
+    inputs, queries = scale_inputs(data.x, cfg.x_range), scale_inputs(xq, cfg.x_range)
+    device = torch_device(cfg.device)
+    for epoch, pred in train_mlp(inputs, data.y, train_w, queries, device=device, predict_every=every, **mlp_settings(cfg)):
         ctl.checkpoint()
         if pred is None:
             continue

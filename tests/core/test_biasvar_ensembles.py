@@ -4,22 +4,13 @@ import threading
 
 import numpy as np
 import pytest
-import torch
 
 from core.biasvar import BiasVarConfig, Progress, biasvar_job
 from core.biasvar_ensembles import early_stop_epoch
 from core.biasvar_mlp import train_mlp
 from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
+from test_biasvar import _one_torch_thread  # noqa: F401  (autouse: one torch thread, as in the app)
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """As the app does (core.devices.configure_threads): on 2 shared cores a second
-    torch thread spin-waits and makes tiny batched steps ~20× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def finished(events):
