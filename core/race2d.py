@@ -229,10 +229,12 @@ class _Race:
             "escaped_at": self.escaped_at.copy(),
         }
 
-    def snapshot(self, t0: int) -> Snapshot:
-        """New data since step t0 and every racer's step explained (the panel picks one)."""
+    def snapshot(self, t0: int, explain: bool = True) -> Snapshot:
+        """New data since step t0 and, with ``explain``, every racer's step written out
+        (the panel shows the one the student picks)."""
         data = self.chunk(t0)
-        data["inspect"] = [self.inspect(i) for i in range(len(self.cfg.racers))]
+        if explain:
+            data["inspect"] = [self.inspect(i) for i in range(len(self.cfg.racers))]
         return Snapshot(self.t, "race", data)
 
     def inspect(self, row: int) -> dict:
@@ -260,10 +262,12 @@ def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
     """The race as a job: snapshots of new positions and metrics at most ~60 a second."""
     race = _Race(cfg)
     throttle = Throttle(60)
+    explain = Throttle(5)  # the step panel is read, not watched: a few updates a second
     names = [s.name for s in cfg.racers]
     last = 0
     yield Snapshot(0, "race_start", {"path": race.path[:1].cpu().numpy().copy(),
-                                     "gap": race.loss[:1].cpu().numpy() - race.surface.floor, "names": names})
+                                     "gap": race.loss[:1].cpu().numpy() - race.surface.floor, "names": names,
+                                     "steps": cfg.steps})
     while not race.done:
         ctl.checkpoint()
         stopped = race.advance()
@@ -271,7 +275,7 @@ def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
             if race.diverged_at[i] >= 0:
                 yield Diverged(race.t, f"{names[i]} diverged at step {race.t}", series=names[i])
         if throttle.due() or race.done or ctl.paused:
-            yield race.snapshot(last)
+            yield race.snapshot(last, explain.due() or race.done or ctl.paused)
             last = race.t
     if last < race.t:
         yield race.snapshot(last)

@@ -139,22 +139,25 @@ class _NetControls(QWidget):
         self.error.clear_error()
 
 
-def _curve_grid(*plots) -> QWidget:
-    w = QWidget()
-    grid = QGridLayout(w)
+def _page(page: QWidget, left: QWidget, plots: list, summary: QLabel) -> None:
+    """Lay a page out: controls on the left; a 2×2 grid of plots and a summary line on the right."""
+    right = QWidget()
+    grid = QGridLayout()
     grid.setContentsMargins(0, 0, 0, 0)
     for i, p in enumerate(plots):
         grid.addWidget(p, i // 2, i % 2)
-    return w
-
-
-def _page(left: QWidget, right: QWidget) -> QSplitter:
+    column = QVBoxLayout(right)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.addLayout(grid, 1)
+    column.addWidget(summary)
     split = QSplitter(Qt.Horizontal)
     split.addWidget(left)
     split.addWidget(right)
     split.setStretchFactor(1, 1)
     split.setSizes([400, 1000])
-    return split
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(split)
 
 
 class NetPage(QWidget):
@@ -178,14 +181,7 @@ class NetPage(QWidget):
         self.test_loss = LivePlot("Validation loss", "epoch", "loss", log_y=True)
         self.test_acc = LivePlot("Validation accuracy", "epoch", "accuracy")
         self.train_acc = LivePlot("Training accuracy", "epoch", "accuracy")
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(_curve_grid(self.train_loss, self.test_loss, self.train_acc, self.test_acc), 1)
-        rl.addWidget(self.summary)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_page(left, right))
+        _page(self, left, [self.train_loss, self.test_loss, self.train_acc, self.test_acc], self.summary)
         self._names: list[str] = []
 
     def plots(self) -> dict:
@@ -283,14 +279,7 @@ class BatchPage(QWidget):
         self.landscape = LivePlot("Loss along straight lines in weight space", "α (0 = start, 1 = end)", "training loss",
                                   log_y=True)
         self.landscape_test = LivePlot("Test loss along the same lines", "α (0 = start, 1 = end)", "test loss", log_y=True)
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(_curve_grid(self.loss, self.acc, self.landscape, self.landscape_test), 1)
-        rl.addWidget(self.summary)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(_page(left, right))
+        _page(self, left, [self.loss, self.acc, self.landscape, self.landscape_test], self.summary)
         self.set_optimizer(DEFAULT_BATCH_STATE["optimizer"])
 
     def set_optimizer(self, kind: str) -> None:

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,7 +34,7 @@ from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField, parse_number
 from widgets.theme import theme
 
-__all__ = ["SurfacePage", "DEFAULT_SURFACE_STATE"]
+__all__ = ["SurfacePage", "StackedPlot", "DEFAULT_SURFACE_STATE"]
 
 DEFAULT_SURFACE_STATE = {
     "surface": "quadratic",
@@ -47,6 +48,24 @@ DEFAULT_SURFACE_STATE = {
     "racers": [racer_values(s.kind) for s in DEFAULT_RACERS],
 }
 ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
+
+
+class StackedPlot(LivePlot):
+    """A LivePlot on a page of a stack: while hidden it leaves its timer redraws for later
+    (its series stay dirty and are drawn when it is shown, or when it is exported)."""
+
+    _exporting = False
+
+    def redraw(self) -> None:
+        if self.isVisible() or self._exporting:
+            super().redraw()
+
+    def export(self, path, scale: float = 1.0):
+        self._exporting = True
+        try:
+            return super().export(path, scale)
+        finally:
+            self._exporting = False
 
 
 class SurfacePage(QWidget):
@@ -139,16 +158,35 @@ class SurfacePage(QWidget):
         side_layout.addWidget(self.board, 3)
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
-        self.dist_plot = LivePlot("Distance to minimum", "step", "", log_y=True)
-        self.grad_plot = LivePlot("Gradient norm |g|", "step", "", log_y=True)
-        self.stepsize_plot = LivePlot("Step size |Δp|", "step", "", log_y=True)
-        self.lr_plot = LivePlot("Learning rate η", "step", "", log_y=True)
+        self.dist_plot = StackedPlot("Distance to minimum", "step", "", log_y=True)
+        self.grad_plot = StackedPlot("Gradient norm |g|", "step", "", log_y=True)
+        self.stepsize_plot = StackedPlot("Step size |Δp|", "step", "", log_y=True)
+        self.lr_plot = StackedPlot("Learning rate η", "step", "", log_y=True)
+        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
+            p.legend.setVisible(False)  # the racer list and the map carry the colours' names
+        # Two curves on screen (loss and one chosen metric): every visible plot repaints
+        # each frame while racing, and five of them would halve the frame rate.
+        self.metric_combo = QComboBox()
+        self.metric_stack = QStackedWidget()
+        for label, p in (("distance to the nearest minimum", self.dist_plot), ("gradient norm |g|", self.grad_plot),
+                         ("effective step size |Δp|", self.stepsize_plot), ("learning rate η (schedules)", self.lr_plot)):
+            self.metric_combo.addItem(label)
+            self.metric_stack.addWidget(p)
+        self.metric_combo.currentIndexChanged.connect(self.metric_stack.setCurrentIndex)
+        self.metric_combo.setToolTip("Which per-optimizer curve the right-hand plot shows")
+        metric_box = QWidget()
+        metric_layout = QVBoxLayout(metric_box)
+        metric_layout.setContentsMargins(0, 0, 0, 0)
+        metric_row = QHBoxLayout()
+        metric_row.addWidget(QLabel("Show"))
+        metric_row.addWidget(self.metric_combo, 1)
+        metric_layout.addLayout(metric_row)
+        metric_layout.addWidget(self.metric_stack, 1)
         curves = QWidget()
         grid = QGridLayout(curves)
         grid.setContentsMargins(0, 0, 0, 0)
-        for i, p in enumerate((self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot)):
-            p.legend.setVisible(False)  # the racer list and the map carry the colours' names
-            grid.addWidget(p, 0, i)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(metric_box, 0, 1)
 
         top = QSplitter(Qt.Horizontal)
         top.addWidget(self.contour)
@@ -180,7 +218,7 @@ class SurfacePage(QWidget):
         # this timer (a table refresh per snapshot would cost more than a frame).
         self._panels_dirty = False
         self._panel_timer = QTimer(self)
-        self._panel_timer.setInterval(100)
+        self._panel_timer.setInterval(200)
         self._panel_timer.timeout.connect(self._refresh_panels)
         self._panel_timer.start()
 
@@ -375,8 +413,10 @@ class SurfacePage(QWidget):
         self.contour.append_points(data["path"])
         n = len(self._names)
         self._reached = np.full(n, -1)
+        steps = int(data.get("steps", 0)) or int(self.steps_field.value())
         for p in self.plots().values():
             if isinstance(p, LivePlot):
+                p.expect_x_range(0, steps)  # the axes stay put while the curves fill in
                 for name, color in zip(self._names, self._colors):
                     p.series(name, color=color)
         start = data["path"][0, 0]
@@ -399,7 +439,8 @@ class SurfacePage(QWidget):
         self._reached[fresh] = steps[close.argmax(0)[fresh]]
         self._last_gap, self._last_dist = data["gap"][-1], data["distance"][-1]
         self._diverged, self._escaped = data["diverged_at"], data["escaped_at"]
-        self._inspect_data = data["inspect"]
+        if "inspect" in data:
+            self._inspect_data = data["inspect"]
         self._panels_dirty = True
 
     @Slot()
