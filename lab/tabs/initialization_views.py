@@ -184,7 +184,10 @@ class SignalsView(QSplitter):
                     plot.set_data(label, layers, values, color=color, symbol="o")
                 else:
                     plot.remove(label)
-            self.act_mean.set_data(label, layers, data[f"{kind}_mean"], color=color, symbol="o")
+            if np.isfinite(data[f"{kind}_mean"]).any():  # all NaN when every layer overflowed
+                self.act_mean.set_data(label, layers, data[f"{kind}_mean"], color=color, symbol="o")
+            else:
+                self.act_mean.remove(label)
             if np.isfinite(data["saturated"]).any():
                 self.fractions.set_data(f"{label} saturated", layers, data["saturated"], color=color)
             else:

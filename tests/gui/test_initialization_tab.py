@@ -112,6 +112,10 @@ def test_overflow_is_shown_as_overflow(tab, qtbot):
     assert "overflow to Inf from layer" in col.header.text()
     assert any(n.startswith("overflow") for n in col.histograms.data.notes)
     assert "overflow" in tab.banner.text()
+    tab.controls.show_what.setCurrentIndex(1)  # gradients: Inf/NaN below the overflow, drawn as overflow
+    qtbot.waitUntil(lambda: col.histograms.data.notes[0].startswith("overflow"), timeout=2000)
+    qtbot.waitUntil(lambda: tab.signals.act_mean.title == "Gradient mean" and not tab._dirty, timeout=2000)
+    assert np.isfinite(col.histograms.data.counts).all()
 
 
 def test_play_trains_each_scheme_and_zero_init_stays_symmetric(tab, qtbot):
