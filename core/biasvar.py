@@ -37,6 +37,7 @@ __all__ = [
     "MEMORY_LIMIT",
     "fit_predict",
     "sweep_values",
+    "sweep_configs",
     "simulate",
     "Progress",
 ]
@@ -316,14 +317,18 @@ def fits_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     yield Finished(scores)
 
 
+def sweep_configs(cfg: BiasVarConfig) -> list[tuple[float, BiasVarConfig]]:
+    """(value, config with the knob at that value) for every value of the sweep."""
+    field = KNOBS[cfg.knob][0]
+    return [(v, replace(cfg, **{field: v})) for v in sweep_values(cfg)]
+
+
 def complexity_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     data = _data(cfg)
-    field = KNOBS[cfg.knob][0]
-    values = sweep_values(cfg)
+    sweep = sweep_configs(cfg)
     results = []
-    for i, v in enumerate(values):
+    for i, (v, one) in enumerate(sweep):
         ctl.checkpoint()
-        one = replace(cfg, **{field: v})
         grid_pred, train_pred = yield from simulate(one, data, ctl)
         if _diverged(grid_pred):
             yield Message(f"{KNOBS[cfg.knob][1]} = {v:g}: some fits diverged and are left out of this point")
@@ -331,7 +336,7 @@ def complexity_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         scores = _scores(one, data, grid_pred, train_pred)
         results.append((v, scores))
         yield Metrics(i, {"complexity": float(v), **scores})
-        yield Progress(i + 1, len(values), f"{KNOBS[cfg.knob][1]} = {v:g}")
+        yield Progress(i + 1, len(sweep), f"{KNOBS[cfg.knob][1]} = {v:g}")
     yield Finished(_sweep_summary(cfg, results))
 
 

@@ -143,7 +143,7 @@ def _scores(data: ClassData, grid_p, train_p) -> dict[str, float]:
 
 
 def classification_job(cfg, ctl: RunControl) -> Iterator[Event]:
-    from core.biasvar import KNOBS, Progress, sweep_values
+    from core.biasvar import KNOBS, Progress, sweep_configs
 
     if cfg.analysis == "fits":
         data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
@@ -171,16 +171,16 @@ def classification_job(cfg, ctl: RunControl) -> Iterator[Event]:
         return
     if cfg.analysis == "complexity":
         data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
-        field, values = KNOBS[cfg.knob][0], sweep_values(cfg)
+        sweep = sweep_configs(cfg)
         best = None
-        for i, v in enumerate(values):
+        for i, (v, one) in enumerate(sweep):
             ctl.checkpoint()
-            grid_p, train_p = yield from _simulate(replace(cfg, **{field: v}), data, ctl)
+            grid_p, train_p = yield from _simulate(one, data, ctl)
             scores = _scores(data, grid_p, train_p)
             if best is None or scores["test_error"] < best[1]:
                 best = (v, scores["test_error"])
             yield Metrics(i, {"complexity": float(v), **scores})
-            yield Progress(i + 1, len(values), f"{KNOBS[cfg.knob][1]} = {v:g}")
+            yield Progress(i + 1, len(sweep), f"{KNOBS[cfg.knob][1]} = {v:g}")
         yield Finished({"best": best[0], "best_test_error": best[1], "knob": cfg.knob})
         return
     sizes = sorted(set(int(s) for s in cfg.sizes))

@@ -24,7 +24,7 @@ from core.biasvar import (
     fit_predict,
     mlp_settings,
     simulate,
-    sweep_values,
+    sweep_configs,
 )
 from core.biasvar_data import streams
 from core.biasvar_fit import fit_tree, scale_inputs
@@ -146,12 +146,10 @@ def cv_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     fold_of, train_w = kfold_weights(n, cfg.folds, rng)
     x0, y0 = data.x[:1], data.y[:1]
     yield Snapshot(0, "folds", {"fold_of": fold_of, "x": x0[0], "y": y0[0], "folds": cfg.folds})
-    field = KNOBS[cfg.knob][0]
-    values = sweep_values(cfg)
+    sweep = sweep_configs(cfg)
     results = []
-    for i, v in enumerate(values):
+    for i, (v, one) in enumerate(sweep):
         ctl.checkpoint()
-        one = replace(cfg, **{field: v})
         if one.family == "knn":
             one = replace(one, k=min(one.k, n - int(np.ceil(n / cfg.folds))))
         rep = lambda a: np.repeat(a, cfg.folds, axis=0)  # noqa: E731
@@ -166,7 +164,7 @@ def cv_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         cv = {"cv_mean": float(per_fold.mean()), "cv_std": float(per_fold.std(ddof=1))}
         results.append((v, cv["cv_mean"], scores["test_error"]))
         yield Metrics(i, {"complexity": float(v), **cv, **scores})
-        yield Progress(i + 1, len(values), f"{KNOBS[cfg.knob][1]} = {v:g}")
+        yield Progress(i + 1, len(sweep), f"{KNOBS[cfg.knob][1]} = {v:g}")
     if results:
         chosen = min(results, key=lambda r: r[1])
         best = min(results, key=lambda r: r[2])
