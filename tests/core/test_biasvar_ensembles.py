@@ -72,13 +72,13 @@ def test_early_stop_epoch_waits_for_patience():
 
 
 def test_early_stopping_job_curves_and_summary():
-    cfg = BiasVarConfig(analysis="early_stopping", family="mlp", width=32, m=20, n=20, epochs=200, lr=0.03, noise=0.5)
+    cfg = BiasVarConfig(analysis="early_stopping", family="mlp", width=32, m=12, n=20, epochs=150, lr=0.03, noise=0.5)
     events = run_headless(biasvar_job, cfg)
     chunks = [e for e in events if isinstance(e, History)]
     train = np.concatenate([c.values["train_error"] for c in chunks])
     assert train[-1] < train[0]
     summary = finished(events)
-    assert 0 < summary["stop_epoch"] <= 200 and 0 < summary["best_epoch"] <= 200
+    assert 0 < summary["stop_epoch"] <= 150 and 0 < summary["best_epoch"] <= 150
 
 
 def test_batched_mlp_members_train_independently():
@@ -125,7 +125,7 @@ def test_nd_tree_in_one_dimension_equals_the_1d_tree():
 def test_classification_decomposition_identity_within_monte_carlo_error():
     from core.biasvar_classify import class_decompose, class_fit_predict, sample_class_data
 
-    cfg = BiasVarConfig(task="classification", family="knn", k=9, m=150, n=80, dataset="moons", class_noise=0.3)
+    cfg = BiasVarConfig(task="classification", family="knn", k=9, m=100, n=60, dataset="moons", class_noise=0.3)
     data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
     gen = class_fit_predict(cfg, data.x, data.y, np.ones(data.y.shape), np.broadcast_to(data.grid, (cfg.m, *data.grid.shape)))
     try:
