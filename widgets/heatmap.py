@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage
 from widgets.export import export_plot, write_csv
 from widgets.theme import Style, theme
 
-__all__ = ["Heatmap", "field_to_rgba", "class_colors", "NEGATIVE", "POSITIVE"]
+__all__ = ["Heatmap", "field_to_rgba", "class_probability_rgba", "class_colors", "rgba_to_qimage", "NEGATIVE", "POSITIVE"]
 
 NEGATIVE = np.array([245, 147, 34], np.float32)  # Playground orange
 POSITIVE = np.array([8, 119, 189], np.float32)  # Playground blue
@@ -29,6 +29,16 @@ _PALETTE = ["#f59322", "#0877bd", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#
 
 def class_colors(n_classes: int) -> list[str]:
     return _PALETTE[: max(2, n_classes)]
+
+
+def class_probability_rgba(p: np.ndarray, k: int, n_classes: int) -> np.ndarray:
+    """P(class k) over the plane, from white (0) to the class's colour (1)."""
+    color = _hex_rgb(class_colors(n_classes)[k])
+    rgb = WHITE + (color - WHITE) * np.clip(np.asarray(p, np.float32), 0, 1)[..., None]
+    out = np.empty(rgb.shape[:-1] + (4,), np.uint8)
+    out[..., :3] = np.clip(rgb, 0, 255)
+    out[..., 3] = 255
+    return out
 
 
 def _hex_rgb(c: str) -> np.ndarray:
@@ -48,8 +58,8 @@ def field_to_rgba(values: np.ndarray, *, scale: float = 1.0, discrete: bool = Fa
         cls = v.argmax(-1)
         conf = v.max(-1)
         colors = np.stack([_hex_rgb(c) for c in class_colors(k)])[cls]
-        strength = np.ones_like(conf) if discrete else np.clip((conf - 1 / k) / (1 - 1 / k), 0, 1)[..., None] * 0.85
-        rgb = WHITE + (colors - WHITE) * strength
+        sure = np.ones_like(conf)[..., None] if discrete else np.clip((conf - 1 / k) / (1 - 1 / k), 0, 1)[..., None] * 0.85
+        rgb = WHITE + (colors - WHITE) * sure
     else:
         t = np.clip(np.nan_to_num(v / max(scale, 1e-12)), -1, 1)
         if discrete:

@@ -12,8 +12,8 @@ The widget knows nothing of torch: it gets names, widths, numpy weights and QIma
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QLineEdit, QSizePolicy, QToolTip, QWidget
 
 from widgets.param_form import parse_number
@@ -24,7 +24,7 @@ __all__ = ["NetworkDiagram"]
 POS_COLOR = QColor(8, 119, 189)
 NEG_COLOR = QColor(245, 147, 34)
 WIDTH_LEVELS = 5  # pens per sign: each distinct pen is one drawLines call
-MARGIN_X, TOP, BOTTOM = 70, 26, 10  # room for the feature names at the left
+MARGIN_X, TOP, BOTTOM = 46, 26, 10
 
 
 class NetworkDiagram(QWidget):
@@ -55,12 +55,14 @@ class NetworkDiagram(QWidget):
         self._editor.editingFinished.connect(self._finish_edit)
         self._editing: tuple[int, int, int] | None = None
         self.edit_error = ""
+        self._left: float | None = None
         theme().changed.connect(self._restyle)
         self._style = theme().style
 
     # -- content -----------------------------------------------------------------------
     def set_inputs(self, names: list[str], labels: list[str], active: list[bool]) -> None:
         self.input_names, self.input_labels, self.active = list(names), list(labels), list(active)
+        self._left = None
         self._layout_changed()
 
     def set_structure(self, widths: list[int], n_outputs: int) -> None:
@@ -89,13 +91,33 @@ class NetworkDiagram(QWidget):
     # -- geometry ----------------------------------------------------------------------
     def column_centers(self) -> list[float]:
         n = self.n_columns
-        w = max(self.width() - 2 * MARGIN_X, 1)
-        return [MARGIN_X + w * i / (n - 1) for i in range(n)]
+        left = self.left_margin()
+        w = max(self.width() - left - MARGIN_X, 1)
+        return [left + w * i / (n - 1) for i in range(n)]
+
+    def left_margin(self) -> float:
+        """Room for the feature names left of the input column, in the current font (cached)."""
+        if self._left is None:
+            labels = self.input_labels or ["X"]
+            widest = max(QFontMetricsF(self._label_font()).horizontalAdvance(t) for t in labels)
+            self._left = max(MARGIN_X, widest + 22)
+        return self._left
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        if event.type() == QEvent.FontChange:
+            self._left = None
+            self._layout_changed()
+        super().changeEvent(event)
+
+    def _label_font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
+        return font
 
     def node_size(self) -> float:
         most = max(self.column_sizes() or [1])
         avail = max(self.height() - TOP - BOTTOM, 40)
-        col_gap = (self.width() - 2 * MARGIN_X) / max(self.n_columns - 1, 1)
+        col_gap = (self.width() - self.left_margin() - MARGIN_X) / max(self.n_columns - 1, 1)
         return float(max(8.0, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
 
     def node_rect(self, col: int, i: int) -> QRectF:
@@ -250,7 +272,8 @@ class NetworkDiagram(QWidget):
     @Slot(object)
     def _restyle(self, style: Style) -> None:
         self._style = style
-        self.update()
+        self._left = None
+        self._layout_changed()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         style = self._style
@@ -301,14 +324,12 @@ class NetworkDiagram(QWidget):
                 p.drawRect(r)
 
     def _paint_labels(self, p: QPainter, style: Style) -> None:
-        font = QFont(self.font())
-        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.9))
-        p.setFont(font)
+        p.setFont(self._label_font())
         p.setPen(QColor(style.foreground))
         s = self.node_size()
         for i, label in enumerate(self.input_labels):
             r = self.node_rect(0, i)
-            p.drawText(QRectF(r.left() - MARGIN_X + 2, r.top(), MARGIN_X - 6, s), Qt.AlignRight | Qt.AlignVCenter, label)
+            p.drawText(QRectF(0, r.top(), r.left() - 4, s), Qt.AlignRight | Qt.AlignVCenter, label)
         centers = self.column_centers()
         titles = ["Features", *[f"{w} neuron{'s' if w != 1 else ''}" for w in self.widths], "Output"]
         for x, t in zip(centers, titles):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.engine import Diverged, Event, Finished, History, Message, Snapshot
 from core.network2d import FEATURES, MAX_NEURONS, NetworkSpec
@@ -24,6 +24,7 @@ from core.network2d_train import LiveControl, TrainConfig, train_network
 from lab.tabs.base import LabTab
 from lab.tabs.network_state import NetworkFiles, apply_state, feature_images, network_images, read_state
 from lab.tabs.network_ui import build_ui
+from widgets.theme import theme
 
 __all__ = ["NetworkTab"]
 
@@ -54,6 +55,8 @@ class NetworkTab(LabTab):
         self._curves_pushed_at = 0.0
         self._engine_text = ""
         build_ui(self)
+        theme().changed.connect(self._restyle)
+        self._restyle(theme().style)
         self.files = NetworkFiles(self)
         self._sync_controls_from_spec()
         self._points_changed(restart=False)
@@ -70,6 +73,22 @@ class NetworkTab(LabTab):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         QTimer.singleShot(0, self._align_layer_row)
+
+    @Slot(object)
+    def _restyle(self, _style=None) -> None:
+        """Fonts grow in presentation mode: the side panel and the counter follow."""
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.counter.setFont(font)
+        QTimer.singleShot(0, self._fit_left_panel)  # after the new fonts have reached the layouts
+
+    @Slot()
+    def _fit_left_panel(self) -> None:
+        self.left_panel.adjustSize()
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
+        self._align_layer_row()
 
     @Slot()
     def _align_layer_row(self) -> None:
@@ -209,6 +228,7 @@ class NetworkTab(LabTab):
             combo.setCurrentIndex(combo.findData(value))
             combo.blockSignals(False)
         self.extras.loss.setEnabled(s.task == "classification")
+        self.accuracy_plot.setVisible(s.task == "classification")  # regression has no accuracy
         self._feature_images = feature_images(self.points.extent(), 24)
         QTimer.singleShot(0, self._align_layer_row)
         self._align_layer_row()
@@ -388,6 +408,13 @@ class NetworkTab(LabTab):
     # -- drawing (from the timer) ---------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
+        try:
+            self._draw()
+        finally:
+            if self.live is not None:
+                self.live.frame_drawn()  # even after a drawing error the job must not wait for it
+
+    def _draw(self) -> None:
         self._redraw_scheduled = False
         if self._pending_history:
             if time.perf_counter() - self._curves_pushed_at > CURVE_PERIOD_S or self.runner.state != "running":
@@ -424,8 +451,6 @@ class NetworkTab(LabTab):
             self.heatmap.viewport().repaint()
             self.diagram.repaint()
         self.frames_drawn += 1
-        if self.live is not None:
-            self.live.frame_drawn()
 
     def _update_counter(self, snap: dict) -> None:
         parts = [f"Epoch {snap['epoch']:,}", f"iteration {snap['iteration']:,}", f"lr {snap['lr']:.3g}"]

@@ -21,7 +21,7 @@ from core.network2d_presets import read_state
 from core.network2d_settings import TrainSettings
 from core.network2d_train import grid_points
 from widgets.export import save_gif
-from widgets.heatmap import field_to_rgba, rgba_to_qimage
+from widgets.heatmap import class_probability_rgba, field_to_rgba, rgba_to_qimage
 
 if TYPE_CHECKING:
     from lab.tabs.network import NetworkTab
@@ -62,7 +62,11 @@ def network_images(snap: dict, inputs: list[QImage], spec: NetworkSpec, value_sc
     for layer in snap["neurons"]:
         columns.append(_images(field_to_rgba(layer, discrete=discrete)))
     field, scale, classes = _output_field(snap["output_small"], spec, value_scale)
-    columns.append(_images(field_to_rgba(field[None], scale=scale, discrete=discrete, classes=classes)))
+    if classes:  # one output node per class: its probability in the class's colour
+        k = field.shape[-1]
+        columns.append(_images(np.stack([class_probability_rgba(field[..., c], c, k) for c in range(k)])))
+    else:
+        columns.append(_images(field_to_rgba(field[None], scale=scale, discrete=discrete)))
     return columns
 
 

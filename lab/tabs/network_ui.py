@@ -38,10 +38,6 @@ def build_ui(tab: "NetworkTab") -> None:
     tab.bind_play_controls(tab.controls)
     tab.counter = QLabel("Epoch 0")
     tab.counter.setToolTip("Epochs (passes over the training data) and iterations (weight updates)")
-    font = tab.counter.font()
-    font.setPointSizeF(font.pointSizeF() * 1.3)
-    font.setBold(True)
-    tab.counter.setFont(font)
     # Its text changes every frame: a fixed policy keeps that from re-laying out the whole tab.
     tab.counter.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
     tab.counter.setMinimumWidth(200)
@@ -68,10 +64,10 @@ def build_ui(tab: "NetworkTab") -> None:
         QVBoxLayout(g).addWidget(w)
         lbox.addWidget(g)
     lbox.addStretch(1)
-    scroll = QScrollArea()
+    scroll = tab.left_scroll = QScrollArea()
     scroll.setWidget(left)
     scroll.setWidgetResizable(True)
-    scroll.setMinimumWidth(left.sizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4)
+    tab.left_panel = left
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
 
     # middle: the network

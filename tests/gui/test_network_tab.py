@@ -128,3 +128,16 @@ def test_model_saves_and_loads_back(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
     for a, b in zip(tab.snapshot["weights"], weights):
         assert np.allclose(a, b)
+
+
+@pytest.mark.parametrize("dataset", ["blobs", "multi_gaussian"])
+def test_multiclass_and_regression_draw(qtbot, tab, dataset):
+    tab.data_panel.dataset.setCurrentIndex(tab.data_panel.dataset.findData(dataset))
+    qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
+    assert tab.spec.task == tab.points.task and tab.spec.n_outputs == (4 if dataset == "blobs" else 1)
+    qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tab.epoch == 1, timeout=WAIT)
+    frames = tab.frames_drawn
+    qtbot.mouseClick(tab.diagram, Qt.LeftButton, pos=_center(tab.diagram.node_rect(1, 0)))  # a neuron, large
+    qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
+    assert tab.heatmap.rgba() is not None and tab.show_output.isVisibleTo(tab)
