@@ -105,8 +105,10 @@ class ContourView(pg.PlotWidget):
         self._image.setColorMap(_pale_map(theme().style.dark))
         x0, x1, y0, y1 = float(xs[0]), float(xs[-1]), float(ys[0]), float(ys[-1])
         self._image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
-        for iso in self._isos:
-            item.removeItem(iso)
+        for iso in self._isos:  # children of the image, not of the plot: detach them
+            iso.setParentItem(None)
+            if iso.scene() is not None:
+                iso.scene().removeItem(iso)
         self._isos = []
         pen = pg.mkPen((255, 255, 255, 150) if theme().style.dark else (40, 40, 40, 140), width=1)
         for level in log_levels(Z, floor):

@@ -113,14 +113,17 @@ class OptimizersTab(LabTab):
 
     # -- views and export ---------------------------------------------------------
     def plots(self) -> dict:
-        views = {}
-        for key in PAGES:
-            views.update(self._page(key).plots())
-        return views
+        """The views of the page on show (the other pages' plots are empty or stale)."""
+        return self._page(self.current_page()).plots()
 
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        # After a headless run no timer has fired yet: bring the map and panels up to date.
+        self.surface_page.contour.redraw()
+        self.surface_page.refresh_panels()
         written = super().export_views(out, scale)
         # The map also gives SVG and its paths as CSV (the base writes plain plots as PNG only).
+        if self.current_page() != "surface":
+            return written
         written += [p for p in self.surface_page.contour.export(out / "contour", scale) if p not in written]
         if self.surface_page.contour.n_points() > 1:
             written.append(self.save_gif(out / "race.gif"))

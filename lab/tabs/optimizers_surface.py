@@ -219,7 +219,7 @@ class SurfacePage(QWidget):
         self._panels_dirty = False
         self._panel_timer = QTimer(self)
         self._panel_timer.setInterval(200)
-        self._panel_timer.timeout.connect(self._refresh_panels)
+        self._panel_timer.timeout.connect(self.refresh_panels)
         self._panel_timer.start()
 
     # -- settings ---------------------------------------------------------------
@@ -401,7 +401,7 @@ class SurfacePage(QWidget):
         elif isinstance(ev, Snapshot) and ev.kind == "race":
             self._add_chunk(ev.data)
         elif isinstance(ev, Finished) and "leaderboard" in ev.summary:
-            self._refresh_panels()
+            self.refresh_panels()
             self._show_board(ev.summary["leaderboard"])
 
     def _begin(self, data: dict) -> None:
@@ -421,6 +421,8 @@ class SurfacePage(QWidget):
                     p.series(name, color=color)
         start = data["path"][0, 0]
         self.contour.set_start(float(start[0]), float(start[1]))
+        if not self._surface.minima and self.metric_combo.currentIndex() == 0:
+            self.metric_combo.setCurrentIndex(1)  # no minimum, no distance: show |g| instead
 
     def _add_chunk(self, data: dict) -> None:
         if self._reached is None:
@@ -444,7 +446,7 @@ class SurfacePage(QWidget):
         self._panels_dirty = True
 
     @Slot()
-    def _refresh_panels(self) -> None:
+    def refresh_panels(self) -> None:
         if not self._panels_dirty or self._reached is None or self._last_gap is None:
             return
         self._panels_dirty = False

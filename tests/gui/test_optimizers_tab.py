@@ -207,3 +207,12 @@ def test_race_exports_png_svg_csv_and_gif(tab, qtbot, tmp_path):
     assert not QImage(str(tmp_path / "contour.png")).isNull()
     header = (tmp_path / "contour.csv").read_text().splitlines()[0]
     assert header == "SGD x,SGD y,Adam x,Adam y"
+
+
+def test_changing_the_surface_replaces_its_contours(tab):
+    page = tab.surface_page
+    page.surface_combo.setCurrentIndex(page.surface_combo.findData("rosenbrock"))
+    n = len(page.contour._isos)
+    page.surface_combo.setCurrentIndex(page.surface_combo.findData("saddle"))
+    isos_in_scene = [i for i in page.contour.scene().items() if type(i).__name__ == "IsocurveItem"]
+    assert len(isos_in_scene) == len(page.contour._isos) <= n
