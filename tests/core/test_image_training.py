@@ -154,3 +154,14 @@ def test_augmentation_pipeline_from_the_augmentation_lab():
     crop = dict(default_entry("RandomResizedCrop"), params={"size": 24, "scale": [0.5, 1.0], "ratio": [0.75, 1.3333]})
     with pytest.raises(ValueError, match="size unchanged"):
         run_headless(train_images, _cfg(max_steps=4, augment_json=json.dumps({"version": 1, "transforms": [crop]})))
+
+
+def test_archive_of_another_architecture_is_refused(trained, tmp_path):
+    fin = trained[-1].summary
+    model = load_state(model_from_spec(fin["spec"]), fin["state"])
+    folder = save_model_archive(tmp_path / "m", model, fin["spec"], {}, torchscript=False)
+    header = json.loads((folder / "spec.json").read_text())
+    header["spec"]["layers"][0]["filters"] = 4  # the weights were saved for 8 filters
+    (folder / "spec.json").write_text(json.dumps(header))
+    with pytest.raises(ValueError, match="do not fit"):
+        load_model(folder)
