@@ -180,15 +180,15 @@ _DEF_LIST = [
     ),
     TransformDef(
         "RandomCrop", "Random crop", "geometry",
-        (_pi("size", 192, 8, 2048), _pi("padding", 0, 0, 256), ParamDef("pad_if_needed", "bool", True, label="pad if needed")),
+        (_pi("size", 192, 8, 1024), _pi("padding", 0, 0, 256), ParamDef("pad_if_needed", "bool", True, label="pad if needed")),
         kwargs=lambda p, f: {"size": p["size"], "padding": p["padding"] or None, "pad_if_needed": p["pad_if_needed"]},
     ),
     TransformDef(
         "RandomResizedCrop", "Random resized crop", "geometry",
-        (_pi("size", 224, 8, 2048), _pair("scale", (0.08, 1.0), 0.01, 1.0, "area scale"), _pair("ratio", (0.75, 1.3333), 0.1, 10.0, "aspect ratio")),
+        (_pi("size", 224, 8, 1024), _pair("scale", (0.08, 1.0), 0.01, 1.0, "area scale"), _pair("ratio", (0.75, 1.3333), 0.1, 10.0, "aspect ratio")),
         sweep=("area scale", 0.05, 1.0, lambda v, p: {**p, "scale": [v, v]}),
     ),
-    TransformDef("Resize", "Resize", "geometry", (_pi("size", 224, 8, 2048, help="length of the shorter side"),)),
+    TransformDef("Resize", "Resize", "geometry", (_pi("size", 224, 8, 1024, help="length of the shorter side"),)),
     TransformDef(
         "RandomRotation", "Rotation", "geometry", (_pf("degrees", 30.0, 0.0, 180.0, "max angle °"),),
         sweep=("angle °", -45.0, 45.0, lambda v, p: {"degrees": [v, v]}),

@@ -14,6 +14,7 @@ operations are recorded instead.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -35,6 +36,8 @@ __all__ = [
 
 MAX_DRAWS = 64
 HIST_BINS = 64
+DISPLAY_MAX_SIDE = 320
+STATS_MAX_PIXELS = 256 * 256
 
 
 @dataclass(frozen=True)
@@ -153,11 +156,13 @@ def summarize_params(params: dict) -> str:
     return ", ".join(items)
 
 
-def to_display(img) -> np.ndarray:
+def to_display(img, max_side: int | None = None) -> np.ndarray:
     """A pipeline output (tensor C×H×W, uint8 or float) as an RGB uint8 array H×W×3.
 
     Floats in [0, 1] map to 0–255; anything else (after Normalize) is stretched from its
     own minimum to maximum, because that is the only honest way to show negative values.
+    With ``max_side``, larger outputs are scaled down for the screen (a grid cell is small;
+    64 full-size 1024² draws would be 200 MB of pixels).
     """
     import torch
 
@@ -166,6 +171,13 @@ def to_display(img) -> np.ndarray:
         t = t[None]
     if t.shape[0] == 1:
         t = t.expand(3, *t.shape[1:])
+    if max_side and max(t.shape[-2:]) > max_side:
+        import torch.nn.functional as F
+
+        h, w = t.shape[-2:]
+        s = max_side / max(h, w)
+        small = F.interpolate(t[None].float(), size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear", antialias=True, align_corners=False)[0]
+        t = small.round().clamp(0, 255).to(torch.uint8) if t.dtype == torch.uint8 else small
     if t.dtype == torch.uint8:
         return t.permute(1, 2, 0).contiguous().numpy()  # contiguous() made a private copy
     t = t.float()
@@ -173,6 +185,14 @@ def to_display(img) -> np.ndarray:
     if lo < 0.0 or hi > 1.0:
         t = (t - lo) / max(hi - lo, 1e-12)
     return (t.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
+
+
+def stats_sample(img):
+    """Every k-th pixel in both directions so that at most STATS_MAX_PIXELS remain (exact
+    for images up to 256×256): bounded memory for the histograms of 64 large draws."""
+    h, w = img.shape[-2:]
+    step = math.ceil(math.sqrt(h * w / STATS_MAX_PIXELS))
+    return img[..., ::step, ::step] if step > 1 else img
 
 
 def as_float_values(img) -> np.ndarray:
@@ -238,7 +258,7 @@ def sweep_row(spec: dict, step_index: int, image: np.ndarray, cells: int = 7, se
             kw["p"] = 1.0
         module = _make(v2, d.type, kw)
         torch.manual_seed(draw_seed(seed, 0))
-        out.append(to_display(module(x)))
+        out.append(to_display(module(x), DISPLAY_MAX_SIDE))
     return values, out, label
 
 
@@ -267,8 +287,8 @@ def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
             y = pipeline(x)
         except (ValueError, RuntimeError, TypeError) as exc:  # e.g. a crop larger than the image
             raise ValueError(f"The pipeline cannot transform this {cfg.image.shape[1]}×{cfg.image.shape[0]} image: {exc}") from None
-        outputs.append(y)
-        pending.append({"index": i, "image": to_display(y), "params": pipeline.last_params(), "shape": tuple(y.shape)})
+        outputs.append(stats_sample(y))
+        pending.append({"index": i, "image": to_display(y, DISPLAY_MAX_SIDE), "params": pipeline.last_params(), "shape": tuple(y.shape)})
         if throttle.due() or i == n - 1:
             yield Snapshot(i, "draws", {"draws": tuple(pending), "n": n, "elapsed_s": time.perf_counter() - t0})
             pending = []
@@ -277,7 +297,7 @@ def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
     yield Snapshot(n, "code", {"text": pipeline_code(spec, seed=cfg.seed, n_draws=n)})
     if cfg.stats:
         ctl.checkpoint()
-        before = as_float_values(x)
+        before = as_float_values(stats_sample(x))
         after = [as_float_values(y) for y in outputs]
         lo = min(0.0, min(float(a.min()) for a in after))
         hi = max(1.0, max(float(a.max()) for a in after))

@@ -217,3 +217,15 @@ def test_pipeline_from_json_reads_spec_files_and_presets(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
         pipeline_from_json(bad)
+
+
+def test_large_draws_are_scaled_for_the_screen_and_sampled_for_statistics():
+    big = np.zeros((600, 1000, 3), np.uint8)
+    big[:, 500:] = 255  # right half white: half the pixels are 1.0 at any sampling
+    spec = _spec(_entry("Resize", size=1024))
+    events = run_headless(draw_grid_job, GridConfig(json.dumps(spec), big, n_draws=2))
+    draw = _draws(events)[0]
+    assert draw["shape"] == (3, 1024, 1706) and draw["image"].shape == (192, 320, 3)
+    stats = [e for e in events if isinstance(e, Snapshot) and e.kind == "stats"][0].data
+    assert stats["after"]["counts"].sum() < 3 * 2 * 256 * 256 + 1
+    np.testing.assert_allclose(stats["after"]["mean"], 0.5, atol=0.01)
