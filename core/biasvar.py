@@ -88,6 +88,9 @@ class BiasVarConfig:
     rounds: int = 100  # boosting rounds
     boost_lr: float = 0.5
     boost_depth: int = 1
+    boost_learner: str = "tree"  # weak learner: "tree" (depth boost_depth) or "mlp" (tiny)
+    boost_width: int = 3  # hidden units of a tiny-MLP weak learner
+    boost_epochs: int = 60  # its full-batch Adam epochs per round
     folds: int = 5
     val_fraction: float = 0.3
     patience: int = 50  # early stopping, in epochs
@@ -149,6 +152,8 @@ def validate(cfg: BiasVarConfig) -> None:
         (1 <= cfg.rounds <= 2000, "Boosting rounds must be between 1 and 2000"),
         (0 < cfg.boost_lr <= 1, "Boosting learning rate must be in (0, 1]"),
         (1 <= cfg.boost_depth <= 6, "Weak learner depth must be between 1 and 6"),
+        (cfg.boost_learner in ("tree", "mlp"), "Weak learner must be 'tree' or 'mlp'"),
+        (1 <= cfg.boost_width <= 32 and 1 <= cfg.boost_epochs <= 2000, "A tiny MLP weak learner has 1–32 units and 1–2000 epochs"),
         (0.05 <= cfg.val_fraction <= 0.8, "Validation fraction must be between 5 % and 80 %"),
         (cfg.design in ("uniform", "grid"), "Design must be 'uniform' or 'grid'"),
     ]

@@ -96,7 +96,8 @@ def bagging_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
 
 
 def boosting_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
-    """Gradient boosting with squared loss: each round fits a shallow tree to the residuals."""
+    """Gradient boosting with squared loss: each round fits a weak learner — a shallow
+    tree, or a batch of tiny MLPs — to the residuals of all M ensembles at once."""
     data = _data(cfg)
     m, n = data.x.shape
     xq = _queries(data.x, data.x_grid)
@@ -132,10 +133,28 @@ def boosting_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     for r in range(1, cfg.rounds + 1):
         ctl.checkpoint()
         residual = data.y - ensemble[:, :n]
-        learner = cfg.boost_lr * fit_tree(data.x, residual, w, xq, cfg.boost_depth)
+        if cfg.boost_learner == "mlp":
+            weak = yield from _tiny_mlp(cfg, data.x, residual, xq, r, ctl)
+        else:
+            weak = fit_tree(data.x, residual, w, xq, cfg.boost_depth)
+        learner = cfg.boost_lr * weak
         ensemble += learner
         yield from record(r, learner)
     yield Finished({"rounds": cfg.rounds})
+
+
+def _tiny_mlp(cfg: BiasVarConfig, x, residual, xq, round_: int, ctl: RunControl) -> Iterator[Event]:
+    """One boosting round's weak learners: M tiny MLPs (fresh seeds each round)."""
+    steps = train_mlp(
+        scale_inputs(x, cfg.x_range), residual, np.ones_like(residual), scale_inputs(xq, cfg.x_range),
+        width=cfg.boost_width, layers=1, epochs=cfg.boost_epochs, lr=0.03, seed=cfg.seed + 7 * round_, device=torch_device(cfg.device),
+    )
+    for _, pred in steps:
+        ctl.checkpoint()
+        if pred is not None:
+            return pred
+    raise AssertionError("train_mlp ends with predictions")
+    yield  # a generator, like the other fitters
 
 
 def cv_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:

@@ -57,6 +57,8 @@ NUMBERS = [
     ("rounds", "boosting rounds", 100, 1, 1000, {"integer": True}),
     ("boost_lr", "boosting learning rate ν", 0.5, 0.01, 1.0, {"decimals": 2}),
     ("boost_depth", "weak learner depth (1 = stump)", 1, 1, 6, {"integer": True}),
+    ("boost_width", "tiny MLP: hidden units", 3, 1, 32, {"integer": True}),
+    ("boost_epochs", "tiny MLP: epochs per round", 60, 1, 2000, {"integer": True}),
     ("folds", "folds K", 5, 2, 20, {"integer": True}),
     ("val_fraction", "validation fraction", 0.3, 0.05, 0.8, {"decimals": 2}),
     ("patience", "patience (epochs)", 50, 5, 2000, {"integer": True}),
@@ -119,12 +121,16 @@ class SettingsPanel(QScrollArea):
             model_box.addWidget(self.extras.get(name) or self.numbers[name])
 
         ens_box = self._group(column, "Bagging · boosting · CV · early stopping")
-        for name in ("bags", "rounds", "boost_lr", "boost_depth", "folds", "val_fraction", "patience"):
-            ens_box.addWidget(self.numbers[name])
+        self.boost_learner = QComboBox()
+        self.boost_learner.addItem("weak learner: shallow tree", "tree")
+        self.boost_learner.addItem("weak learner: tiny MLP", "mlp")
+        for name in ("bags", "rounds", "boost_lr", "boost_learner", "boost_depth", "boost_width", "boost_epochs", "folds", "val_fraction", "patience"):
+            ens_box.addWidget(self.boost_learner if name == "boost_learner" else self.numbers[name])
         column.addStretch(1)
 
         self.task.currentIndexChanged.connect(lambda _i: (self._sync_visibility(), self.changed.emit("task")))
         self.dataset.currentIndexChanged.connect(lambda _i: self.changed.emit("dataset"))
+        self.boost_learner.currentIndexChanged.connect(lambda _i: (self._sync_visibility(), self.changed.emit("boost_learner")))
         self.truth.currentIndexChanged.connect(self._on_truth)
         self.formula.editingFinished.connect(self._on_formula)
         self.design.currentIndexChanged.connect(lambda _i: self.changed.emit("design"))
@@ -153,6 +159,7 @@ class SettingsPanel(QScrollArea):
             analysis=analysis,
             task=self.task.currentData(),
             dataset=self.dataset.currentData(),
+            boost_learner=self.boost_learner.currentData(),
             truth=self.truth.currentData(),
             formula=self._good_formula,
             design=self.design.currentData(),
@@ -174,7 +181,7 @@ class SettingsPanel(QScrollArea):
         unknown = set(state) - set(STATE_KEYS) - {"ridge_on"}
         if unknown:
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}")
-        combos = {"task": self.task, "dataset": self.dataset, "truth": self.truth, "design": self.design, "family": self.family}
+        combos = {"task": self.task, "dataset": self.dataset, "truth": self.truth, "design": self.design, "family": self.family, "boost_learner": self.boost_learner}
         for name, combo in combos.items():
             if name in state and combo.findData(state[name]) < 0:
                 raise ValueError(f"{name}: {state[name]!r} is not one of the choices")
@@ -256,6 +263,10 @@ class SettingsPanel(QScrollArea):
         self.formula_error.setVisible(not classify and bool(self.formula_error.text()))
         self.family.setItemText(self.family.findData("poly"), "Polynomial (logistic)" if classify else FAMILIES["poly"])
         self.sweep_ridge.setVisible(not classify and family == "poly")
+        tiny = self.boost_learner.currentData() == "mlp"
+        self.numbers["boost_depth"].setVisible(not tiny)
+        for name in ("boost_width", "boost_epochs"):
+            self.numbers[name].setVisible(tiny)
 
     def complexity_field(self) -> NumberField:
         """The control of the current family's complexity knob."""

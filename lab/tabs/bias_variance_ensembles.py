@@ -114,7 +114,7 @@ class BoostingPage(Page):
         self.fit_plot.set_data("weak learner × ν (this round)", d["x"], learner, color=_color(2))
         self.points.setData(d["sample_x"], d["sample_y"])
         self.summary.setText(
-            f"Round {d['round']}: each round fits a shallow tree to the residuals y − F(x) and adds ν times it. "
+            f"Round {d['round']}: each round fits a weak learner (a shallow tree or a tiny MLP) to the residuals y − F(x) and adds ν times it. "
             "Bias falls round by round while the variance grows: too many rounds overfit."
         )
 

@@ -147,3 +147,10 @@ def test_classification_runs_every_family(family):
     snap = [e for e in events if isinstance(e, Snapshot) and e.kind == "class_fits"][0]
     assert snap.data["vote"].shape == (41, 41) and snap.data["boundaries"].shape == (6, 41, 41)
     assert 0 <= finished(events)["test_error"] <= 1
+
+
+def test_boosting_tiny_mlps_lowers_the_bias():
+    cfg = BiasVarConfig(analysis="boosting", boost_learner="mlp", boost_epochs=30, m=30, rounds=8, boost_lr=0.5)
+    chunks = [e for e in run_headless(biasvar_job, cfg) if isinstance(e, History)]
+    bias2 = np.concatenate([c.values["bias2"] for c in chunks])
+    assert len(bias2) == 9 and bias2[-1] < 0.5 * bias2[0]
