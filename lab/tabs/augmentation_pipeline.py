@@ -80,7 +80,7 @@ class PipelineEditor(QWidget):
         self.list.setMinimumHeight(100)
         self.list.setMaximumHeight(170)
         self.list.setToolTip("Drag to reorder; tick to switch a step on or off")
-        self.list.model().rowsMoved.connect(lambda *a: QTimer.singleShot(0, self._order_changed))
+        self.list.model().rowsMoved.connect(self._order_changed)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.currentRowChanged.connect(self._show_params)
         self.up_button = QPushButton("↑")

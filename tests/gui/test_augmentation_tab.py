@@ -4,7 +4,7 @@ pipeline leaves the last good grid on screen."""
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPoint, Qt
+from PySide6.QtCore import QEvent, QModelIndex, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
@@ -79,6 +79,13 @@ def test_add_search_reorder_toggle_and_remove_by_clicks(tab, qtbot):
     settled(tab, qtbot)
     code = tab.code_view.toPlainText()
     assert code.index("GaussianBlur") < code.index("ColorJitter")
+    # A drag in the list moves the row in its model, as here: the crop goes to the end.
+    model = editor.list.model()
+    assert model.moveRow(QModelIndex(), 0, QModelIndex(), model.rowCount())
+    qtbot.waitUntil(lambda: step_titles(tab)[-1] == "Random resized crop")
+    settled(tab, qtbot)
+    code = tab.code_view.toPlainText()
+    assert code.index("RandomRotation") < code.index("RandomResizedCrop")
 
     row = select_step(tab, qtbot, "Horizontal flip")
     editor.list.item(row).setCheckState(Qt.Unchecked)  # what clicking the tick box does
