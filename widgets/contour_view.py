@@ -85,6 +85,7 @@ class ContourView(pg.PlotWidget):
         self.frames_painted = 0  # paint events of the view (what the benchmark counts)
         self._grid: tuple | None = None
         self.scene().sigMouseClicked.connect(self._on_click)
+        self._add_export_menu()
         self._timer = QTimer(self)
         self._timer.setInterval(round(1000 / REDRAW_HZ))
         self._timer.timeout.connect(self.redraw)
@@ -291,13 +292,35 @@ class ContourView(pg.PlotWidget):
         base = Path(base)
         self.redraw()
         written = [export_plot(self, base.with_suffix(".png"), scale), export_plot(self, base.with_suffix(".svg"))]
+        written.append(self.export_paths_csv(base.with_suffix(".csv")))
+        return written
+
+    def _add_export_menu(self) -> None:
+        menu = self.getPlotItem().vb.menu.addMenu("Save map as")
+        for label, suffix, scale in (("PNG ×1…", ".png", 1), ("PNG ×2…", ".png", 2), ("SVG…", ".svg", 1),
+                                     ("CSV of the paths…", ".csv", 1)):
+            menu.addAction(label).triggered.connect(lambda _=False, s=suffix, k=scale: self._export_dialog(s, k))
+
+    def _export_dialog(self, suffix: str, scale: float) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self, "Save map", "optimizer_race" + suffix, f"*{suffix}")
+        if not path:
+            return
+        path = Path(path if path.lower().endswith(suffix) else path + suffix)
+        if suffix == ".csv":
+            self.export_paths_csv(path)
+        else:
+            self.redraw()
+            export_plot(self, path, scale)
+
+    def export_paths_csv(self, path: str | Path) -> Path:
         cols = {}
         for i, name in enumerate(self._names):
             p = self.path(i)
             cols[f"{name} x"] = p[:, 0]
             cols[f"{name} y"] = p[:, 1]
-        written.append(write_csv(base.with_suffix(".csv"), cols or {"x": [], "y": []}))
-        return written
+        return write_csv(path, cols or {"x": [], "y": []})
 
     # -- look --------------------------------------------------------------------
     @Slot(object)

@@ -190,7 +190,11 @@ class NetPage(QWidget):
 
     def job(self, device: str):
         epochs = int(self.controls.epochs.value())
-        rows, settings = settings_from_values(self.racers.values(), epochs * 100)
+        base = NetRaceConfig()
+        # Steps of the whole run, for the step and exponential schedules' pace.
+        n_train = round(base.n_points * base.train_fraction)
+        total = epochs * -(-n_train // max(1, int(self.batch_size.value())))
+        rows, settings = settings_from_values(self.racers.values(), total)
         if not settings:
             raise ValueError("Switch on at least one optimizer to race")
         self._rows = rows
