@@ -24,7 +24,7 @@ from core.biasvar_fit import fit_knn, fit_poly, fit_tree, scale_inputs
 from core.biasvar_mlp import train_mlp
 from core.biasvar_stats import decompose, pointwise_bias_variance, train_error
 from core.devices import torch_device
-from core.engine import Event, Finished, Message, Metrics, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, Message, Metrics, RunControl, Snapshot, Throttle
 
 __all__ = [
     "BiasVarConfig",
@@ -293,13 +293,29 @@ def _diverged(pred: np.ndarray) -> bool:
     return not np.all(np.isfinite(pred))
 
 
-def fits_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
-    data = _data(cfg)
-    ctl.checkpoint()
+def simulate_finite(cfg: BiasVarConfig, data: SimData, ctl: RunControl, where: str, step: int = 0, sweep: bool = False) -> Iterator[Event]:
+    """:func:`simulate`, leaving out the fits that diverged (an MLP whose loss became
+    NaN/inf; members are independent, so the others stand). Returns (data, grid
+    predictions, training predictions) of the finite fits, or None when none is left
+    (a Diverged event: of the whole job, or of this point of a sweep)."""
     grid_pred, train_pred = yield from simulate(cfg, data, ctl)
-    if _diverged(grid_pred):
-        yield Message("Some fits gave non-finite predictions (diverged); lower the learning rate.")
-        grid_pred = np.where(np.isfinite(grid_pred), grid_pred, np.nan)
+    ok = np.isfinite(grid_pred).all(1) & np.isfinite(train_pred).all(1)
+    if ok.all():
+        return data, grid_pred, train_pred
+    if not ok.any():
+        yield Diverged(step, f"{where}: every fit diverged (loss NaN or infinite); lower the learning rate", where if sweep else "")
+        return None
+    yield Message(f"{where}: {int((~ok).sum())} of {len(ok)} fits diverged and are left out; lower the learning rate")
+    kept = replace(data, x=data.x[ok], y=data.y[ok], test_noise=data.test_noise[ok])
+    return kept, grid_pred[ok], train_pred[ok]
+
+
+def fits_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
+    ctl.checkpoint()
+    result = yield from simulate_finite(cfg, _data(cfg), ctl, "These fits")
+    if result is None:
+        return
+    data, grid_pred, train_pred = result
     mean, bias2_x, var_x = pointwise_bias_variance(grid_pred, data.f_grid)
     scores = _scores(cfg, data, grid_pred, train_pred)
     yield Snapshot(
@@ -334,11 +350,10 @@ def complexity_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     results = []
     for i, (v, one) in enumerate(sweep):
         ctl.checkpoint()
-        grid_pred, train_pred = yield from simulate(one, data, ctl)
-        if _diverged(grid_pred):
-            yield Message(f"{KNOBS[cfg.knob][1]} = {v:g}: some fits diverged and are left out of this point")
+        result = yield from simulate_finite(one, data, ctl, f"{KNOBS[cfg.knob][1]} = {v:g}", i, sweep=True)
+        if result is None:
             continue
-        scores = _scores(one, data, grid_pred, train_pred)
+        scores = _scores(one, *result)
         results.append((v, scores))
         yield Metrics(i, {"complexity": float(v), **scores})
         yield Progress(i + 1, len(sweep), f"{KNOBS[cfg.knob][1]} = {v:g}")
@@ -358,11 +373,10 @@ def learning_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         ctl.checkpoint()
         one = replace(cfg, n=n, k=min(cfg.k, n))
         data = _data(one, n)
-        grid_pred, train_pred = yield from simulate(one, data, ctl)
-        if _diverged(grid_pred):
-            yield Message(f"n = {n}: some fits diverged and are left out of this point")
+        result = yield from simulate_finite(one, data, ctl, f"n = {n}", i, sweep=True)
+        if result is None:
             continue
-        yield Metrics(n, {"n": float(n), **_scores(one, data, grid_pred, train_pred)})
+        yield Metrics(n, {"n": float(n), **_scores(one, *result)})
         yield Progress(i + 1, len(sizes), f"n = {n}")
     yield Finished({"sizes": sizes})
 

@@ -31,7 +31,7 @@ from core.biasvar_fit import fit_tree, scale_inputs
 from core.biasvar_mlp import train_mlp
 from core.biasvar_stats import bootstrap_weights, decompose, kfold_weights, pointwise_bias_variance, train_error
 from core.devices import torch_device
-from core.engine import Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle
 
 __all__ = ["bagging_job", "boosting_job", "cv_job", "early_stopping_job", "bagged_predictions", "early_stop_epoch"]
 
@@ -234,7 +234,7 @@ def early_stopping_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
             chunk = buffer.flush()
             if chunk is not None:
                 yield chunk
-            yield Message(f"The MLPs diverged at epoch {epoch}; lower the learning rate.")
+            yield Diverged(epoch, "the MLPs' loss became NaN or infinite; lower the learning rate")
             break
         grid = pred[:, n:]
         scores = decompose(grid, data.f_grid, data.sigma, data.test_noise)

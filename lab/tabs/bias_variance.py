@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.biasvar import FAMILIES, KNOBS, biasvar_job, validate
-from core.engine import Event, Message
+from core.engine import Diverged, Event, Message
 from lab.tabs.base import LabTab
 from lab.tabs.bias_variance_controls import SettingsPanel
 from lab.tabs.bias_variance_ensembles import BaggingPage, BoostingPage, CrossValidationPage
@@ -121,6 +121,8 @@ class BiasVarianceTab(LabTab):
             self.progress_label.setText(event.label)
         elif isinstance(event, Message):
             self.banner.show_message(event.text, "info")
+        elif isinstance(event, Diverged) and event.series:  # one point of a sweep (the base shows a whole-job one)
+            self.banner.show_message(f"Diverged: {event.message}", "warning")
         else:
             self._job_page.on_event(event)
 

@@ -9,7 +9,7 @@ from core.biasvar import BiasVarConfig, Progress, biasvar_job
 from core.biasvar_ensembles import early_stop_epoch
 from core.biasvar_mlp import train_mlp
 from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
-from test_biasvar import _one_torch_thread  # noqa: F401  (autouse: one torch thread, as in the app)
+from test_biasvar import _one_torch_thread, drive  # noqa: F401  (autouse fixture: one torch thread, as in the app)
 
 
 
@@ -127,12 +127,7 @@ def test_classification_decomposition_identity_within_monte_carlo_error():
 
     cfg = BiasVarConfig(task="classification", family="knn", k=9, m=100, n=60, dataset="moons", class_noise=0.3)
     data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
-    gen = class_fit_predict(cfg, data.x, data.y, np.ones(data.y.shape), np.broadcast_to(data.grid, (cfg.m, *data.grid.shape)))
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        p = stop.value
+    p, _ = drive(class_fit_predict(cfg, data.x, data.y, np.ones(data.y.shape), np.broadcast_to(data.grid, (cfg.m, *data.grid.shape))))
     scores = class_decompose((p > 0.5).astype(np.int64), data.p1, data.test_labels)
     # Only the fresh test labels are random here: Bernoulli(p1) at every grid point.
     standard_error = np.sqrt(np.mean(data.p1 * (1 - data.p1)) / data.test_labels.size)
@@ -154,3 +149,21 @@ def test_boosting_tiny_mlps_lowers_the_bias():
     chunks = [e for e in run_headless(biasvar_job, cfg) if isinstance(e, History)]
     bias2 = np.concatenate([c.values["bias2"] for c in chunks])
     assert len(bias2) == 9 and bias2[-1] < 0.5 * bias2[0]
+
+
+def test_fits_that_diverge_are_left_out_and_reported():
+    from dataclasses import replace
+
+    from core.biasvar import _data, simulate_finite
+    from core.engine import Diverged, Message
+
+    cfg = BiasVarConfig(family="mlp", m=4, n=10, epochs=20)
+    data = _data(cfg)
+    y = data.y.copy()
+    y[1, 3] = np.nan  # member 1's loss is NaN from the first step: it diverges alone
+    (kept, grid_pred, _), events = drive(simulate_finite(cfg, replace(data, y=y), RunControl(), "width 16"))
+    assert any(isinstance(e, Message) and "1 of 4 fits diverged" in e.text for e in events)
+    assert grid_pred.shape == (3, cfg.grid) and np.isfinite(grid_pred).all() and len(kept.test_noise) == 3
+    result, events = drive(simulate_finite(cfg, replace(data, y=np.full_like(y, np.nan)), RunControl(), "width 16", sweep=True))
+    assert result is None
+    assert [e.series for e in events if isinstance(e, Diverged)] == ["width 16"]
