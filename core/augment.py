@@ -391,14 +391,19 @@ def _make(v2, type_name: str, kw: dict):
     return getattr(v2, type_name)(**kw)
 
 
-def build_steps(spec: dict) -> list[Step]:
-    """The enabled transforms in order, as torchvision modules with their code text."""
+def build_steps(spec: dict, *, float_input: bool = False) -> list[Step]:
+    """The enabled transforms in order, as torchvision modules with their code text.
+
+    ``float_input``: the images will be float in [0, 1] (a training set already
+    converted) rather than uint8, so dtype-dependent values (solarize threshold, erasing
+    fill) are given on that scale and no ToDtype is inserted.
+    """
     import torch
     from torchvision.transforms import v2
 
     spec = normalize_spec(spec)
     steps: list[Step] = []
-    is_float = False
+    is_float = bool(float_input)
     for i, entry in enumerate(spec["transforms"]):
         if not entry["enabled"]:
             continue
@@ -419,24 +424,25 @@ def build_steps(spec: dict) -> list[Step]:
     return steps
 
 
-def build_pipeline(spec: dict):
-    """A ``torchvision.transforms.v2.Compose`` for ``spec`` (uint8 or float images in).
+def build_pipeline(spec: dict, *, float_input: bool = False):
+    """A ``torchvision.transforms.v2.Compose`` for ``spec``: uint8 images in by default,
+    float images in [0, 1] with ``float_input=True``.
 
     Batch mixing (``spec["mix"]``) is not part of it: MixUp/CutMix act on batches with
-    labels; see :func:`core.augment_mix.batch_mixer`.
+    labels; see :func:`core.augment_mix.mix_batch`.
     """
     from torchvision.transforms import v2
 
-    return v2.Compose([s.module for s in build_steps(spec)])
+    return v2.Compose([s.module for s in build_steps(spec, float_input=float_input)])
 
 
 def spec_to_json(spec: dict) -> str:
     return json.dumps(normalize_spec(spec), indent=2) + "\n"
 
 
-def pipeline_from_json(path: str | Path):
+def pipeline_from_json(path: str | Path, *, float_input: bool = False):
     """Read a pipeline spec file (or a dllab experiment whose state holds one) and build it."""
-    return build_pipeline(load_spec(path))
+    return build_pipeline(load_spec(path), float_input=float_input)
 
 
 def load_spec(path: str | Path) -> dict:

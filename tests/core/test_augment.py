@@ -229,3 +229,17 @@ def test_large_draws_are_scaled_for_the_screen_and_sampled_for_statistics():
     stats = [e for e in events if isinstance(e, Snapshot) and e.kind == "stats"][0].data
     assert stats["after"]["counts"].sum() < 3 * 2 * 256 * 256 + 1
     np.testing.assert_allclose(stats["after"]["mean"], 0.5, atol=0.01)
+
+
+def test_a_pipeline_for_float_training_images(scene):
+    """What another lab trains with: float images in [0, 1], the same spec."""
+    import torch
+
+    spec = _spec(_entry("RandomSolarize", p=1.0, threshold=0.5), _entry("RandomErasing", p=1.0, value=1.0), _entry("Normalize"))
+    x = image_tensor(scene).float() / 255.0
+    torch.manual_seed(0)
+    y_float = build_pipeline(spec, float_input=True)(x)
+    torch.manual_seed(0)
+    y_uint8 = build_pipeline(spec)(image_tensor(scene))
+    assert y_float.dtype == torch.float32
+    torch.testing.assert_close(y_float, y_uint8, atol=0.02, rtol=0)  # same picture, either way in
