@@ -233,6 +233,7 @@ class NetPage(QWidget):
             colors = self.racers.colors()
             rows = getattr(self, "_rows", range(len(self._names)))
             for p in self.plots().values():
+                p.expect_x_range(0, int(self.controls.epochs.value()))  # axes stay put while racing
                 for name, i in zip(self._names, rows):
                     p.series(name, color=colors[i] if i < len(colors) else None)
             self.summary.setText(f"{len(self._names)} copies of a network with {ev.data['n_params']} weights, "
@@ -332,6 +333,10 @@ class BatchPage(QWidget):
         if isinstance(ev, Snapshot) and ev.kind == "batch_start":
             self._colors = {n: theme().style.series_color(i) for i, n in enumerate(ev.data["names"])}
         elif isinstance(ev, Snapshot) and ev.kind == "batch_curves":
+            if not self.loss.names():
+                epochs = int(self.controls.epochs.value())
+                self.loss.expect_x_range(0, epochs)
+                self.acc.expect_x_range(0, epochs)
             d = ev.data
             color = self._colors.get(d["name"])
             self.loss.series(f"{d['name']} train", color=color).extend(d["epochs"], d["train_loss"])
@@ -339,6 +344,8 @@ class BatchPage(QWidget):
             self.acc.series(d["name"], color=color).extend(d["epochs"], d["test_acc"])
         elif isinstance(ev, Snapshot) and ev.kind == "landscape":
             alpha = ev.data["alpha"]
+            for plot in (self.landscape, self.landscape_test):
+                plot.expect_x_range(float(alpha[0]), float(alpha[-1]))
             for i, (name, (train, test)) in enumerate(ev.data["lines"].items()):
                 color = theme().style.series_color(i + 4)
                 self.landscape.set_data(name, alpha, train, color=color)
