@@ -57,6 +57,7 @@ class NetworkTab(LabTab):
         build_ui(self)
         theme().changed.connect(self._restyle)
         self._restyle(theme().style)
+        self.runner.state_changed.connect(self._mark_dirty)  # paused or finished: curves catch up at once
         self.files = NetworkFiles(self)
         self._sync_controls_from_spec()
         self._points_changed(restart=False)
@@ -470,7 +471,7 @@ class NetworkTab(LabTab):
             self.heatmap.getPlotItem().setTitle(f"Layer {col}, neuron {index + 1}")
             self.show_output.show()
         self.diagram.update()
-        self._dirty = True
+        self._mark_dirty()
 
     @Slot(bool)
     def _record_toggled(self, on: bool) -> None:
