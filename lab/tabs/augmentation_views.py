@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QR
 from core.preprocess import STAGE_NAMES, image_batch_stats, preprocess_stages, toy_data
 from widgets.image_grid_view import ImageGridView
 from widgets.live_plot import LivePlot
+from widgets.param_form import ErrorLabel
 from widgets.theme import theme
 
 __all__ = ["HistogramPanel", "MixPage", "PreprocessPage", "WarningLabel"]
@@ -19,18 +20,15 @@ CHANNELS = ("R", "G", "B")
 CHANNEL_COLORS = ("#D55E00", "#009E73", "#0072B2")
 
 
-class WarningLabel(QLabel):
-    """An amber, word-wrapped note that hides when empty."""
+class WarningLabel(ErrorLabel):
+    """An amber note (an ErrorLabel in warning colours) that hides when empty."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setWordWrap(True)
         self.setStyleSheet("QLabel { background: #fff4d6; color: #6b4e00; border: 1px solid #e6c870; border-radius: 4px; padding: 4px; }")
-        self.hide()
 
     def show_text(self, text: str) -> None:
-        self.setText(text)
-        self.setVisible(bool(text))
+        self.show_error(text)
 
 
 class HistogramPanel(QWidget):
