@@ -146,9 +146,9 @@ class DataPanel(QWidget):
         self.augment_load.clicked.connect(self._load_augmentation)
         self.augment_clear.clicked.connect(lambda: self.set_augmentation(None))
         arow = QHBoxLayout()
-        arow.addWidget(self.augment_label, 1)
         arow.addWidget(self.augment_load)
         arow.addWidget(self.augment_clear)
+        arow.addStretch(1)
         if not augmentation_available():
             self.augment_load.setEnabled(False)
             self.augment_label.setText("the augmentation lab is not installed")
@@ -162,6 +162,7 @@ class DataPanel(QWidget):
         form.addRow(self.normalize)
         form.addRow(note)
         form.addRow("Augmentation pipeline\n(from the augmentation lab)", arow)
+        form.addRow(self.augment_label)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)

@@ -49,6 +49,7 @@ class BarChart(QWidget):
         self._highlight: int | None = None
         self._bars: pg.BarGraphItem | None = None
         item = self.plot.getPlotItem()
+        item.setTitle(title)
         item.setLabel("bottom", value_label)
         item.setXRange(0, 1)
         item.setMouseEnabled(x=False, y=False)
