@@ -26,7 +26,7 @@ import torch  # noqa: E402
 
 from core.engine import run_headless  # noqa: E402
 from core.race2d import RaceConfig, race_job  # noqa: E402
-from core.race_net import DEFAULT_NET_RACERS, NetRace, NetRaceConfig  # noqa: E402
+from core.race_net import NetRace, NetRaceConfig  # noqa: E402
 from core.race_optim import make_torch_optimizer  # noqa: E402
 
 
