@@ -38,6 +38,7 @@ class BaggingPage(Page):
 
     def prepare(self, cfg) -> None:
         self.curve_plot.expect_x_range(1, cfg.bags)
+        self.fit_plot.expect_x_range(cfg.x_min, cfg.x_max)
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, Metrics):
@@ -85,7 +86,7 @@ class BoostingPage(Page):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.fit_plot = LivePlot("Boosting one data set: ensemble and this round's weak learner", "x", "y")
+        self.fit_plot = LivePlot("Boosting one data set: ensemble and weak learner", "x", "y")
         self.points = scatter_item(self.fit_plot)
         self.follow_theme(self.points)
         self.curve_plot = LivePlot("Ensemble against rounds (over M data sets)", "round", "mean squared error", log_y=True)
@@ -94,6 +95,7 @@ class BoostingPage(Page):
 
     def prepare(self, cfg) -> None:
         self.curve_plot.expect_x_range(0, cfg.rounds)
+        self.fit_plot.expect_x_range(cfg.x_min, cfg.x_max)
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, History):

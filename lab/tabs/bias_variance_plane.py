@@ -33,7 +33,7 @@ def _plane_plot(title: str) -> tuple[pg.PlotWidget, pg.ImageItem]:
 class PlaneView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.vote_plot, self.vote_image = _plane_plot("Vote share for class 1 · model boundaries (white) · Bayes (dashed)")
+        self.vote_plot, self.vote_image = _plane_plot("Vote share for class 1 (white: models, dashed: Bayes)")
         self.var_plot, self.var_image = _plane_plot("Disagreement between the models (variance)")
         self.vote_image.setLookupTable(pg.colormap.get("CET-D1").getLookupTable(nPts=256))
         self.var_image.setLookupTable(pg.colormap.get("viridis").getLookupTable(nPts=256))
