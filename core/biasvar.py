@@ -244,6 +244,8 @@ def fit_predict(cfg: BiasVarConfig, x: np.ndarray, y: np.ndarray, w: np.ndarray,
             )
         return fit.pred
     if cfg.family == "knn":
+        if cfg.k >= x.shape[1]:
+            yield Message(f"k = {cfg.k} is not below n = {x.shape[1]}: every prediction is the mean of all the points.")
         return fit_knn(x, y, w, xq, cfg.k, device)
     if cfg.family == "tree":
         return fit_tree(x, y, w, xq, cfg.depth)

@@ -202,3 +202,10 @@ def test_streams_are_independent_of_each_other():
 
 def test_scaled_inputs_cover_minus_one_to_one():
     np.testing.assert_allclose(scale_inputs(np.array([2.0, 3.0, 4.0]), (2.0, 4.0)), [-1, 0, 1])
+
+
+def test_knn_with_k_not_below_n_predicts_the_mean_and_says_so():
+    events = run_headless(biasvar_job, BiasVarConfig(family="knn", k=40, n=30, m=5))
+    assert any(isinstance(e, Message) and "k = 40" in e.text for e in events)
+    scores = [e for e in events if isinstance(e, Finished)][0].summary
+    assert scores["variance"] > 0 and np.isfinite(scores["test_error"])
