@@ -250,8 +250,9 @@ class FastTrainer:
         col, alphas = self._coefficients(B)
         perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
         xp = self.Xa.index_select(1, perm)
-        xs, xts = xp.split(B, 1), xp.t().split(B, 0)
-        ts = self.T.index_select(1, perm).mul_(col).split(B, 1)
+        # unsafe_split: the C++ split without Tensor.split's Python wrapper (these views are read-only here)
+        xs, xts = xp.unsafe_split(B, 1), xp.t().unsafe_split(B, 0)
+        ts = self.T.index_select(1, perm).mul_(col).unsafe_split(B, 1)
         task_out = torch.sigmoid if self.data.task == "classification" and self.data.n_classes == 2 else None
         if self.data.task == "classification" and self.data.n_classes > 2:
             task_out = _softmax_rows

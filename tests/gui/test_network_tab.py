@@ -48,11 +48,16 @@ def test_clicks_build_the_network_and_play_pause_train_it(qtbot, tab):
     assert "Epoch" in tab.counter.text() and "iteration" in tab.counter.text()
 
 
-def test_step_trains_exactly_one_epoch(qtbot, tab):
+def test_step_trains_exactly_one_epoch_and_records_a_gif(qtbot, tab, tmp_path):
+    tab.model_panel.record_gif.setChecked(True)
     before = tab.epoch
     qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch == before + 1, timeout=WAIT)
     assert tab.snapshot["iteration"] == (before + 1) * 25  # 250 training points, batches of 10
+    qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(tab.gif_frames) >= 2, timeout=WAIT)
+    path = tab.files.save_gif(tmp_path / "boundary.gif")
+    assert path.stat().st_size > 1000
 
 
 def test_learning_rate_changes_while_running_without_reset(qtbot, tab):
@@ -77,7 +82,7 @@ def test_too_high_learning_rate_diverges_with_a_message(qtbot, tab):
     assert np.all(np.isfinite(tab.snapshot["output"]))  # the last good picture stays
 
 
-def test_clicks_on_the_map_add_and_remove_points(qtbot, tab):
+def test_clicks_on_the_map_add_and_remove_points_and_csv(qtbot, tab, tmp_path):
     n = len(tab.points)
     tab.heatmap.click_at(1.0, 1.0, Qt.RightButton)
     assert len(tab.points) == n + 1 and tab.points.y[-1] == 0 and tab.data_settings is None
@@ -85,6 +90,14 @@ def test_clicks_on_the_map_add_and_remove_points(qtbot, tab):
     tab.heatmap.click_at(1.0, 1.0)
     assert len(tab.points) == n
     assert "points" in tab.experiment_state()["data"]
+    saved = tab.files.save_csv(tmp_path / "points.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x1,x2,label\n1,2,0\n3,oops,1\n")
+    with pytest.raises(ValueError, match="data row 2"):
+        tab.files.load_csv(bad)
+    assert len(tab.points) == n  # a malformed file changes nothing
+    tab.files.load_csv(saved)
+    assert len(tab.points) == n
 
 
 def test_batch_larger_than_training_set_is_refused_at_the_control(qtbot, tab):
