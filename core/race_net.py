@@ -238,7 +238,7 @@ def grad_out(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
     """d loss / d outputs of each model's mean loss (training needs no loss value)."""
     b = out.shape[1]
     if task == "binary":
-        return torch.sub(torch.sigmoid(out), y, alpha=1.0).div_(b)
+        return torch.sigmoid(out).sub_(y).div_(b)
     if task == "regression":
         return torch.sub(out, y).mul_(2 / b)
     return loss_and_grad_out(out, y, task)[1]

@@ -268,6 +268,7 @@ class BatchedOptimizers:
         self._streams = {i: _ScheduleStream(s, self.total_steps) for i, s in enumerate(settings) if s.schedule != "none"}
         self._plateau_lr = {i: self.rows.lr[i] for i, st in self._streams.items() if st.plateau}
         self._nadam_mu_product = np.ones(n)  # NAdam's running product of μ_t, per row
+        self._has_nadam = "nadam" in fam
         self._table: list | None = None
         self._table_start = 0
         self._chunk_len = 0
@@ -385,10 +386,15 @@ class BatchedOptimizers:
         table = torch.as_tensor(coef, dtype=self.dtype).to(self.device).unsqueeze(-1)
         # Coefficients that stay the same over the chunk become one (N, 1) tensor; only
         # the ones that change (bias corrections, schedules) are indexed per step.
-        self._table = []
+        # One tuple of (N, 1) coefficient tensors per step, made here in bulk: unbind()
+        # makes a chunk's views in one call, where indexing per step costs an op each.
+        columns = []
         for c in range(len(_COLUMNS)):
-            const = bool(np.all(coef[:, c, :] == coef[:1, c, :]))
-            self._table.append((True, table[0, c].clone()) if const else (False, table[:, c].clone()))
+            if bool(np.all(coef[:, c, :] == coef[:1, c, :])):
+                columns.append([table[0, c].clone()] * steps)
+            else:
+                columns.append(table[:, c].clone().unbind(0))
+        self._table = list(zip(*columns))
         self._chunk_len = steps
         self._table_start = self.t
         self._flags = {
@@ -416,9 +422,7 @@ class BatchedOptimizers:
         """
         self._ensure_table()
         k = self.t - self._table_start
-        (l2, am, bm, av, bv, ya, za, ca, ea, au, bu, cv, ein, epsd, kg, km, keep, scv) = (
-            col if const else col[k] for const, col in self._table
-        )
+        (l2, am, bm, av, bv, ya, za, ca, ea, au, bu, cv, ein, epsd, kg, km, keep, scv) = self._table[k]
         flags = self._flags
         g = grads + l2 * params if flags["l2"] else grads
         if flags["m"]:
@@ -443,7 +447,8 @@ class BatchedOptimizers:
             params.addcdiv_(numer, denom, value=-1.0)
         self.t += 1
         self._lr_now = self._chunk_lr[k]
-        self._nadam_mu_product *= self._chunk_mu[k]
+        if self._has_nadam:
+            self._nadam_mu_product *= self._chunk_mu[k]
         self.last_grad = g
 
     @property
