@@ -285,7 +285,7 @@ class RacerList(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(holder)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)  # large fonts in presentation mode
         scroll.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
         self.add_kind = QComboBox()
         for key, spec in OPTIMIZERS.items():
