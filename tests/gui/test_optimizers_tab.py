@@ -216,3 +216,8 @@ def test_changing_the_surface_replaces_its_contours(tab):
     page.surface_combo.setCurrentIndex(page.surface_combo.findData("saddle"))
     isos_in_scene = [i for i in page.contour.scene().items() if type(i).__name__ == "IsocurveItem"]
     assert len(isos_in_scene) == len(page.contour._isos) <= n
+
+
+def test_gif_button_before_any_race_says_what_to_do(tab, qtbot):
+    qtbot.mouseClick(tab.gif_button, Qt.LeftButton)
+    assert "Run or step the race" in tab.banner.text()
