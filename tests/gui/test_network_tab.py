@@ -107,7 +107,10 @@ def test_batch_larger_than_training_set_is_refused_at_the_control(qtbot, tab):
 
 
 def test_typed_weight_reaches_the_network(qtbot, tab):
-    tab.diagram.begin_edit(0, 1, 0)
+    w = tab.snapshot["weights"][0][1, 0]
+    assert tab.diagram.value_text(tab.diagram.edge_midpoint(0, 1, 0)) == f"Weight {w:.4g} — click to type a new value"
+    qtbot.mouseClick(tab.diagram, Qt.LeftButton, pos=tab.diagram.edge_midpoint(0, 1, 0).toPoint())
+    assert tab.diagram._editor.isVisible() and tab.diagram._editing == (0, 1, 0)
     editor = tab.diagram._editor
     editor.clear()
     qtbot.keyClicks(editor, "abc")
