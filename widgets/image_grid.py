@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
@@ -57,7 +57,11 @@ class ImageGrid(QWidget):
         self.empty_text = ""
         self.setMinimumSize(200, 120)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        theme().changed.connect(lambda _s: self.update())
+        theme().changed.connect(self._on_theme)  # a bound slot: disconnected when this widget goes
+
+    @Slot(object)
+    def _on_theme(self, _style) -> None:
+        self.update()
 
     # -- data ------------------------------------------------------------------------
     def set_images(self, images, captions: Sequence[str] | None = None, marks: Sequence[str | None] | None = None, scaling: str = "unit") -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtCore import QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
@@ -33,7 +33,11 @@ class MatrixView(QWidget):
         self._cols: list[str] = []
         self.setMinimumSize(240, 200)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
-        theme().changed.connect(lambda _s: self.update())
+        theme().changed.connect(self._on_theme)  # a bound slot: disconnected when this widget goes
+
+    @Slot(object)
+    def _on_theme(self, _style) -> None:
+        self.update()
 
     def set_matrix(self, matrix, row_labels: Sequence[str], col_labels: Sequence[str] | None = None) -> None:
         self._matrix = np.asarray(matrix, dtype=float)

@@ -55,7 +55,11 @@ class BarChart(QWidget):
         item.setMouseEnabled(x=False, y=False)
         item.hideButtons()
         item.invertY(True)
-        theme().changed.connect(lambda _s: self._draw())
+        theme().changed.connect(self._on_theme)  # a bound slot: disconnected when this widget goes
+        self._draw()
+
+    @Slot(object)
+    def _on_theme(self, _style) -> None:
         self._draw()
 
     def set_values(self, names, values, highlight: int | None = None) -> None:
