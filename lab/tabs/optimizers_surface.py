@@ -146,16 +146,8 @@ class SurfacePage(QWidget):
         self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.board.horizontalHeader().setStretchLastSection(True)
         self.board.setEditTriggers(QTableWidget.NoEditTriggers)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(0, 0, 0, 0)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("Step by step:"))
-        row.addWidget(self.inspect_combo, 1)
-        side_layout.addLayout(row)
-        side_layout.addWidget(self.inspector, 2)
-        side_layout.addWidget(QLabel("Leaderboard"))
-        side_layout.addWidget(self.board, 3)
+        side = _chooser_column("Step by step:", self.inspect_combo,
+                               [(self.inspector, 2), (QLabel("Leaderboard"), 0), (self.board, 3)])
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
         self.dist_plot = StackedPlot("Distance to minimum", "step", "", log_y=True)
@@ -174,14 +166,7 @@ class SurfacePage(QWidget):
             self.metric_stack.addWidget(p)
         self.metric_combo.currentIndexChanged.connect(self.metric_stack.setCurrentIndex)
         self.metric_combo.setToolTip("Which per-optimizer curve the right-hand plot shows")
-        metric_box = QWidget()
-        metric_layout = QVBoxLayout(metric_box)
-        metric_layout.setContentsMargins(0, 0, 0, 0)
-        metric_row = QHBoxLayout()
-        metric_row.addWidget(QLabel("Show"))
-        metric_row.addWidget(self.metric_combo, 1)
-        metric_layout.addLayout(metric_row)
-        metric_layout.addWidget(self.metric_stack, 1)
+        metric_box = _chooser_column("Show", self.metric_combo, [(self.metric_stack, 1)])
         curves = QWidget()
         grid = QGridLayout(curves)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -504,6 +489,20 @@ class SurfacePage(QWidget):
     def apply_tuning(self, summary: dict) -> None:
         rows = getattr(self, "_pending_rows", [])
         self.racers.set_learning_rates(rows, summary["lrs"])
+
+
+def _chooser_column(label: str, combo: QComboBox, below: list[tuple[QWidget, int]]) -> QWidget:
+    """A labelled chooser on top, the widgets it governs below (with their stretch)."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    row = QHBoxLayout()
+    row.addWidget(QLabel(label))
+    row.addWidget(combo, 1)
+    column.addLayout(row)
+    for widget, stretch in below:
+        column.addWidget(widget, stretch)
+    return box
 
 
 def _light(color: str):
