@@ -101,8 +101,8 @@ class BiasVarianceTab(LabTab):
             if hasattr(p, "configure"):
                 x_label = "log₁₀ ridge λ" if cfg.knob == "ridge" else label
                 p.configure(x_label, log_x=cfg.knob == "ridge", more_complex_right=more_complex_right, task=cfg.task)
-        knob_field, knob_label, _ = KNOBS[cfg.family]
-        self.fits_page.model_label = f"{FAMILIES[cfg.family]}, {knob_label} = {getattr(cfg, knob_field)}"
+        knob_field = KNOBS[cfg.family][0]
+        self.fits_page.model_label = f"{FAMILIES[cfg.family]}, {knob_field} = {getattr(cfg, knob_field)}"
         if cfg.family == "poly" and cfg.ridge > 0:
             self.fits_page.model_label += f", λ = {cfg.ridge:g}"
         page.prepare(cfg)

@@ -54,7 +54,7 @@ class BaggingPage(Page):
         elif isinstance(event, Snapshot) and event.kind == "bagging":
             d = event.data
             xs, ys = gapped(d["x"], d["resamples"])
-            self.fit_plot.set_data(f"bootstrap fits ({len(d['resamples'])} shown)", xs, ys, color=faint(0, 60), width=0.6)
+            self.fit_plot.set_data(f"bootstrap fits ({len(d['resamples'])} shown)", xs, ys, color=faint(5, 70), width=0.6)
             self.fit_plot.set_data("one model (all data)", d["x"], d["single"], color=_color(2), dash=True)
             self.fit_plot.set_data("bagged", d["x"], d["bagged"], color=_color(4), width=1.6)
             self.fit_plot.set_data("truth f(x)", d["x"], d["truth"], color=_color(7))

@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.biasvar import KNOBS, sweep_values
@@ -45,6 +46,9 @@ def gapped(x: np.ndarray, curves: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def faint(color_index: int, alpha: int = 40) -> str:
+    """A see-through series colour; twice as opaque on a dark background."""
+    if theme().style.dark:
+        alpha = min(255, 2 * alpha)
     return f"{theme().style.series_color(color_index)}{alpha:02x}"
 
 
@@ -94,6 +98,9 @@ class Page(QWidget):
         for item in self._themed:
             if isinstance(item, pg.TextItem):
                 item.setColor(style.foreground)
+                font = QFont(item.textItem.font())
+                font.setPixelSize(round(12 * style.effective_font_scale))
+                item.setFont(font)
             elif isinstance(item, pg.InfiniteLine):
                 item.label.setColor(style.foreground)
             elif isinstance(item, pg.ScatterPlotItem):
@@ -197,7 +204,7 @@ class FitsPage(Page):
             self.data = dict(event.data)
             d = self.data
             xs, ys = gapped(d["x"], d["curves"])
-            self.fit_plot.set_data(f"fits ({len(d['curves'])} shown)", xs, ys, color=faint(0), width=0.6)
+            self.fit_plot.set_data(f"fits ({len(d['curves'])} shown)", xs, ys, color=faint(5, 60), width=0.6)
             self.fit_plot.set_data("mean fit", d["x"], d["mean"], color=theme().style.series_color(4), width=1.6)
             self.fit_plot.set_data("truth f(x)", d["x"], d["truth"], color=theme().style.series_color(7), width=1.3)
             self.pointwise_plot.set_data("bias²(x)", d["x"], d["bias2_x"], color=theme().style.series_color(4))
