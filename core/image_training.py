@@ -254,14 +254,22 @@ def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
     model = build_model(cfg.layers, data.input_shape, n_classes).to(device)
     try:
         yield from _train(cfg, ctl, data, model, device, report.total_params)
-    except torch.OutOfMemoryError:
+    except RuntimeError as exc:  # torch.OutOfMemoryError on a GPU; a plain RuntimeError on the CPU
+        if not _is_out_of_memory(exc):
+            raise
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
+        where = "or run on the CPU" if device.type != "cpu" else "or use a smaller subset"
         raise RuntimeError(
             f"Out of memory on {cfg.device} with batch size {cfg.batch_size}: lower the batch size "
-            "(or the network's size), or run on the CPU."
+            f"(or the network's size), {where}."
         ) from None
+
+
+def _is_out_of_memory(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 def _train(cfg: ImageTrainConfig, ctl: RunControl, data: PreparedData, model: nn.Module, device, n_params: int) -> Iterator[Event]:
