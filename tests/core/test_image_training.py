@@ -165,3 +165,12 @@ def test_archive_of_another_architecture_is_refused(trained, tmp_path):
     (folder / "spec.json").write_text(json.dumps(header))
     with pytest.raises(ValueError, match="do not fit"):
         load_model(folder)
+
+
+def test_the_cpu_allocators_failure_counts_as_out_of_memory():
+    from core.image_training import _is_out_of_memory
+
+    with pytest.raises(RuntimeError) as info:
+        torch.empty(10**14)  # 400 TB: refused at once by the allocator
+    assert _is_out_of_memory(info.value)
+    assert not _is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
