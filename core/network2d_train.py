@@ -250,10 +250,14 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
         last = stop_early or (cfg.max_epochs is not None and epoch >= cfg.max_epochs)
         now = time.perf_counter()
         if now >= frame_end or ctl.paused or last:
-            yield metrics.flush()
             if cfg.live is not None:
                 cfg.live.expect_frame()
-            yield _snapshot(trainer, cfg, epoch, grids, feature_maps)
+            # Compute the picture first, then hand over curves and picture back to back: the
+            # GUI starts work on the first event, and torch work between the two would then
+            # compete with it for the interpreter lock.
+            snapshot = _snapshot(trainer, cfg, epoch, grids, feature_maps)
+            yield metrics.flush()
+            yield snapshot
             budget = cfg.frame_s
             if not last:
                 if cfg.live is not None:

@@ -96,6 +96,8 @@ class Heatmap(pg.PlotWidget):
         item.setLabel("left", "x₂")
         item.setAspectLocked(True)
         item.setMenuEnabled(True)
+        # Smooth scaling of the field in software costs more than the rest of a frame.
+        self.setAntialiasing(False)
         self.image = pg.ImageItem(axisOrder="row-major")
         item.addItem(self.image)
         self.train_points = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.2))
