@@ -185,3 +185,31 @@ def test_classification_on_a_2d_data_set(tab, qtbot):
     click_page(qtbot, tab, "bagging")
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
     assert "switch to regression" in tab.banner.text()
+
+
+def test_bagging_deep_trees_and_early_stopping_by_play(tab, qtbot):
+    s = tab.settings
+    type_into(qtbot, s.numbers["m"], "40")
+    s.family.setCurrentIndex(s.family.findData("tree"))
+    type_into(qtbot, s.numbers["depth"], "8")
+    type_into(qtbot, s.numbers["bags"], "20")
+    qtbot.waitUntil(lambda: not tab.runner.is_active and not tab._auto.isActive(), timeout=15000)
+    click_page(qtbot, tab, "bagging")
+    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    finished(qtbot, tab)
+    page = tab.page("bagging")
+    b, bagged = page.curve_plot.data("variance, bagged")
+    _, single = page.curve_plot.data("variance, one model")
+    assert b.tolist() == list(range(1, 21)) and bagged[-1] < single[-1]
+    assert "cuts the variance" in page.summary.text()
+
+    s.family.setCurrentIndex(s.family.findData("mlp"))
+    type_into(qtbot, s.numbers["epochs"], "100")
+    type_into(qtbot, s.numbers["m"], "10")
+    click_page(qtbot, tab, "early_stopping")
+    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    finished(qtbot, tab)
+    page = tab.page("early_stopping")
+    epochs, _ = page.plot.data("validation error")
+    assert epochs[-1] == 100 and page.lines["stop"].isVisible()
+    assert "Early stopping" in page.summary.text()
