@@ -251,6 +251,8 @@ class DataPanel(QWidget):
     def _on_source(self) -> None:
         key = self.source.currentData()
         self.pages.setCurrentIndex(0 if key == "builtin" else 1 if key in DOWNLOADABLE else 2)
+        # A stacked widget is as tall as its tallest page; fit the page shown instead.
+        self.pages.setFixedHeight(self.pages.currentWidget().sizeHint().height())
         self.size.setEnabled(key in ("builtin", "folder"))
         if key in DOWNLOADABLE:
             self._refresh_download_status()
