@@ -10,7 +10,7 @@ which trains for seconds and waits for Play.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.biasvar import FAMILIES, KNOBS, biasvar_job, validate
 from core.engine import Diverged, Event, Message
@@ -136,6 +136,8 @@ class BiasVarianceTab(LabTab):
     def run_to_end(self, job_spec=None, max_events=None) -> int:
         n = super().run_to_end(job_spec, max_events)
         self._job_page.flush()
+        # Let the plots lay out their new ranges (axes, legends) before the tab is rendered.
+        QApplication.processEvents()
         return n
 
     def plots(self) -> dict:
