@@ -96,7 +96,7 @@ class TrainConfig:
     output_resolution: int = 80
     neuron_resolution: int = 24
     neuron_maps: bool = True
-    frame_s: float = 1 / 30  # one picture per frame period: training gets what drawing leaves of it
+    frame_s: float = 1 / 36  # one picture per frame period (a margin above 30 fps); training gets the rest
     min_train_s: float = 0.008  # the least training time per picture, however slow the drawing
     breather_s: float = 0.0  # without a LiveControl: sleep after a picture
     draw_wait_s: float = 0.25  # with a LiveControl: longest wait for the GUI to draw a picture
