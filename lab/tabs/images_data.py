@@ -260,6 +260,8 @@ class DataPanel(QWidget):
 
     def _refresh_download_status(self) -> None:
         key = self.source.currentData()
+        if key not in DOWNLOADABLE:
+            return  # the download page is not shown; it refreshes when it is
         where = Path(self.data_dir or default_data_dir())
         busy = self.runner.is_active
         have = not busy and is_downloaded(key, where)

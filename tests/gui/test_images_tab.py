@@ -188,3 +188,17 @@ def test_experiment_state_round_trip_and_refusal(tab):
     finally:
         other.shutdown()
         other.deleteLater()
+
+
+def test_download_progress_and_success(tab, qtbot, tmp_path):
+    import hashlib
+
+    payload = b"x" * 200_000
+    (tmp_path / "file.gz").write_bytes(payload)
+    resource = ("sub", "file.gz", hashlib.md5(payload).hexdigest(), ((tmp_path / "file.gz").as_uri(),))
+    panel = tab.data_panel
+    panel.data_dir = str(tmp_path / "data")
+    with qtbot.waitSignal(panel.downloaded, timeout=10000):
+        panel.runner.start(download_job, DownloadConfig("mnist", panel.data_dir, resources=(resource,)))
+    assert panel.progress.value() == panel.progress.maximum()
+    assert "downloaded and ready" in tab.banner.text()
