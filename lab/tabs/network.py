@@ -123,6 +123,12 @@ class NetworkTab(LabTab):
             self.live = self._job_live  # the channel for settings and typed weights of this run
         return started
 
+    @Slot()
+    def show_fresh_network(self) -> None:
+        """Reset: a newly initialized network on screen at epoch 0, paused (as Playground)."""
+        self.files.initial_state = None
+        self.start(paused=True)
+
     def restart(self) -> None:
         """A fresh network for the new setup; keeps playing if it was playing."""
         running = self.runner.state == "running"

@@ -36,6 +36,7 @@ def build_ui(tab: "NetworkTab") -> None:
     """Create the widgets of the tab and wire them to its slots."""
     tab.controls = PlayControls()
     tab.bind_play_controls(tab.controls)
+    tab.controls.reset_requested.connect(tab.show_fresh_network)  # after the runner's own reset
     tab.counter = QLabel("Epoch 0")
     tab.counter.setToolTip("Epochs (passes over the training data) and iterations (weight updates)")
     # Its text changes every frame: a fixed policy keeps that from re-laying out the whole tab.

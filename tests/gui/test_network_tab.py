@@ -58,6 +58,9 @@ def test_step_trains_exactly_one_epoch_and_records_a_gif(qtbot, tab, tmp_path):
     qtbot.waitUntil(lambda: len(tab.gif_frames) >= 2, timeout=WAIT)
     path = tab.files.save_gif(tmp_path / "boundary.gif")
     assert path.stat().st_size > 1000
+    qtbot.mouseClick(tab.controls.reset_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tab.snapshot is not None and tab.snapshot["epoch"] == 0, timeout=WAIT)
+    assert tab.runner.state == "paused" and tab.epoch == 0
 
 
 def test_learning_rate_changes_while_running_without_reset(qtbot, tab):
