@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
-from PySide6.QtWidgets import QLineEdit, QSizePolicy, QToolTip, QWidget
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QMenu, QSizePolicy, QToolTip, QWidget
 
+from widgets.export import export_widget_png
 from widgets.param_form import parse_number
 from widgets.theme import Style, theme
 
@@ -231,6 +232,19 @@ class NetworkDiagram(QWidget):
         edge = self.edge_at(pos)
         if edge is not None and event.button() == Qt.LeftButton:
             self.begin_edit(*edge, pos)
+        elif edge is None and event.button() == Qt.RightButton:
+            self._export_menu(event.globalPosition().toPoint())
+
+    def _export_menu(self, where) -> None:
+        menu = QMenu(self)
+        for label, scale in (("Save diagram as PNG ×1…", 1), ("Save diagram as PNG ×2…", 2)):
+            menu.addAction(label).triggered.connect(lambda _=False, k=scale: self._export_dialog(k))
+        menu.popup(where)
+
+    def _export_dialog(self, scale: float) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save diagram", "network.png", "*.png")
+        if path:
+            export_widget_png(self, path if path.lower().endswith(".png") else path + ".png", scale)
 
     def begin_edit(self, layer: int, row: int, col: int, pos: QPointF | None = None) -> None:
         """Open the box to type weight [row, col] of ``layer`` (col = -1: bias of ``row``)."""
