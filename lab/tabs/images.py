@@ -96,12 +96,13 @@ class ImagesTab(LabTab):
         self.set_content(container)
 
         self._running_layers: list[dict] = []
+        self._signature_memo: tuple | None = None
         self._running_device = self.device
         self.trained: dict | None = None
         self.preset.activated.connect(self._on_preset)
         self.stack.changed.connect(self._update_report)
         self.data_panel.changed.connect(self._update_report)
-        self.data_panel.downloaded.connect(lambda _k: self._update_report())
+        self.data_panel.downloaded.connect(self._on_downloaded)
         self.runner.state_changed.connect(lambda _s: self.model_panel.update_buttons())
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
@@ -119,7 +120,11 @@ class ImagesTab(LabTab):
         self.preset.setCurrentIndex(0)
 
     def _signature(self):
-        return input_signature(self.data_panel.config())
+        """Input shape and classes of the chosen data (remembered: a folder is scanned once)."""
+        cfg = self.data_panel.config()
+        if self._signature_memo is None or self._signature_memo[0] != cfg:
+            self._signature_memo = (cfg, input_signature(cfg))
+        return self._signature_memo[1]
 
     @Slot()
     def _update_report(self, *_args):
@@ -155,6 +160,11 @@ class ImagesTab(LabTab):
             totals = ""
         self.stack.set_report(rows, totals, report.error, report.error_index)
         return report
+
+    @Slot(str)
+    def _on_downloaded(self, _dataset: str) -> None:
+        self._signature_memo = None
+        self._update_report()
 
     # -- running ----------------------------------------------------------------------
     def current_job(self):
