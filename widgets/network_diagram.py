@@ -101,7 +101,7 @@ class NetworkDiagram(QWidget):
         if self._left is None:
             labels = self.input_labels or ["X"]
             widest = max(QFontMetricsF(self._label_font()).horizontalAdvance(t) for t in labels)
-            self._left = max(MARGIN_X, widest + 22)
+            self._left = max(MARGIN_X, widest + 8 + 44 / 2 + 4)  # text, gap, half the largest node
         return self._left
 
     def changeEvent(self, event) -> None:  # noqa: N802
