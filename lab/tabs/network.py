@@ -51,6 +51,10 @@ class NetworkTab(LabTab):
         self._dirty = False
         self._redraw_scheduled = False
         self._headless = False
+        self._dirty_gif = False
+        self._last_values: dict[str, float] = {}
+        self._run_seed = 0
+        self._job_live: LiveControl | None = None
         self._pending_history: list[History] = []
         self._curves_pushed_at = 0.0
         self._engine_text = ""
@@ -115,6 +119,7 @@ class NetworkTab(LabTab):
                           live=LiveControl(), initial_state=self.files.initial_state)
         cfg.check()
         self._job_live = cfg.live
+        self._run_seed = settings.seed
         return train_network, cfg
 
     def start(self, *, paused: bool = False) -> bool:
@@ -253,17 +258,17 @@ class NetworkTab(LabTab):
             self.banner.show_message(str(exc), "warning")
             return
         if self.live is not None and self.runner.is_active:
-            prev_seed = getattr(self, "_last_seed", settings.seed)
-            self._last_seed = settings.seed
-            if settings.seed != prev_seed:
+            if settings.seed != self._run_seed:
                 self.restart()  # the seed picks the initial weights: a new run
             else:
                 self.live.update_settings(settings)
-        self._last_seed = settings.seed
 
     @Slot(int, int, int, float)
     def _edit_weight(self, layer: int, row: int, col: int, value: float) -> None:
         if self.live is None or not self.runner.is_active:
+            # The run has ended (diverged, stopped early): go on from the weights on screen.
+            if self.snapshot is not None:
+                self.files.initial_state = dict(self.snapshot["state_dict"])
             self.start(paused=True)
         self.live.set_parameter(layer, row, col, value)
 
@@ -448,7 +453,7 @@ class NetworkTab(LabTab):
         images = network_images(snap, self._feature_images, self.spec, self._value_scale(), discrete)
         self.diagram.set_state(snap["weights"], snap["biases"], images)
         self._update_counter(snap)
-        if getattr(self, "_dirty_gif", False):
+        if self._dirty_gif:
             self._dirty_gif = False
             frame = self.heatmap.rgba()
             if frame is not None and len(self.gif_frames) < 600:
@@ -461,7 +466,7 @@ class NetworkTab(LabTab):
 
     def _update_counter(self, snap: dict) -> None:
         parts = [f"Epoch {snap['epoch']:,}", f"iteration {snap['iteration']:,}", f"lr {snap['lr']:.3g}"]
-        lv = getattr(self, "_last_values", {})
+        lv = self._last_values
         if "test_loss" in lv:
             parts.append(f"test loss {lv['test_loss']:.3f}")
         self.counter.setText(" · ".join(parts))
