@@ -112,7 +112,8 @@ def test_cross_validation_shows_folds_and_both_choices(tab, qtbot):
     finished(qtbot, tab)
     page = tab.page("cv")
     assert sorted(np.bincount(page.strip.fold_of).tolist()) == [10, 10, 10]
-    assert page.lines["cv"].isVisible() and "CV picks polynomial degree" in page.summary.text()
+    assert "CV picks polynomial degree" in page.summary.text()
+    qtbot.waitUntil(page.lines["cv"].isVisible)  # drawn by the page's frame timer
 
 
 def test_bad_settings_are_refused_with_a_message(tab, qtbot):
@@ -211,5 +212,6 @@ def test_bagging_deep_trees_and_early_stopping_by_play(tab, qtbot):
     finished(qtbot, tab)
     page = tab.page("early_stopping")
     epochs, _ = page.plot.data("validation error")
-    assert epochs[-1] == 100 and page.lines["stop"].isVisible()
+    assert epochs[-1] == 100
+    qtbot.waitUntil(page.lines["stop"].isVisible)  # drawn by the page's frame timer
     assert "Early stopping" in page.summary.text()
