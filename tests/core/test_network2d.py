@@ -9,7 +9,7 @@ import torch
 
 from core.datasets2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
-from core.model_io import load_model, save_model_archive
+from core.model_io import _quiet_jit, load_model, save_model_archive
 from core.network2d import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network2d_fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
 from core.network2d_settings import PreparedData, TrainSettings
@@ -214,6 +214,9 @@ def test_model_archive_rebuilds_the_network(tmp_path, capsys):
     assert NetworkSpec.from_dict(loaded_spec) == spec
     x = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     assert torch.allclose(rebuilt(x), model(x))
+    with _quiet_jit():
+        scripted = torch.jit.load(str(path / "model.torchscript.pt"))  # the feature map scripts too
+    assert torch.allclose(scripted(x), model(x))
     # The stand-alone script (needs only torch) gives the same numbers; python rebuild.py in-process.
     runpy.run_path(str(path / "rebuild.py"), run_name="__main__")
     assert f"{model(torch.tensor([[0.0, 0.0]]))[0, 0].item():.4f}" in capsys.readouterr().out
