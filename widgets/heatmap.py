@@ -128,6 +128,12 @@ class Heatmap(pg.PlotWidget):
         x0, x1, y0, y1 = self.extent
         self.image.setRect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
+    def repaint_field(self) -> None:
+        """Paint the map now, and only the data area: the axes have not changed."""
+        vb = self.getPlotItem().vb
+        area = self.mapFromScene(vb.sceneBoundingRect()).boundingRect().adjusted(-2, -2, 2, 2)
+        self.viewport().repaint(area)
+
     def rgba(self) -> np.ndarray | None:
         """The picture shown, rows top to bottom (for GIF frames)."""
         return None if self._rgba is None else self._rgba[::-1].copy()

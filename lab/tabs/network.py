@@ -460,7 +460,7 @@ class NetworkTab(LabTab):
                 self.gif_frames.append(frame)
         if self.isVisible():
             # Paint now, while the job waits, rather than later while it trains.
-            self.heatmap.viewport().repaint()
+            self.heatmap.repaint_field()
             self.diagram.repaint()
         self.frames_drawn += 1
 
