@@ -99,7 +99,7 @@ class TrainConfig:
     frame_s: float = 1 / 36  # one picture per frame period (a margin above 30 fps); training gets the rest
     min_train_s: float = 0.008  # the least training time per picture, however slow the drawing
     breather_s: float = 0.0  # without a LiveControl: sleep after a picture
-    draw_wait_s: float = 0.25  # with a LiveControl: longest wait for the GUI to draw a picture
+    draw_wait_s: float = 0.15  # with a LiveControl: longest wait for the GUI to draw (stop stays < 200 ms)
     fast: bool = True  # allow the fast path
     device: str = "cpu"
     initial_state: dict | None = field(default=None, compare=False)  # a state_dict to start from
