@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
 from lab.runner import JobFailure, JobRunner
@@ -158,6 +158,9 @@ class LabTab(QWidget):
         return self.export_views(out, scale)
 
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        # After a synchronous run the axes and layouts have not caught up with the data
+        # yet (they update from the event loop); let them, or the figures show old ticks.
+        QApplication.processEvents()
         written = []
         for name, view in self.plots().items():
             if isinstance(view, LivePlot):
