@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPoint, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from widgets.export import export_widget_png
@@ -43,6 +43,10 @@ class _Cell:
     caption: str = ""
     tooltip: str = ""
     bars: list[tuple[str, float]] = field(default_factory=list)
+    # The picture scaled once to its cell (and pixel ratio): painting 64 cells from
+    # cached pixmaps costs little, so streaming draws does not load the GUI thread.
+    scaled: QPixmap | None = None
+    scaled_key: tuple = ()
 
 
 class ImageGridView(QWidget):
@@ -56,6 +60,8 @@ class ImageGridView(QWidget):
         self.caption_lines = caption_lines
         self.max_bars = 0
         self.placeholder = ""  # shown when there are no cells
+        self._rects: list[QRect] = []
+        self._rects_key: tuple = ()
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
         self.setMinimumSize(120, 80)
@@ -80,10 +86,17 @@ class ImageGridView(QWidget):
         cell = self._cells[index]
         if image is not None:
             cell.image = image if isinstance(image, QImage) else array_to_qimage(image)
+            cell.scaled = None
         cell.caption, cell.tooltip = caption, tooltip
-        cell.bars = list(bars or [])
-        self.max_bars = max(self.max_bars, len(cell.bars))
-        self.update()
+        bars = list(bars or [])
+        relayout = len(bars) > self.max_bars
+        cell.bars = bars
+        self.max_bars = max(self.max_bars, len(bars))
+        rects = self._cell_rects()
+        if relayout or index >= len(rects):
+            self.update()
+        else:
+            self.update(rects[index])  # only this cell changed
 
     def set_images(self, images, captions=None, tooltips=None, bars=None) -> None:
         self.set_count(len(images))
@@ -134,6 +147,12 @@ class ImageGridView(QWidget):
         return self.fontMetrics().height() * self.caption_lines + 2 if self.caption_lines else 0
 
     def _cell_rects(self) -> list[QRect]:
+        key = (self.width(), self.height(), len(self._cells), self.max_bars, self.fixed_columns, self._text_height())
+        if self._rects_key != key:  # the layout only changes with size and content shape
+            self._rects, self._rects_key = self._layout_cells(), key
+        return self._rects
+
+    def _layout_cells(self) -> list[QRect]:
         n = len(self._cells)
         if not n:
             return []
@@ -161,7 +180,7 @@ class ImageGridView(QWidget):
         return -1
 
     # -- painting ------------------------------------------------------------------
-    def paintEvent(self, _event) -> None:
+    def paintEvent(self, event) -> None:
         style = theme().style
         p = QPainter(self)
         p.setRenderHint(QPainter.SmoothPixmapTransform)
@@ -171,16 +190,18 @@ class ImageGridView(QWidget):
             p.setPen(fg)
             p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
         text_h = self._text_height()
+        dirty = event.rect()
         for cell, rect in zip(self._cells, self._cell_rects()):
+            if not rect.intersects(dirty):
+                continue  # a new draw repaints only its own cell
             side = rect.width()
             box = QRect(rect.x(), rect.y(), side, side)
             if cell.image is None:
                 p.fillRect(box, QColor(128, 128, 128, 40))  # waiting for its draw
             else:
-                iw, ih = cell.image.width(), cell.image.height()
-                s = side / max(iw, ih)
-                w, h = iw * s, ih * s
-                p.drawImage(QRectF(box.x() + (side - w) / 2, box.y() + (side - h) / 2, w, h), cell.image)
+                pm = self._scaled(cell, side, p.device().devicePixelRatioF())
+                w, h = pm.width() / pm.devicePixelRatio(), pm.height() / pm.devicePixelRatio()
+                p.drawPixmap(QPointF(box.x() + (side - w) / 2, box.y() + (side - h) / 2), pm)
             y = box.bottom() + 1
             if cell.caption and text_h:
                 p.setPen(fg)
@@ -188,6 +209,16 @@ class ImageGridView(QWidget):
                 y += text_h
             self._paint_bars(p, cell.bars, rect.x(), y, side, fg)
         p.end()
+
+    @staticmethod
+    def _scaled(cell: _Cell, side: int, ratio: float) -> QPixmap:
+        key = (side, ratio)
+        if cell.scaled is None or cell.scaled_key != key:
+            target = max(1, round(side * ratio))
+            pm = QPixmap.fromImage(cell.image.scaled(target, target, Qt.KeepAspectRatio, Qt.SmoothTransformation))
+            pm.setDevicePixelRatio(ratio)
+            cell.scaled, cell.scaled_key = pm, key
+        return cell.scaled
 
     def _paint_bars(self, p: QPainter, bars, x: int, y: int, width: int, fg: QColor) -> None:
         if not bars:
