@@ -330,6 +330,12 @@ class NetworkTab(LabTab):
         except ValueError as exc:
             self.data_panel.error.show_error(str(exc))
             return
+        if new.task == "classification":
+            labels = new.y[new.is_train]
+            empty = [k for k in range(new.n_classes) if not (labels == k).any()]
+            if empty:  # refuse the edit: a class without training points cannot be learned
+                self.data_panel.error.show_error(f"That would leave class {empty[0]} without training points")
+                return
         self.data_panel.error.clear_error()
         self.data_settings = None  # edited by hand: saved as points from now on
         self.set_points(new)

@@ -101,6 +101,11 @@ def test_clicks_on_the_map_add_and_remove_points_and_csv(qtbot, tab, tmp_path):
     assert len(tab.points) == n  # a malformed file changes nothing
     tab.files.load_csv(saved)
     assert len(tab.points) == n
+    tab.set_points(tab.points.__class__(tab.points.X[:3], np.array([0, 1, 1]), np.array([True, True, False]),
+                                        "classification", 2))
+    x1, x2 = tab.points.X[0]
+    tab.heatmap.click_at(float(x1), float(x2))  # erasing the only training point of class 0: refused
+    assert len(tab.points) == 3 and "class 0" in tab.data_panel.error.text()
 
 
 def test_batch_larger_than_training_set_is_refused_at_the_control(qtbot, tab):
