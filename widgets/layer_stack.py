@@ -93,9 +93,10 @@ class LayerStackEditor(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.InternalMove)
         self.tree.setDefaultDropAction(Qt.MoveAction)
         header = self.tree.header()
-        header.setStretchLastSection(False)
+        # Every column as wide as its contents (a layer's name is never cut short); the
+        # list scrolls sideways when the panel is narrow, e.g. in presentation mode.
+        header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.Stretch)
         self.tree.dropped.connect(self._on_rows_moved)
         self.tree.currentItemChanged.connect(self._on_current_changed)
 
