@@ -151,9 +151,13 @@ def first_layer_filters(model: nn.Module, input_shape, max_filters: int = 64) ->
 
 @torch.no_grad()
 def feature_maps(model: nn.Module, image: torch.Tensor, max_channels: int = 32) -> list[tuple[int, str, np.ndarray]]:
-    """Outputs of each layer of a stack that still has image shape, for one image (C×H×W)."""
+    """Outputs of each layer of a stack that still has image shape, for one image (C×H×W).
+
+    For other models (torchvision architectures) the outputs of their convolutions,
+    caught with forward hooks.
+    """
     if not isinstance(model, nn.Sequential):
-        return []
+        return _conv_outputs(model, image, max_channels)
     was = model.training
     model.eval()
     out = []
@@ -165,6 +169,24 @@ def feature_maps(model: nn.Module, image: torch.Tensor, max_channels: int = 32) 
                 out.append((i, _module_label(m), to_numpy(x[0, :max_channels])))
     finally:
         model.train(was)
+    return out
+
+
+def _conv_outputs(model: nn.Module, image: torch.Tensor, max_channels: int, max_layers: int = 24):
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)][:max_layers]
+    out: list[tuple[int, str, np.ndarray]] = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _inp, y, i=i, name=name: out.append((i, f"{name} ({_module_label(_m)})", to_numpy(y[0, :max_channels]))))
+        for i, (name, m) in enumerate(convs)
+    ]
+    was = model.training
+    model.eval()
+    try:
+        model(image.unsqueeze(0))
+    finally:
+        model.train(was)
+        for h in hooks:
+            h.remove()
     return out
 
 

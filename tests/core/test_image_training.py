@@ -174,3 +174,13 @@ def test_the_cpu_allocators_failure_counts_as_out_of_memory():
         torch.empty(10**14)  # 400 TB: refused at once by the allocator
     assert _is_out_of_memory(info.value)
     assert not _is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
+
+
+def test_feature_maps_of_a_torchvision_model_come_from_its_convolutions():
+    from core.image_models import build_model
+
+    model = build_model([{"type": "torchvision", "arch": "shufflenet_v2_x0_5"}], (1, 28, 28), 8)
+    maps = feature_maps(model, torch.zeros(1, 28, 28))
+    n_convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    assert len(maps) == min(24, n_convs)
+    assert maps[0][1].startswith("conv1") and maps[0][2].shape == (24, 14, 14)
