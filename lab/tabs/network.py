@@ -145,7 +145,10 @@ class NetworkTab(LabTab):
         if job_spec is None:
             job, cfg = self.current_job()
             job_spec = (job, dataclasses.replace(cfg, max_epochs=self.render_epochs, live=None))
-        self.runner.stop()
+        # Stop and join the shown job and drop what it already posted: those events would
+        # otherwise arrive during export (pyqtgraph's exporters process events) and
+        # overwrite this run's picture and curves.
+        self.runner.shutdown()
         self.live = None
         self.gif_frames = []
         self._headless = True
