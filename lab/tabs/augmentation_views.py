@@ -54,6 +54,7 @@ class HistogramPanel(QWidget):
             for c, name in enumerate(CHANNELS):
                 self.plot.set_data(f"{name} {which}", centres, h["counts"][c] / total, color=CHANNEL_COLORS[c], dash=dash)
         self.plot.redraw()
+        self.plot.getPlotItem().enableAutoRange()  # fit this grid's histograms, not an earlier one's
         b, a = data["before"], data["after"]
         lines = [
             "original: mean " + _triple(b["mean"]) + ", std " + _triple(b["std"]),
