@@ -95,7 +95,7 @@ class LayerStackEditor(QWidget):
         header = self.tree.header()
         # Every column as wide as its contents (a layer's name is never cut short); the
         # list scrolls sideways when the panel is narrow, e.g. in presentation mode.
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         self.tree.dropped.connect(self._on_rows_moved)
         self.tree.currentItemChanged.connect(self._on_current_changed)
