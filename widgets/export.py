@@ -44,7 +44,7 @@ def export_plot(plot, path: str | Path, scale: float = 1.0, csv_columns: Mapping
     path.parent.mkdir(parents=True, exist_ok=True)
     item = _plot_item(plot)
     if suffix in (".png", ".svg"):
-        with _antialiased(item):
+        with _antialiased(item, scale if suffix == ".png" else 1.0):
             _export_picture(item, path, suffix, scale)
     elif suffix == ".csv":
         if csv_columns is None:
@@ -55,18 +55,35 @@ def export_plot(plot, path: str | Path, scale: float = 1.0, csv_columns: Mapping
     return path
 
 
+EXPORT_MIN_LINE_WIDTH = 1.6
+
+
 @contextmanager
-def _antialiased(item: pg.PlotItem):
-    """Smooth curves in exported figures; on screen they are drawn without (speed)."""
-    curves = [c for d in item.listDataItems() for c in (d, getattr(d, "curve", None)) if c is not None and hasattr(c, "opts")]
-    before = [c.opts.get("antialias", False) for c in curves]
+def _antialiased(item: pg.PlotItem, scale: float = 1.0):
+    """Smooth, print-weight curves in exported figures.
+
+    On screen curves are thin and not antialiased, for speed. Their pens are cosmetic
+    (device pixels), so a ×2 export would halve them: widen them by the scale too.
+    """
+    data_items = list(item.listDataItems())
+    curves = [c for d in data_items for c in (d, getattr(d, "curve", None)) if c is not None and hasattr(c, "opts")]
+    before_aa = [c.opts.get("antialias", False) for c in curves]
+    before_pens = [d.opts.get("pen") for d in data_items]
     for c in curves:
         c.opts["antialias"] = True
+    for d, pen in zip(data_items, before_pens):
+        if pen is not None:
+            wide = pg.mkPen(pen)
+            wide.setWidthF(max(wide.widthF(), EXPORT_MIN_LINE_WIDTH) * scale)
+            d.setPen(wide)
     try:
         yield
     finally:
-        for c, aa in zip(curves, before):
+        for c, aa in zip(curves, before_aa):
             c.opts["antialias"] = aa
+        for d, pen in zip(data_items, before_pens):
+            if pen is not None:
+                d.setPen(pen)
 
 
 def _export_picture(item: pg.PlotItem, path: Path, suffix: str, scale: float) -> None:

@@ -23,6 +23,19 @@ __all__ = ["LivePlot", "Series"]
 REDRAW_HZ = 33  # ~30 Hz: a frame every 30 ms
 
 
+def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_points`` points that keep every bucket's lowest and highest value,
+    so a long noisy curve looks the same at screen resolution."""
+    buckets = max(1, max_points // 2)
+    k = int(np.ceil(len(x) / buckets))
+    m = (len(x) // k) * k
+    yb = y[:m].reshape(-1, k)
+    rows = np.arange(yb.shape[0])[:, None]
+    picks = np.sort(np.stack([yb.argmin(1), yb.argmax(1)], 1), axis=1) + rows * k
+    idx = np.concatenate([picks.ravel(), np.arange(m, len(x))])
+    return x[idx], y[idx]
+
+
 class Series:
     """A growable (x, y) buffer with doubling capacity."""
 
@@ -90,9 +103,6 @@ class LivePlot(pg.PlotWidget):
             item.getAxis(axis).enableAutoSIPrefix(False)  # "×0.001" on a fraction confuses students
             # Two grid levels, not three: the finest level doubled the cost of each frame.
             item.getAxis(axis).setStyle(maxTickLevel=1)
-        # Long curves: draw only what is in view, at most about one point per pixel.
-        item.setClipToView(True)
-        item.setDownsampling(auto=True, mode="peak")
         # Painting the axes (ticks, labels, grid) is most of a frame's cost. Cache them as
         # pixmaps, and move the view in steps (see _fit_view) rather than every frame, so
         # a growing curve repaints its axes a few dozen times in a run, not 30 times a second.
@@ -111,12 +121,12 @@ class LivePlot(pg.PlotWidget):
         self._readout = pg.LabelItem(justify="left")
         item.layout.addItem(self._readout, 4, 1)
         self._readout.setText(" ")
+        self._cache_static_items()
         self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
         self._add_export_menu()
         self._timer = QTimer(self)
         self._timer.setInterval(round(1000 / REDRAW_HZ))
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start()
+        self._timer.timeout.connect(self._on_timer)
         theme().changed.connect(self._restyle)
         self._restyle(theme().style)
 
@@ -127,10 +137,31 @@ class LivePlot(pg.PlotWidget):
         if s is None:
             color = color or theme().style.series_color(len(self._series))
             s = Series(name, color, width, dash, symbol)
-            s.curve = self.getPlotItem().plot([], [], name=name)
+            if symbol:
+                s.curve = self.getPlotItem().plot([], [], name=name)
+            else:
+                # A bare curve item: PlotDataItem's extra layers (log transform, clipping,
+                # downsampling, scatter) cost more per frame than the drawing itself.
+                s.curve = pg.PlotCurveItem(name=name)
+                self.getPlotItem().addItem(s.curve)
             self._style_curve(s, theme().style)
             self._series[name] = s
+            self._cache_static_items()
         return s
+
+    def _cache_static_items(self) -> None:
+        """Everything but the curves is painted once into a pixmap and blitted after:
+        when a curve changes, the legend, labels and frame under it are repainted too,
+        and in Python that costs more than the curve."""
+        from PySide6.QtWidgets import QGraphicsItem
+
+        item = self.getPlotItem()
+        static = [item.vb, item.titleLabel, self._readout, self.legend]
+        if self.legend is not None:
+            static += self.legend.childItems()
+        for it in static:
+            if it is not None:
+                it.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
     def append(self, name: str, x: float, y: float) -> None:
         self.series(name).append(x, y)
@@ -157,21 +188,46 @@ class LivePlot(pg.PlotWidget):
 
     # -- drawing ----------------------------------------------------------------
     @Slot()
+    def _on_timer(self) -> None:
+        if self.isVisible():
+            self.redraw()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.redraw()
+        self._timer.start()
+
+    def hideEvent(self, event) -> None:
+        super().hideEvent(event)
+        self._timer.stop()  # a hidden plot keeps its data dirty and draws when shown
+
     def redraw(self) -> None:
-        """Push changed series to their curves; called by the timer and before export."""
+        """Push changed series to their curves (the timer does this ~30 times a second
+        while the plot is visible; exports and headless runs call it directly)."""
         changed = False
+        max_points = max(400, 2 * self.width())
         for s in self._series.values():
             if s.dirty:
-                x, y = s.x, s.y
-                if self._log_y:
-                    # Log axes cannot show zero or negatives; leave gaps instead of warnings.
-                    y = np.where(y > 0, y, np.nan)
-                s.curve.setData(x, y, connect="finite")
+                self._push(s, max_points)
                 s.dirty = False
                 changed = True
         if changed:
             self._fit_view()
             self.redraw_count += 1
+
+    def _push(self, s: Series, max_points: int) -> None:
+        x, y = s.x, s.y
+        if isinstance(s.curve, pg.PlotDataItem):  # symbols: pyqtgraph does log itself
+            s.curve.setData(x, np.where(y > 0, y, np.nan) if self._log_y else y, connect="finite")
+            return
+        if self._log_y:
+            # Log axes cannot show zero or negatives; leave gaps instead of warnings.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.nan)
+        finite = bool(np.isfinite(y).all() and np.isfinite(x).all())
+        if finite and len(x) > max_points:
+            x, y = _decimate_peaks(x, y, max_points)
+        s.curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
 
     def expect_x_range(self, lo: float, hi: float) -> None:
         """Show [lo, hi] on x from the start (e.g. 0 … epochs) so the curve fills it in."""
@@ -275,6 +331,8 @@ class LivePlot(pg.PlotWidget):
     def _style_curve(self, s: Series, style: Style) -> None:
         pen = pg.mkPen(s.color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)
         s.curve.setPen(pen)
+        if not s.symbol:
+            return
         if s.symbol:
             s.curve.setSymbol(s.symbol)
             s.curve.setSymbolBrush(s.color)

@@ -102,11 +102,13 @@ def main() -> None:
     # The runner lives on the GUI thread, so this connection is direct and safe.
     tab.runner.state_changed.connect(lambda state: state != "running" and loop.quit())
     t0 = time.perf_counter()
+    cpu0 = time.thread_time()
     page.controls.play_button.click()
     clock.start()
     probe.start()
     loop.exec()  # the real event loop, as in the app
     gui_s = time.perf_counter() - t0
+    gui_cpu_s = time.thread_time() - cpu0
     probe.stop()
     for _ in range(10):
         app.processEvents()
@@ -122,6 +124,7 @@ def main() -> None:
         "throughput_ratio": round(gui_eps / headless_eps, 3),
         "worst_stall_ms": round(stall["worst_ms"], 1),
         "redraws_per_s": round(min(redraws) / gui_s, 1),
+        "gui_thread_cpu_share": round(gui_cpu_s / gui_s, 3),
         "first_paint_s": round(paint_s, 3),
     }
     print(f"headless {headless_eps:.0f} epochs/s, under the window {gui_eps:.0f} epochs/s")

@@ -31,7 +31,10 @@ def test_appends_are_buffered_until_the_timer_redraws(plot, qtbot):
     assert x is None or len(x) == 0  # nothing pushed to pyqtgraph per append
     qtbot.waitUntil(lambda: plot.redraw_count >= 1, timeout=2000)
     x, y = s.curve.getData()
-    assert len(x) == 1000 and y[0] == 1.0
+    # At most about two points per pixel reach the screen; the extremes always do.
+    assert len(x) <= max(400, 2 * plot.width()) and x[-1] == 999
+    assert y.max() == 1.0 and y.min() == 1.0 / 1000
+    assert plot.data("train")[0].shape == (1000,)  # the data itself is all kept
     count = plot.redraw_count
     plot.redraw()  # nothing changed: no redraw
     assert plot.redraw_count == count
