@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
 
 from core.activations import ACTIVATIONS, CostConfig, check_params, curves, measure_costs, measure_properties
 from core.engine import Event, Snapshot
-from lab.tabs.activations_common import ActivationChecklist, ControlPanel, Page, activation_color
+from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
 from lab.tabs.activations_pages import DeadReluPage, DepthPage, ZeroCentredPage
-from lab.tabs.base import LabTab
+from lab.tabs.base import LabTab, PagedTab
+from widgets.control_panel import ControlPanel
 from widgets.export import write_csv
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
@@ -190,7 +191,7 @@ class CurvesPage(Page):
         self.refresh()
 
 
-class ActivationsTab(LabTab):
+class ActivationsTab(PagedTab, LabTab):
     name = "activations"
     title = "Activations"
 
@@ -206,17 +207,6 @@ class ActivationsTab(LabTab):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.page_tabs)
         self.set_content(container)
-
-    def page(self, key: str | None = None) -> Page:
-        if key is None:
-            return self.pages[self.page_tabs.currentIndex()]
-        for p in self.pages:
-            if p.key == key:
-                return p
-        raise ValueError(f"No page {key!r}; choose one of {', '.join(p.key for p in self.pages)}")
-
-    def show_page(self, key: str) -> None:
-        self.page_tabs.setCurrentWidget(self.page(key))
 
     # -- LabTab ------------------------------------------------------------------------
     def current_job(self):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QListWidget, QListWidgetItem, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from core.activations import ACTIVATIONS
 from core.engine import Event
 from widgets.theme import theme
 
-__all__ = ["ActivationChecklist", "ControlPanel", "Page", "activation_color"]
+__all__ = ["ActivationChecklist", "Page", "activation_color"]
 
 
 def activation_color(key: str) -> str:
@@ -56,42 +56,6 @@ def _color(key: str):
     from PySide6.QtGui import QColor
 
     return QColor(activation_color(key))
-
-
-class ControlPanel(QScrollArea):
-    """A scrollable column of grouped controls at the left of a page."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setMinimumWidth(300)
-        self.setMaximumWidth(380)
-        inner = QWidget()
-        self.column = QVBoxLayout(inner)
-        self.column.addStretch(1)  # controls stay at the top at their natural height
-        self.setWidget(inner)
-
-    def _append(self, widget: QWidget) -> None:
-        self.column.insertWidget(self.column.count() - 1, widget)
-
-    def group(self, title: str) -> QFormLayout:
-        box = QGroupBox(title)
-        form = QFormLayout(box)
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
-        self._append(box)
-        return form
-
-    def add(self, widget: QWidget) -> QWidget:
-        self._append(widget)
-        return widget
-
-    def note(self, text: str) -> QLabel:
-        label = QLabel(text)
-        label.setWordWrap(True)
-        label.setTextFormat(Qt.RichText)
-        self._append(label)
-        return label
 
 
 class Page(QWidget):

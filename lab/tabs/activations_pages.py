@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.activation_experiments import (
     INIT_SCHEMES,
@@ -19,7 +19,8 @@ from core.activation_experiments import (
 from core.activations import ACTIVATIONS
 from core.datasets2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
-from lab.tabs.activations_common import ActivationChecklist, ControlPanel, Page, activation_color
+from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
+from widgets.control_panel import ControlPanel, keyed_combo, select_key
 from widgets.live_plot import LivePlot
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
@@ -44,21 +45,6 @@ def _apply_fields(fields: dict[str, NumberField], state: dict) -> None:
             fields[k].set_value(v, emit=False)
 
 
-def _combo(items: dict[str, str], current: str) -> QComboBox:
-    box = QComboBox()
-    for key, label in items.items():
-        box.addItem(label, key)
-    box.setCurrentIndex(box.findData(current))
-    return box
-
-
-def _set_combo(box: QComboBox, key: str, what: str) -> None:
-    i = box.findData(key)
-    if i < 0:
-        raise ValueError(f"Unknown {what} {key!r}")
-    box.setCurrentIndex(i)
-
-
 class DepthPage(Page):
     key = "depth"
     title = "Gradients through depth"
@@ -77,7 +63,7 @@ class DepthPage(Page):
         }
         for f in self.fields.values():
             net.addRow(f)
-        self.init_box = _combo(INIT_SCHEMES, "recommended")
+        self.init_box = keyed_combo(INIT_SCHEMES, "recommended")
         net.addRow("Initialization", self.init_box)
         self.controls = PlayControls(with_speed=False)
         panel.add(self.controls)
@@ -145,7 +131,7 @@ class DepthPage(Page):
         self.checklist.set_checked(keys)
         self.checklist.blockSignals(False)
         self.init_box.blockSignals(True)
-        _set_combo(self.init_box, state.get("init", "recommended"), "initialization")
+        select_key(self.init_box, state.get("init", "recommended"), "initialization")
         self.init_box.blockSignals(False)
 
 
@@ -161,7 +147,7 @@ class DeadReluPage(Page):
         panel.group("Compare").addRow(self.checklist)
         train = panel.group("Training")
         classification = {k: v[0] for k, v in DATASETS.items() if v[1] == "classification"}
-        self.dataset_box = _combo(classification, "moons")
+        self.dataset_box = keyed_combo(classification, "moons")
         train.addRow("Data", self.dataset_box)
         self.fields = {
             "learning_rate": NumberField("Learning rate", 1.0, 1e-3, 20.0, log=True),
@@ -252,7 +238,7 @@ class DeadReluPage(Page):
             raise ValueError(f"Unknown activation in {keys}")
         _apply_fields(self.fields, state)
         self.checklist.set_checked(keys)
-        _set_combo(self.dataset_box, dataset, "data set")
+        select_key(self.dataset_box, dataset, "data set")
 
 
 class _WeightPlane(pg.PlotWidget):

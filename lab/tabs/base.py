@@ -24,7 +24,7 @@ from widgets.export import export_plot, export_widget_png
 from widgets.live_plot import LivePlot
 from widgets.play_controls import PlayControls
 
-__all__ = ["LabTab", "LabContext", "JobSpec"]
+__all__ = ["LabTab", "LabContext", "JobSpec", "PagedTab"]
 
 JobSpec = tuple[Callable[[Any, RunControl], Iterator[Event]], Any]
 
@@ -210,3 +210,23 @@ class LabTab(QWidget):
 
         self.reset_view()
         self.runner.rerun(on_cpu)
+
+
+class PagedTab:
+    """Mixin for a lab whose content is a QTabWidget ``page_tabs`` of ``pages``, each
+    with a ``key`` (used in experiment files and by the command line)."""
+
+    pages: list
+    page_tabs: "QTabWidget"
+
+    def page(self, key: str | None = None):
+        """The page shown now, or the page called ``key``."""
+        if key is None:
+            return self.pages[self.page_tabs.currentIndex()]
+        for p in self.pages:
+            if p.key == key:
+                return p
+        raise ValueError(f"No page {key!r}; choose one of {', '.join(p.key for p in self.pages)}")
+
+    def show_page(self, key: str) -> None:
+        self.page_tabs.setCurrentWidget(self.page(key))

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QProgressBar, Q
 
 from core.biasvar import FAMILIES, KNOBS, biasvar_job, validate
 from core.engine import Diverged, Event, Message
-from lab.tabs.base import LabTab
+from lab.tabs.base import LabTab, PagedTab
 from lab.tabs.bias_variance_controls import SettingsPanel
 from lab.tabs.bias_variance_ensembles import BaggingPage, BoostingPage, CrossValidationPage
 from lab.tabs.bias_variance_pages import ComplexityPage, EarlyStoppingPage, FitsPage, LearningPage, Page
@@ -25,7 +25,7 @@ __all__ = ["BiasVarianceTab"]
 AUTO_RUN_DELAY_MS = 120  # coalesce a slider drag into one refit
 
 
-class BiasVarianceTab(LabTab):
+class BiasVarianceTab(PagedTab, LabTab):
     name = "bias_variance"
     title = "Bias–variance"
 
@@ -78,18 +78,6 @@ class BiasVarianceTab(LabTab):
         self._auto.timeout.connect(self._auto_run)
         self.settings.changed.connect(self._on_setting_changed)
         self.page_tabs.currentChanged.connect(self._on_page_changed)
-
-    # -- pages ----------------------------------------------------------------------
-    def page(self, key: str | None = None) -> Page:
-        if key is None:
-            return self.pages[self.page_tabs.currentIndex()]
-        for p in self.pages:
-            if p.key == key:
-                return p
-        raise ValueError(f"No page {key!r}; choose one of {', '.join(p.key for p in self.pages)}")
-
-    def show_page(self, key: str) -> None:
-        self.page_tabs.setCurrentWidget(self.page(key))
 
     # -- LabTab -----------------------------------------------------------------------
     def current_job(self):

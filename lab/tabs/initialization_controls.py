@@ -12,7 +12,6 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractScrollArea,
     QCheckBox,
-    QComboBox,
     QFormLayout,
     QLabel,
     QLineEdit,
@@ -28,7 +27,7 @@ from core.datasets2d import DATASETS
 from core.init_schemes import SCHEMES, SchemeChoice, check_scheme, formula, nonlinearity_for_activation
 from core.init_stats import INPUTS, MAX_DEPTH, NORMS, NetworkSpec, parse_widths
 from core.optimizers import OPTIMIZERS
-from lab.tabs.activations_common import ControlPanel
+from widgets.control_panel import ControlPanel, keyed_combo, select_key
 from widgets.param_form import ErrorLabel, NumberField
 from widgets.theme import theme
 
@@ -38,21 +37,6 @@ __all__ = ["InitControls", "scheme_color"]
 def scheme_color(key: str) -> str:
     """Each scheme keeps one colour in every column and plot."""
     return theme().style.series_color(list(SCHEMES).index(key))
-
-
-def _combo(items: dict[str, str], current: str) -> QComboBox:
-    box = QComboBox()
-    for key, label in items.items():
-        box.addItem(label, key)
-    box.setCurrentIndex(list(items).index(current))
-    return box
-
-
-def _set_combo(box: QComboBox, key: str, what: str) -> None:
-    index = box.findData(key)
-    if index < 0:
-        raise ValueError(f"Unknown {what} {key!r}")
-    box.setCurrentIndex(index)
 
 
 class InitControls(ControlPanel):
@@ -77,12 +61,12 @@ class InitControls(ControlPanel):
         self.width_error = ErrorLabel()
         self.input_dim = NumberField("Input dimension", 500, 1, 2048, integer=True)
         self.batch = NumberField("Batch size (examples)", 1000, 2, 5000, integer=True)
-        self.activation = _combo({k: s.label for k, s in ACTIVATIONS.items()}, "tanh")
-        self.inputs = _combo(INPUTS, "gaussian")
+        self.activation = keyed_combo({k: s.label for k, s in ACTIVATIONS.items()}, "tanh")
+        self.inputs = keyed_combo(INPUTS, "gaussian")
         self.bias = QCheckBox("Bias")
         self.bias.setChecked(False)
         self.bias_value = NumberField("Initial bias", 0.0, -5.0, 5.0, decimals=2)
-        self.norm = _combo(NORMS, "none")
+        self.norm = keyed_combo(NORMS, "none")
         form.addRow(self.depth)
         form.addRow("Width(s)", self.width_edit)
         form.addRow(self.width_error)
@@ -148,9 +132,9 @@ class InitControls(ControlPanel):
 
     def _build_view(self) -> None:
         form = self.group("View")
-        self.show_what = _combo({"act": "Activations (forward)", "grad": "Gradients (backward)"}, "act")
-        self.hist_mode = _combo({"grid": "Grid", "ridgeline": "Ridgeline"}, "grid")
-        self.hist_scale = _combo({"shared": "Shared by all layers", "layer": "Per layer"}, "shared")
+        self.show_what = keyed_combo({"act": "Activations (forward)", "grad": "Gradients (backward)"}, "act")
+        self.hist_mode = keyed_combo({"grid": "Grid", "ridgeline": "Ridgeline"}, "grid")
+        self.hist_scale = keyed_combo({"shared": "Shared by all layers", "layer": "Per layer"}, "shared")
         form.addRow("Histograms of", self.show_what)
         form.addRow("Layout", self.hist_mode)
         form.addRow("Scale", self.hist_scale)
@@ -159,9 +143,9 @@ class InitControls(ControlPanel):
 
     def _build_training(self) -> None:
         form = self.group("Short training run (Play)")
-        self.dataset = _combo({k: v[0] for k, v in DATASETS.items()}, "spiral")
+        self.dataset = keyed_combo({k: v[0] for k, v in DATASETS.items()}, "spiral")
         self.train_steps = NumberField("Steps (0: statistics only)", 100, 0, 5000, integer=True)
-        self.optimizer = _combo({k: s.label for k, s in OPTIMIZERS.items()}, "sgd")
+        self.optimizer = keyed_combo({k: s.label for k, s in OPTIMIZERS.items()}, "sgd")
         self.lr = NumberField("Learning rate", 0.1, 1e-4, 10.0, log=True, decimals=3)
         form.addRow("Data set", self.dataset)
         form.addRow(self.train_steps)
@@ -196,7 +180,7 @@ class InitControls(ControlPanel):
         values = self.scheme_values[key]
         for p in SCHEMES[key].params:
             if p.choices:
-                w = _combo({c: c for c in p.choices}, str(values[p.name]))
+                w = keyed_combo({c: c for c in p.choices}, str(values[p.name]))
                 w.currentIndexChanged.connect(lambda _i, n=p.name, box=w: self._set_param(n, box.currentData()))
                 self.param_form.addRow(p.label, w)
             else:
@@ -366,7 +350,7 @@ class InitControls(ControlPanel):
             self.width_edit.setText(str(s["widths"]))
             self.width_error.clear_error()
             for name, (box, what) in combos.items():
-                _set_combo(box, s[name], what)
+                select_key(box, s[name], what)
             self.bias.setChecked(s["bias"])
             self.bias_value.setEnabled(s["bias"])
             for name, v in act_params.items():
