@@ -21,14 +21,14 @@ class TabSpec:
 
 
 TABS: list[TabSpec] = [
-    TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
-    TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
     TabSpec("network", "Network builder", "lab.tabs.network", "NetworkTab"),
-    TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation", "AugmentationTab"),
-    TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
-    TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
-    TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
     TabSpec("images", "Image networks", "lab.tabs.images", "ImagesTab"),
+    TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
+    TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
+    TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
+    TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation", "AugmentationTab"),
+    TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
+    TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
 ]
 
 
