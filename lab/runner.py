@@ -40,15 +40,26 @@ class JobFailure:
 
 
 class _Mailbox(QObject):
-    """Lives in the GUI thread; the worker posts into it."""
+    """Lives in the GUI thread; the worker posts into it.
+
+    At most one poke is outstanding, and after a drain the GUI re-arms the poke only
+    after a short pause (``REARM_MS``): a job that yields without pause can then never
+    keep the event loop busy with nothing but its events (nor livelock a
+    ``processEvents()`` call), and its events still arrive at least every few ms.
+    """
 
     ready = Signal()
+    REARM_MS = 8
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._lock = threading.Lock()
         self._items: deque = deque()
         self._poked = False
+        self._rearm = QTimer(self)
+        self._rearm.setSingleShot(True)
+        self._rearm.setInterval(self.REARM_MS)
+        self._rearm.timeout.connect(self._on_rearm)
 
     def post(self, item) -> None:  # worker thread
         with self._lock:
@@ -58,12 +69,25 @@ class _Mailbox(QObject):
             self._poked = True
         self.ready.emit()
 
-    def take_all(self) -> list:  # GUI thread
+    def take_all(self) -> list:  # GUI thread; the poke stays armed until _on_rearm
         with self._lock:
             items = list(self._items)
             self._items.clear()
-            self._poked = False
         return items
+
+    def drained(self) -> None:
+        """Called after the items were handled: count the pause from now, so that even
+        slow handling leaves the event loop time for everything else."""
+        self._rearm.start()
+
+    @Slot()
+    def _on_rearm(self) -> None:
+        with self._lock:
+            pending = bool(self._items)
+            if not pending:
+                self._poked = False
+        if pending:
+            self.ready.emit()  # same thread: the runner drains at once
 
 
 class _JobThread(QThread):
@@ -227,7 +251,13 @@ class JobRunner(QObject):
 
     @Slot()
     def _drain(self) -> None:
-        for generation, kind, payload in self._mailbox.take_all():
+        try:
+            self._handle(self._mailbox.take_all())
+        finally:
+            self._mailbox.drained()
+
+    def _handle(self, items: list) -> None:
+        for generation, kind, payload in items:
             if generation != self._generation:
                 continue  # a stale job: its results no longer match what is on screen
             if kind == "event":

@@ -302,7 +302,7 @@ class RacerList(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.error)
         self.set_values(values)
-        theme().changed.connect(lambda _s: self._recolor())
+        theme().changed.connect(self._on_theme)  # a bound slot: disconnected when this list goes
 
     def rows(self) -> list[RacerRow]:
         return list(self._rows)
@@ -335,6 +335,10 @@ class RacerList(QWidget):
         row.deleteLater()
         self._recolor()
         self.changed.emit()
+
+    @Slot(object)
+    def _on_theme(self, _style) -> None:
+        self._recolor()
 
     def _recolor(self) -> None:
         for i, row in enumerate(self._rows):
