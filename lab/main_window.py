@@ -379,6 +379,9 @@ class MainWindow(QMainWindow):
         return super().event(e)
 
     def closeEvent(self, event) -> None:
+        # Ask every lab's job to stop first, then join them: they wind down together.
+        for tab in self.tab_instances.values():
+            tab.runner.request_stop()
         for tab in self.tab_instances.values():
             tab.shutdown()
         if self._loader.isRunning():

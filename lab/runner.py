@@ -39,6 +39,9 @@ class JobFailure:
     exception: BaseException
 
 
+_STILL_RUNNING: list = []  # workers that outlived their runner's shutdown wait
+
+
 class _Mailbox(QObject):
     """Lives in the GUI thread; the worker posts into it.
 
@@ -98,7 +101,14 @@ class _JobThread(QThread):
         self.mailbox = mailbox
 
     def run(self) -> None:
-        post, gen = self.mailbox.post, self.generation
+        gen = self.generation
+
+        def post(item) -> None:
+            try:
+                self.mailbox.post(item)
+            except RuntimeError:  # the window is gone (closed while we finished): no one to tell
+                pass
+
         try:
             for event in self.job(self.cfg, self.ctl):
                 post((gen, "event", event))
@@ -219,6 +229,10 @@ class JobRunner(QObject):
         if self._ctl is not None:
             self._ctl.set_max_rate(checkpoints_per_s)
 
+    def request_stop(self) -> None:
+        """Ask every job to stop without waiting (see :meth:`shutdown`)."""
+        self._retire_current()
+
     def shutdown(self, timeout_ms: int = 2000) -> bool:
         """Stop every job and join every worker; True when all have ended."""
         self._retire_current()
@@ -227,7 +241,11 @@ class JobRunner(QObject):
         ok = True
         for t in list(self._retired):
             remaining = max(0, int((deadline - time.perf_counter()) * 1000))
-            ok = t.wait(remaining) and ok
+            if not t.wait(remaining):
+                ok = False
+                # Still inside a long torch call: keep the thread object alive until the
+                # process ends (destroying a running QThread aborts the interpreter).
+                _STILL_RUNNING.append(t)
         self._mailbox.take_all()
         return ok
 

@@ -53,7 +53,9 @@ def test_job_state_and_speed_show_in_the_toolbar(window, qtbot):
 
 def test_view_menu_changes_the_theme(window):
     window.presentation_action.trigger()
-    assert theme().style.presentation and theme().style.line_width > 3
+    from widgets.theme import Style
+
+    assert theme().style.presentation and theme().style.line_width >= 3 * Style().line_width
     window.change_font_scale(1.5)
     assert theme().style.font_scale == pytest.approx(1.5)
     window.dark_action.trigger()
@@ -77,6 +79,7 @@ def test_preferences_and_last_tab_persist(qtbot, tmp_path):
     qtbot.waitUntil(lambda: win.tabs_ready and win.stack.currentWidget() is win.tab_widget, timeout=30000)
     win.dark_action.trigger()
     win.change_font_scale(1.2)
+    win.tab_widget.setCurrentWidget(win.tab_instances["activations"])
     win.close()
     prefs = SettingsStore().load()
     assert prefs.theme == "dark" and prefs.font_scale == pytest.approx(1.2)
