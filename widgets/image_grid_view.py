@@ -59,7 +59,7 @@ class ImageGridView(QWidget):
         self.fixed_columns = columns
         self.caption_lines = caption_lines
         self.max_bars = 0
-        self.placeholder = ""  # shown when there are no cells
+        self.empty_text = ""  # shown when there are no cells
         self._rects: list[QRect] = []
         self._rects_key: tuple = ()
         self.setMouseTracking(True)
@@ -186,9 +186,9 @@ class ImageGridView(QWidget):
         p.setRenderHint(QPainter.SmoothPixmapTransform)
         p.fillRect(self.rect(), QColor(style.background))
         fg = QColor(style.foreground)
-        if not self._cells and self.placeholder:
+        if not self._cells and self.empty_text:
             p.setPen(fg)
-            p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.placeholder)
+            p.drawText(self.rect(), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
         text_h = self._text_height()
         dirty = event.rect()
         for cell, rect in zip(self._cells, self._cell_rects()):

@@ -76,7 +76,7 @@ class MixPage(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.grid = ImageGridView(cell_size=150, caption_lines=1)
-        self.grid.placeholder = "Choose MixUp or CutMix (or label smoothing) under “Batch mixing” to see a mixed batch."
+        self.grid.empty_text = "Choose MixUp or CutMix (or label smoothing) under “Batch mixing” to see a mixed batch."
         self.explain = QLabel()
         self.explain.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -141,7 +141,7 @@ class PreprocessPage(QWidget):
             self.stage_plots.append(plot)
             self.stage_notes.append(note)
         self.image_grid = ImageGridView(cell_size=84, caption_lines=2)
-        self.image_grid.placeholder = "The draws of the grid appear here as a batch once they are made."
+        self.image_grid.empty_text = "The draws of the grid appear here as a batch once they are made."
         self.image_note = QLabel()
         self.image_note.setWordWrap(True)
         top = QHBoxLayout()
