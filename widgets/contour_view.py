@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.export import export_plot, write_csv
-from widgets.theme import Style, theme
+from widgets.theme import Style, style_plot, theme
 
 __all__ = ["ContourView", "log_levels"]
 
@@ -325,14 +325,8 @@ class ContourView(pg.PlotWidget):
     # -- look --------------------------------------------------------------------
     @Slot(object)
     def _restyle(self, style: Style) -> None:
-        self.setBackground(style.background)
+        style_plot(self, style)
         item = self.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(style.foreground)
-            axis.setTextPen(style.foreground)
-        self.legend.setLabelTextColor(style.foreground)
-        self.legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
         for curve, color in zip(self._curves, self._colors):
             curve.setPen(pg.mkPen(color, width=style.line_width))
         if self._grid is not None:

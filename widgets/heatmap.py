@@ -16,7 +16,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 
 from widgets.export import export_plot, write_csv
-from widgets.theme import Style, theme
+from widgets.theme import Style, style_plot, theme
 
 __all__ = ["Heatmap", "field_to_rgba", "class_probability_rgba", "class_colors", "rgba_to_qimage", "NEGATIVE", "POSITIVE"]
 
@@ -174,12 +174,8 @@ class Heatmap(pg.PlotWidget):
 
     # -- look and export -------------------------------------------------------------
     def _restyle(self, style: Style) -> None:
-        self.setBackground(style.background)
+        style_plot(self, style)
         item = self.getPlotItem()
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(style.foreground)
-            axis.setTextPen(style.foreground)
         item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         size = 9 if style.presentation else 7
         self.train_points.setSize(size)

@@ -16,7 +16,7 @@ from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from widgets.export import export_plot
-from widgets.theme import Style, theme
+from widgets.theme import Style, style_plot, theme
 
 __all__ = ["LivePlot", "Series"]
 
@@ -309,22 +309,8 @@ class LivePlot(pg.PlotWidget):
 
     @Slot(object)
     def _restyle(self, style: Style) -> None:
-        self.setBackground(style.background)
-        item = self.getPlotItem()
-        font_px = round(11 * style.effective_font_scale)
-        for name in ("left", "bottom"):
-            axis = item.getAxis(name)
-            axis.setPen(style.foreground)
-            axis.setTextPen(style.foreground)
-            f = axis.font() if hasattr(axis, "font") else None
-            if f is not None:
-                f.setPixelSize(font_px)
-                axis.setTickFont(f)
-            axis.label.setDefaultTextColor(pg.mkColor(style.foreground))
-        item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
-        if self.legend is not None:
-            self.legend.setLabelTextColor(style.foreground)
-            self.legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
+        style_plot(self, style)
+        self.getPlotItem().titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         for s in self._series.values():
             self._style_curve(s, style)
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["Style", "Theme", "theme", "SERIES_COLORS"]
+__all__ = ["Style", "Theme", "theme", "SERIES_COLORS", "style_plot"]
 
 # Colour-blind-safe qualitative palette (Okabe–Ito), readable on light and dark.
 SERIES_COLORS = [
@@ -128,3 +128,23 @@ def theme() -> Theme:
     if _theme is None:
         _theme = Theme()
     return _theme
+
+
+def style_plot(plot: pg.PlotWidget, style: Style) -> None:
+    """Background, axes (lines, tick labels, axis labels) and legend of a pyqtgraph
+    plot in the colours and font scale of ``style``; every plot widget uses this."""
+    plot.setBackground(style.background)
+    item = plot.getPlotItem()
+    font_px = round(11 * style.effective_font_scale)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(style.foreground)
+        axis.setTextPen(style.foreground)
+        font = axis.font()
+        font.setPixelSize(font_px)
+        axis.setTickFont(font)
+        axis.label.setDefaultTextColor(pg.mkColor(style.foreground))
+    legend = item.legend
+    if legend is not None:
+        legend.setLabelTextColor(style.foreground)
+        legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
