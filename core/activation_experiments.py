@@ -51,6 +51,13 @@ def _init_std(scheme: str, key: str, fan_in: int, fan_out: int) -> float:
     raise ValueError(f"Unknown initialization {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
 
 
+def _check_activations(keys, params) -> None:
+    if not keys:
+        raise ValueError("Tick at least one activation function to compare")
+    for k in keys:
+        check_params(k, params)
+
+
 # -- gradients through depth ------------------------------------------------------------
 
 
@@ -67,10 +74,7 @@ class DepthConfig:
     device: str = "cpu"
 
     def validate(self) -> None:
-        if not self.activations:
-            raise ValueError("Tick at least one activation function to compare")
-        for k in self.activations:
-            check_params(k, self.params)
+        _check_activations(self.activations, self.params)
         if not 1 <= self.depth <= 50:
             raise ValueError(f"Depth must be between 1 and 50, got {self.depth}")
         if not 2 <= self.width <= 1024:
@@ -135,10 +139,7 @@ class DeadReluConfig:
     device: str = "cpu"
 
     def validate(self) -> None:
-        if not self.activations:
-            raise ValueError("Tick at least one activation function to compare")
-        for k in self.activations:
-            check_params(k, self.params)
+        _check_activations(self.activations, self.params)
         if self.dataset not in DATASETS or DATASETS[self.dataset][1] != "classification":
             raise ValueError(f"Choose a classification data set, not {self.dataset!r}")
         if not 1 <= self.depth <= 8:

@@ -4,6 +4,7 @@ and properties measured from torch rather than written by hand.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -153,8 +154,18 @@ def _fmt(v: float) -> str:
 
 
 def measure_properties(key: str, params: Mapping[str, float] | None = None) -> Properties:
-    """Measure, with torch in float64, what students are told about an activation."""
-    f = make_activation(key, params)
+    """Measure, with torch in float64, what students are told about an activation.
+
+    Cached per function and its own parameters: the explorer asks again on every
+    slider move and every cost update, and each measurement takes ~10 ms.
+    """
+    values = check_params(key, params)
+    return _measure_properties(key, tuple(sorted(values.items())))
+
+
+@functools.lru_cache(maxsize=256)
+def _measure_properties(key: str, params: tuple[tuple[str, float], ...]) -> Properties:
+    f = make_activation(key, dict(params))
     x = torch.linspace(-20, 20, 40001, dtype=torch.float64, requires_grad=True)
     y = f(x)
     (d,) = torch.autograd.grad(y.sum(), x)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 
 from PySide6.QtWidgets import QApplication
 
@@ -53,7 +52,3 @@ def run_app(
         window.first_painted.connect(report)
     window.show()
     return app.exec()
-
-
-def monotonic_ms() -> float:
-    return time.perf_counter() * 1000

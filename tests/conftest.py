@@ -16,3 +16,15 @@ configure_threads()
 def _private_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("DLLAB_SETTINGS", str(tmp_path / "settings.ini"))
     yield
+
+
+@pytest.fixture
+def one_torch_thread():
+    """One torch thread whatever the machine: on 2 shared cores a second thread
+    spin-waits and makes tiny batched steps ~20× slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

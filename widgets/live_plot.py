@@ -337,8 +337,7 @@ class LivePlot(pg.PlotWidget):
         for s in self._series.values():
             if s.n == 0:
                 continue
-            xs = s.x
-            i = int(np.clip(np.searchsorted(xs, x) if np.all(np.diff(xs[:64]) >= 0) else np.argmin(np.abs(xs - x)), 0, s.n - 1))
+            i = int(np.nanargmin(np.abs(s.x - x)))  # nearest point; x need not be sorted
             parts.append(f"<span style='color:{s.color}'>{s.name} = {s.y[i]:.4g}</span>")
         self._readout.setText(" · ".join(parts))
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +13,7 @@ from core.biasvar_stats import bootstrap_weights, decompose, kfold_weights
 from core.engine import Finished, Message, Metrics, run_headless
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """As the app does (core.devices.configure_threads): on 2 shared cores a second
-    torch thread spin-waits and makes tiny batched steps ~20× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def drive(gen):

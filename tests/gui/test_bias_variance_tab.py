@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 from PySide6.QtCore import Qt
 
 from core.devices import warm_up
@@ -11,14 +10,7 @@ from lab.tabs.base import LabContext
 from lab.tabs.bias_variance import BiasVarianceTab
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """As the app does (core.devices.configure_threads): on 2 shared cores a second
-    torch thread spin-waits and makes tiny batched steps ~20× slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
