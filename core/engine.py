@@ -106,7 +106,8 @@ class RunControl:
         self._stopped = False
         self._steps_allowed = 0
         self._max_rate = max_rate
-        self._last_pass = 0.0
+        # perf_counter counts from boot: 0.0 is not "long ago" on a machine up for minutes.
+        self._last_pass = -math.inf
         self.checkpoints = 0  # read by the GUI for steps/s; an int read is atomic
 
     # -- commands (any thread) -------------------------------------------------
