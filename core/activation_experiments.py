@@ -14,8 +14,8 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from core.activations import check_params, make_activation
-from core.datasets2d import DATASETS, make_dataset
+from core.activation_functions import check_params, make_activation
+from core.datasets.points2d import DATASETS, make_dataset
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
 

@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from core.augment import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
+from core.transforms import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
 from core.engine import Event, Finished, RunControl, Snapshot, Throttle
 
 __all__ = [

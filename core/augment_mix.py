@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.augment import draw_seed
+from core.transforms import draw_seed
 
 __all__ = ["mix_batch", "smooth_labels", "mixed_batch", "top_classes"]
 

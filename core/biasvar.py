@@ -60,7 +60,7 @@ CURVES_SHOWN = 60  # fitted curves sent to the GUI; all M enter the statistics
 class BiasVarConfig:
     analysis: str = "fits"
     task: str = "regression"  # or "classification" on a 2-D data set
-    dataset: str = "moons"  # classification: a two-class data set of core.datasets2d
+    dataset: str = "moons"  # classification: a two-class data set of core.datasets.points2d
     class_noise: float = 0.3  # classification: the data set's own noise, 0–1
     truth: str = "cos"
     formula: str = "sin(3*x)"

@@ -1,5 +1,5 @@
 """The bias–variance simulation for classification on a 2-D data set of the network
-builder (core.datasets2d), with the same model families.
+builder (core.datasets.points2d), with the same model families.
 
 The loss is 0-1, decomposed after Domingos (2000): with y*(x) the Bayes-optimal
 class, N(x) = P(y ≠ y*) the noise, the main prediction y_m(x) = the majority vote
@@ -26,7 +26,7 @@ from core.biasvar_data import streams
 from core.biasvar_fit import fit_knn, legendre_features
 from core.biasvar_mlp import train_mlp
 from core.biasvar_tree import fit_tree_nd
-from core.datasets2d import DATASETS, DOMAIN, make_dataset
+from core.datasets.points2d import DATASETS, DOMAIN, make_dataset
 from core.devices import torch_device
 from core.engine import Event, Finished, Metrics, RunControl, Snapshot
 

@@ -31,7 +31,7 @@ from torch import nn
 
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
-from core.image_data import DataConfig, PreparedData, prepare
+from core.datasets.images import DataConfig, PreparedData, prepare
 from core.image_models import build_model, infer_stack, layer_label, normalize_layer
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
@@ -213,7 +213,7 @@ def _augmenter(cfg: ImageTrainConfig, data: PreparedData, device):
     """A function batch -> augmented batch (per image, in [0, 1] space), or None."""
     if not cfg.augment_json:
         return None
-    from core.augment import build_pipeline, normalize_spec
+    from core.transforms import build_pipeline, normalize_spec
 
     pipeline = build_pipeline(normalize_spec(json.loads(cfg.augment_json)))
     mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)

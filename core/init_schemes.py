@@ -138,7 +138,7 @@ def kaiming_gain(params: Mapping[str, float | str]) -> float:
 
 
 def nonlinearity_for_activation(activation: str) -> str:
-    """The Kaiming nonlinearity closest to an activation of core.activations.
+    """The Kaiming nonlinearity closest to an activation of core.activation_functions.
 
     Activations torch has no gain for (GELU, SiLU, ELU, ...) behave like ReLU for
     positive inputs and lose about half the variance, so ReLU's √2 is the usual choice.

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.activations import check_params, make_activation, measure_properties
+from core.activation_functions import check_params, make_activation, measure_properties
 from core.devices import list_devices, resolve, torch_device
 from core.engine import Event, Finished, Message, RunControl, Snapshot, to_numpy
 from core.init_schemes import SCHEMES, SchemeChoice, formula, implied_std, init_weight_, lsuv_scale_

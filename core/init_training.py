@@ -1,7 +1,7 @@
 """Short training runs from each initialization, all schemes in one tensor program.
 
 The same network as :mod:`core.init_stats` (weights stacked along a leading scheme
-axis) learns a 2-D data set of :mod:`core.datasets2d`. Every optimizer of the registry
+axis) learns a 2-D data set of :mod:`core.datasets.points2d`. Every optimizer of the registry
 updates each element on its own, so one optimizer over the stacked weights is exactly
 one optimizer per scheme, at a fraction of the per-op overhead.
 
@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.activations import make_activation
-from core.datasets2d import DATASETS, make_dataset
+from core.activation_functions import make_activation
+from core.datasets.points2d import DATASETS, make_dataset
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle
 from core.init_schemes import SCHEMES, SchemeChoice

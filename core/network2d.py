@@ -16,7 +16,7 @@ from typing import Any, List, Mapping
 import torch
 from torch import nn
 
-from core.activations import ACTIVATIONS, activation_module
+from core.activation_functions import ACTIVATIONS, activation_module
 from core.model_io import register_model_kind
 
 __all__ = [

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.datasets2d import DATASETS, DOMAIN, make_dataset, train_mask
+from core.datasets.points2d import DATASETS, DOMAIN, make_dataset, train_mask
 
 __all__ = ["DataSettings", "PointSet", "generate_points", "save_points_csv", "load_points_csv", "parse_points_csv"]
 

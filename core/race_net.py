@@ -17,7 +17,7 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
-from core.datasets2d import DATASETS, make_dataset, split_train_test
+from core.datasets.points2d import DATASETS, make_dataset, split_train_test
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
 from core.race_optim import BatchedOptimizers, OptimizerSetting
@@ -47,10 +47,10 @@ IMAGE_SET = "image:shapes"
 
 def image_data_available() -> bool:
     try:
-        from core import image_data  # noqa: F401
+        from core.datasets import images  # noqa: F401
     except ImportError:
         return False
-    return hasattr(image_data, "builtin_dataset")
+    return hasattr(images, "builtin_dataset")
 
 
 def _net_datasets() -> dict[str, str]:
@@ -113,7 +113,7 @@ def load_net_data(cfg: NetRaceConfig, device: torch.device, dtype=torch.float32)
 
 
 def _image_data(cfg: NetRaceConfig, device, dtype) -> NetData:
-    from core.image_data import builtin_dataset
+    from core.datasets.images import builtin_dataset
 
     per_class = max(2, cfg.n_points // 8)
     images, labels, classes = builtin_dataset(per_class, 16, cfg.seed)

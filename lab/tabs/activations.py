@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.activations import ACTIVATIONS, CostConfig, check_params, curves, measure_costs, measure_properties
+from core.activation_functions import ACTIVATIONS, CostConfig, check_params, curves, measure_costs, measure_properties
 from core.engine import Event, Snapshot
 from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
 from lab.tabs.activations_pages import DeadReluPage, DepthPage, ZeroCentredPage

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
-from core.activations import ACTIVATIONS
+from core.activation_functions import ACTIVATIONS
 from core.engine import Event
 from widgets.theme import theme
 

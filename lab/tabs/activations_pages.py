@@ -16,8 +16,8 @@ from core.activation_experiments import (
     gradients_through_depth,
     zero_centred,
 )
-from core.activations import ACTIVATIONS
-from core.datasets2d import DATASETS
+from core.activation_functions import ACTIVATIONS
+from core.datasets.points2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
 from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
 from widgets.control_panel import ControlPanel, keyed_combo, select_key

@@ -18,10 +18,10 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.augment import default_spec, load_spec, normalize_spec, spec_to_json
+from core.transforms import default_spec, load_spec, normalize_spec, spec_to_json
 from core.augment_draws import MAX_DRAWS, GridConfig, draw_grid_job
 from core.engine import Event, Finished, Snapshot
-from core.sample_images import load_image_file, load_sample, sample_names
+from core.datasets.samples import load_image_file, load_sample, sample_names
 from lab.tabs.augmentation_controls import ControlColumn
 from lab.tabs.augmentation_views import HistogramPanel, MixPage, PreprocessPage
 from lab.tabs.base import LabTab
@@ -41,7 +41,7 @@ SHAPES_DATASET = "dataset:shapes"  # the image reference of the built-in shapes 
 
 def shapes_batch(size: int = 64) -> list[tuple[str, np.ndarray]]:
     """One generated shape per class of the image-networks lab, as RGB uint8 images."""
-    from core.image_data import builtin_dataset
+    from core.datasets.images import builtin_dataset
 
     images, labels, names = builtin_dataset(n_per_class=1, size=size, seed=0)
     batch = []

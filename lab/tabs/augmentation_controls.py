@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.augment import MIX_KINDS, TRANSFORMS
+from core.transforms import MIX_KINDS, TRANSFORMS
 from core.augment_draws import MAX_DRAWS
-from core.sample_images import sample_names
+from core.datasets.samples import sample_names
 from lab.tabs.augmentation_pipeline import PipelineEditor
 from widgets.param_form import NumberField
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
     QWidgetAction,
 )
 
-from core.augment import TRANSFORMS, ParamDef, default_entry, normalize_spec, search_transforms
+from core.transforms import TRANSFORMS, ParamDef, default_entry, normalize_spec, search_transforms
 from widgets.param_form import ErrorLabel, NumberField
 
 __all__ = ["PipelineEditor"]

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from core.biasvar import FAMILIES, BiasVarConfig
 from core.biasvar_classify import CLASS_DATASETS
 from core.biasvar_data import TRUTHS, make_truth
-from core.datasets2d import DATASETS
+from core.datasets.points2d import DATASETS
 from widgets.param_form import ErrorLabel, NumberField
 
 __all__ = ["SettingsPanel", "STATE_KEYS"]

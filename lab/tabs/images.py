@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Event, Finished, History, Message, Metrics, Snapshot
-from core.image_data import DOWNLOADABLE, SOURCES, input_signature, is_downloaded
+from core.datasets.images import DOWNLOADABLE, SOURCES, input_signature, is_downloaded
 from core.image_models import LAYER_TYPES, PRESETS, infer_stack, normalize_layer, preset_layers
 from core.image_training import ImageTrainConfig, train_images
 from lab.tabs.base import LabTab
@@ -24,7 +24,7 @@ from lab.tabs.images_views import ResultsView
 from widgets.layer_stack import LayerStackEditor
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
-from widgets.training_form import TrainingForm
+from lab.tabs.training_form import TrainingForm
 
 __all__ = ["ImagesTab", "DEFAULT_TRAINING"]
 

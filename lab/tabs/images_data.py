@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from core.engine import Finished, Snapshot
-from core.image_data import DOWNLOADABLE, SOURCES, DataConfig, DownloadConfig, default_data_dir, download_job, is_downloaded
+from core.datasets.images import DOWNLOADABLE, SOURCES, DataConfig, DownloadConfig, default_data_dir, download_job, is_downloaded
 from lab.runner import JobRunner
 from widgets.banner import MessageBanner
 
@@ -42,7 +42,7 @@ NORMALIZE_NOTE = (
 
 def augmentation_available() -> bool:
     try:
-        import core.augment  # noqa: F401
+        import core.transforms  # noqa: F401
     except ImportError:
         return False
     return True
@@ -220,7 +220,7 @@ class DataPanel(QWidget):
         if s["channels"] not in (0, 1, 3):
             raise ValueError("data.channels: must be 0 (automatic), 1 or 3")
         if s["augmentation"] is not None:
-            from core.augment import normalize_spec
+            from core.transforms import normalize_spec
 
             s["augmentation"] = normalize_spec(s["augmentation"])
         return s
@@ -329,7 +329,7 @@ class DataPanel(QWidget):
             self.load_augmentation(path)
 
     def load_augmentation(self, path: str) -> bool:
-        from core.augment import load_spec
+        from core.transforms import load_spec
 
         try:
             spec = load_spec(path)

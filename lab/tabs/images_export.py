@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from core.image_data import load_image_for_model
+from core.datasets.images import load_image_for_model
 from core.image_training import SPEC_KIND
 from core.model_io import load_model, save_model_archive
 

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.activations import ACTIVATIONS, check_params
-from core.datasets2d import DATASETS
+from core.activation_functions import ACTIVATIONS, check_params
+from core.datasets.points2d import DATASETS
 from core.init_schemes import SCHEMES, SchemeChoice, check_scheme, formula, nonlinearity_for_activation
 from core.init_stats import INPUTS, MAX_DEPTH, NORMS, NetworkSpec, parse_widths
 from core.optimizers import OPTIMIZERS

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.activations import ACTIVATIONS
+from core.activation_functions import ACTIVATIONS
 from core.network2d import MAX_LAYERS, MAX_NEURONS
 
 __all__ = ["LayerControl", "LayerControlsRow", "LayerCountBar"]

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.datasets2d import DATASETS
+from core.datasets.points2d import DATASETS
 from core.network2d import INITS, LOSSES
 from core.network2d_data import DataSettings
 from core.network2d_settings import NOISE_KINDS

@@ -24,7 +24,7 @@ from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
 from widgets.play_controls import PlayControls
-from widgets.training_form import TrainingForm
+from lab.tabs.training_form import TrainingForm
 
 if TYPE_CHECKING:
     from lab.tabs.network import NetworkTab

@@ -119,7 +119,7 @@ class _NetControls(QWidget):
 
     def check_state(self, s: dict) -> None:
         if s["dataset"] not in NET_DATASETS:
-            extra = "" if image_data_available() else " (image data sets need core/image_data.py)"
+            extra = "" if image_data_available() else " (image data sets need core/datasets/images.py)"
             raise ValueError(f"Unknown data set {s['dataset']!r}{extra}")
         if s["activation"] not in ACTIVATIONS:
             raise ValueError(f"Unknown activation {s['activation']!r}")

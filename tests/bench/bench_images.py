@@ -34,7 +34,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from core.engine import Finished, run_headless  # noqa: E402
-from core.image_data import DataConfig, prepare  # noqa: E402
+from core.datasets.images import DataConfig, prepare  # noqa: E402
 from core.image_models import build_model  # noqa: E402
 from core.image_training import ImageTrainConfig, train_images  # noqa: E402
 

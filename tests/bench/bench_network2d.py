@@ -26,7 +26,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from core.datasets2d import make_dataset, split_train_test  # noqa: E402
+from core.datasets.points2d import make_dataset, split_train_test  # noqa: E402
 from core.engine import Finished, RunControl  # noqa: E402
 from core.network2d import NetworkSpec  # noqa: E402
 from core.network2d_settings import TrainSettings  # noqa: E402

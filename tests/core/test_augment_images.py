@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.sample_images import IMAGES_DIR, load_image_file, load_sample, make_sample, sample_names
+from core.datasets.samples import IMAGES_DIR, load_image_file, load_sample, make_sample, sample_names
 
 
 @pytest.mark.parametrize("name", sample_names())

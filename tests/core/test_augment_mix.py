@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.augment import default_entry
+from core.transforms import default_entry
 from core.augment_draws import GridConfig, RecordingPipeline, draw_grid_job
 from core.augment_mix import mix_batch, mixed_batch, smooth_labels, top_classes
 from core.engine import Snapshot, run_headless
-from core.sample_images import load_sample
+from core.datasets.samples import load_sample
 
 
 def _flat_batch(b=4, size=32):

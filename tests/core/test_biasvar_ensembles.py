@@ -9,7 +9,7 @@ from core.biasvar import BiasVarConfig, Progress, biasvar_job
 from core.biasvar_ensembles import early_stop_epoch
 from core.biasvar_mlp import train_mlp
 from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
-from test_biasvar import drive
+from tests.core.test_biasvar import drive
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from core.engine import Diverged, Finished, History, Message, Metrics, RunControl, Snapshot, run_headless
-from core.image_data import DataConfig, prepare
+from core.datasets.images import DataConfig, prepare
 from core.image_models import preset_layers
 from core.image_training import (
     ImageTrainConfig,
@@ -146,7 +146,7 @@ def test_same_seed_same_run():
 
 
 def test_augmentation_pipeline_from_the_augmentation_lab():
-    from core.augment import default_entry
+    from core.transforms import default_entry
 
     flip = {"version": 1, "transforms": [default_entry("RandomHorizontalFlip")]}
     fin = run_headless(train_images, _cfg(max_steps=4, augment_json=json.dumps(flip)))[-1]

@@ -47,7 +47,7 @@ def test_training_schemes_together_equals_training_each_alone():
 
 def test_update_ratio_is_lr_times_gradient_over_weight_for_sgd():
     """At step 1 with plain SGD, ‖ΔW‖/‖W‖ = lr·‖∇W‖/‖W‖, checked with an nn reference."""
-    from core.datasets2d import make_dataset
+    from core.datasets.points2d import make_dataset
     from core.init_stats import build_weights
 
     spec = NetworkSpec((8,), "tanh", bias=False)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.datasets2d import make_dataset, split_train_test
+from core.datasets.points2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
 from core.model_io import _quiet_jit, load_model, save_model_archive
 from core.network2d import NetworkSpec, build_network, layer_outputs, linear_layers

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.datasets2d import make_dataset, split_train_test
+from core.datasets.points2d import make_dataset, split_train_test
 from core.network2d_data import DataSettings, PointSet, generate_points, load_points_csv, parse_points_csv, save_points_csv
 
 

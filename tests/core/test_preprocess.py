@@ -12,7 +12,7 @@ from core.preprocess import (
     stats_warning,
     toy_data,
 )
-from core.sample_images import load_sample
+from core.datasets.samples import load_sample
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
-from core.image_data import DownloadConfig, download_job
+from core.datasets.images import DownloadConfig, download_job
 from lab.tabs.base import LabContext
 from lab.tabs.images import ImagesTab
 

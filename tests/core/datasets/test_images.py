@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from core.engine import Cancelled, Finished, RunControl, Snapshot, run_headless
-from core.image_data import (
+from core.datasets.images import (
     BUILTIN_CLASSES,
     DataConfig,
     DownloadConfig,
@@ -177,7 +177,7 @@ def test_download_cancel_leaves_no_partial_file(tmp_path):
 
 
 def test_input_signature_without_loading(tmp_path):
-    from core.image_data import input_signature
+    from core.datasets.images import input_signature
 
     assert input_signature(DataConfig(size=20)) == ((1, 20, 20), BUILTIN_CLASSES)
     assert input_signature(DataConfig(source="cifar10"))[0] == (3, 32, 32)
@@ -186,7 +186,7 @@ def test_input_signature_without_loading(tmp_path):
 
 
 def test_image_file_becomes_model_input(tmp_path):
-    from core.image_data import load_image_for_model
+    from core.datasets.images import load_image_for_model
 
     Image.fromarray(np.full((30, 20, 3), 255, np.uint8)).save(tmp_path / "white.png")
     x, raw = load_image_for_model(tmp_path / "white.png", (1, 8, 8), (0.5,), (0.25,))

@@ -6,7 +6,7 @@ to right), fine texture (blur, sharpness, noise) and straight lines (perspective
 shear, elastic). The digits are for the label-breaking lesson: flipped vertically a 6
 looks like a 9.
 
-``python -m core.sample_images`` rewrites the PNGs; a test checks the committed files
+``python -m core.datasets.samples`` rewrites the PNGs; a test checks the committed files
 still match what the code draws.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 
 __all__ = ["SAMPLES", "IMAGES_DIR", "make_sample", "load_sample", "sample_names", "digit_image", "write_assets", "load_image_file"]
 
-IMAGES_DIR = Path(__file__).resolve().parent.parent / "assets" / "images"
+IMAGES_DIR = Path(__file__).resolve().parents[2] / "assets" / "images"
 SIZE = 256
 DIGIT_SIZE = 48
 MAX_SIDE = 1024  # larger images are scaled down (with a note) so that a grid stays fast

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.augment import (
+from core.transforms import (
     TRANSFORMS,
     build_pipeline,
     build_steps,
@@ -22,7 +22,7 @@ from core.augment import (
 )
 from core.augment_draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
 from core.engine import Finished, Snapshot, run_headless
-from core.sample_images import load_sample
+from core.datasets.samples import load_sample
 
 REQUIRED = [
     "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop", "Resize", "RandomRotation",
@@ -204,7 +204,7 @@ def test_sweep_row_shows_one_parameter_and_bad_sweeps_do_not_cost_the_grid(scene
 
 
 def test_pipeline_from_json_reads_spec_files_and_presets(tmp_path):
-    from core.augment import load_spec
+    from core.transforms import load_spec
 
     path = tmp_path / "p.json"
     path.write_text(spec_to_json(default_spec()))

@@ -3,7 +3,7 @@
 import pytest
 
 from core.optimizers import OPTIMIZERS, SCHEDULES
-from widgets.training_form import DEFAULT_TRAINING, TrainingForm
+from lab.tabs.training_form import DEFAULT_TRAINING, TrainingForm
 
 
 def test_defaults_and_round_trip(qtbot):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.activations import (
+from core.activation_functions import (
     ACTIVATIONS,
     CostConfig,
     activation_module,

@@ -1,0 +1,1 @@
+"""Data every lab may use: the 2-D point sets, image data sets and the sample images."""
