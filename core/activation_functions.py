@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import functools
 import math
-import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.devices import torch_device
-from core.engine import Event, RunControl, Snapshot, Finished
 
 __all__ = [
     "ParamSpec",
@@ -28,8 +25,6 @@ __all__ = [
     "curves",
     "Properties",
     "measure_properties",
-    "CostConfig",
-    "measure_costs",
 ]
 
 
@@ -213,53 +208,3 @@ def _measure_properties(key: str, params: tuple[tuple[str, float], ...]) -> Prop
     left, right = float(dl[0]), float(dl[1])
     differentiable = "yes" if abs(left - right) < 1e-3 else f"no (f′ jumps {_fmt(left)} → {_fmt(right)})"
     return Properties(output_range, zero_centred, saturating, monotonic, differentiable, mean, lo, hi)
-
-
-# -- cost per element ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CostConfig:
-    keys: tuple[str, ...]
-    params: Mapping[str, float] = field(default_factory=dict)
-    device: str = "cpu"
-    elements: int = 1_000_000
-    repeats: int = 7
-
-
-def measure_costs(cfg: CostConfig, ctl: RunControl) -> Iterator[Event]:
-    """Time forward + backward per element for each activation, relative to ReLU.
-
-    Yields a Snapshot after each function so that the table fills in as it goes.
-    """
-    if not 1_000 <= cfg.elements <= 50_000_000:
-        raise ValueError("Elements per timing must be between 1,000 and 50,000,000")
-    dev = torch_device(cfg.device)
-    x = torch.randn(cfg.elements, device=dev, requires_grad=True)
-    keys = ("relu",) + tuple(k for k in cfg.keys if k != "relu")
-
-    def sync():
-        if dev.type == "cuda":
-            torch.cuda.synchronize(dev)
-
-    times: dict[str, float] = {}
-    for key in keys:
-        ctl.checkpoint()
-        f = make_activation(key, cfg.params)
-        samples = []
-        for r in range(cfg.repeats + 1):
-            ctl.checkpoint()
-            sync()
-            t0 = time.perf_counter()
-            y = f(x)
-            (g,) = torch.autograd.grad(y.sum(), x)
-            sync()
-            if r:  # the first run warms up caches and kernels
-                samples.append(time.perf_counter() - t0)
-        times[key] = float(np.median(samples))
-        yield Snapshot(
-            len(times),
-            "costs",
-            {k: {"ns_per_element": t / cfg.elements * 1e9, "relative_to_relu": t / times["relu"]} for k, t in times.items()},
-        )
-    yield Finished({"device": str(dev)})

@@ -429,7 +429,7 @@ def build_pipeline(spec: dict, *, float_input: bool = False):
     float images in [0, 1] with ``float_input=True``.
 
     Batch mixing (``spec["mix"]``) is not part of it: MixUp/CutMix act on batches with
-    labels; see :func:`core.augment_mix.mix_batch`.
+    labels; see :func:`core.augmentation.mix.mix_batch`.
     """
     from torchvision.transforms import v2
 

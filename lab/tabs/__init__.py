@@ -24,9 +24,9 @@ TABS: list[TabSpec] = [
     TabSpec("network", "Network builder", "lab.tabs.network", "NetworkTab"),
     TabSpec("images", "Image networks", "lab.tabs.images", "ImagesTab"),
     TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
-    TabSpec("activations", "Activations", "lab.tabs.activations", "ActivationsTab"),
+    TabSpec("activations", "Activations", "lab.tabs.activations.tab", "ActivationsTab"),
     TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
-    TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation", "AugmentationTab"),
+    TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation.tab", "AugmentationTab"),
     TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
     TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
 ]

@@ -57,7 +57,7 @@ def main() -> None:
     os.environ["DLLAB_SETTINGS"] = "/tmp/dllab-bench-settings.ini"
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
-    from core.activation_experiments import DeadReluConfig, dead_relu
+    from core.activations.experiments import DeadReluConfig, dead_relu
     from core.devices import configure_threads, warm_up
     from core.engine import run_headless
     from lab.app import create_application

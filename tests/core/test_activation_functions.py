@@ -6,15 +6,12 @@ import torch
 
 from core.activation_functions import (
     ACTIVATIONS,
-    CostConfig,
     activation_module,
     check_params,
     curves,
     make_activation,
-    measure_costs,
     measure_properties,
 )
-from core.engine import Finished, Snapshot, run_headless
 
 # Derivatives in closed form, to check what autograd gives the students.
 CLOSED_FORM = {
@@ -78,13 +75,3 @@ def test_measured_properties_tell_the_textbook_story():
     # ELU is smooth at 0 only for α = 1.
     assert measure_properties("elu", {"alpha": 1.0}).differentiable_at_0 == "yes"
     assert measure_properties("elu", {"alpha": 2.0}).differentiable_at_0.startswith("no")
-
-
-def test_cost_measurement_is_relative_to_relu():
-    events = run_headless(measure_costs, CostConfig(keys=("tanh", "relu"), elements=10_000, repeats=2))
-    snapshots = [e for e in events if isinstance(e, Snapshot)]
-    assert isinstance(events[-1], Finished)
-    final = snapshots[-1].data
-    assert set(final) == {"relu", "tanh"}
-    assert final["relu"]["relative_to_relu"] == 1.0
-    assert final["tanh"]["ns_per_element"] > 0

@@ -20,7 +20,7 @@ from core.transforms import (
     search_transforms,
     spec_to_json,
 )
-from core.augment_draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
+from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
 from core.engine import Finished, Snapshot, run_headless
 from core.datasets.samples import load_sample
 

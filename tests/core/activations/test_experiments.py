@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from core.activation_experiments import (
+from core.activations.experiments import (
     DeadReluConfig,
     DepthConfig,
     ZeroCentredConfig,

@@ -11,7 +11,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from lab.experiments import PRESETS_DIR, load_experiment
-from tests.gui.test_augmentation_tab import open_tab, settled
+from tests.gui.augmentation.test_tab import open_tab, settled
 
 
 @pytest.fixture

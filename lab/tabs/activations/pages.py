@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.activation_experiments import (
+from core.activations.experiments import (
     INIT_SCHEMES,
     DeadReluConfig,
     DepthConfig,
@@ -19,7 +19,7 @@ from core.activation_experiments import (
 from core.activation_functions import ACTIVATIONS
 from core.datasets.points2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
-from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
+from lab.tabs.activations.common import ActivationChecklist, Page, activation_color
 from widgets.control_panel import ControlPanel, keyed_combo, select_key
 from widgets.live_plot import LivePlot
 from widgets.param_form import NumberField

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.preprocess import (
+from core.augmentation.preprocess import (
     STAGE_NAMES,
     TEST_STATS_WARNING,
     covariance_ellipse,

@@ -70,7 +70,7 @@ def mixed_batch(spec: dict, pipeline, images: list[np.ndarray], classes: list[st
     import torch
     from torchvision.transforms.v2 import functional as F
 
-    from core.augment_draws import image_tensor, to_display
+    from core.augmentation.draws import image_tensor, to_display
 
     if len(images) < 2:
         raise ValueError("Mixing needs a batch of at least two labelled images")

@@ -8,7 +8,7 @@ from PySide6.QtCore import QEvent, QModelIndex, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from lab.tabs.augmentation import AugmentationTab
+from lab.tabs.augmentation.tab import AugmentationTab
 
 
 def open_tab(qtbot, draws):
@@ -171,8 +171,8 @@ def test_torchvision_is_imported_only_inside_functions():
     import ast
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    files = [*root.glob("lab/tabs/augmentation*.py"), root / "widgets/image_grid_view.py", *root.glob("core/augment*.py"), root / "core/transforms.py", root / "core/preprocess.py", root / "core/datasets/samples.py"]
+    root = Path(__file__).resolve().parents[3]
+    files = [*root.glob("lab/tabs/augmentation/*.py"), root / "widgets/image_grid_view.py", *root.glob("core/augmentation/*.py"), root / "core/transforms.py", root / "core/datasets/samples.py"]
     assert len(files) >= 10
     for path in files:
         for node in ast.parse(path.read_text()).body:  # module level only

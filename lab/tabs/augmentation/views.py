@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QButtonGroup, QGridLayout, QHBoxLayout, QLabel, QRadioButton, QVBoxLayout, QWidget
 
-from core.preprocess import STAGE_NAMES, image_batch_stats, preprocess_stages, toy_data
+from core.augmentation.preprocess import STAGE_NAMES, image_batch_stats, preprocess_stages, toy_data
 from widgets.image_grid_view import ImageGridView
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel
@@ -217,6 +217,6 @@ class PreprocessPage(QWidget):
 
     @staticmethod
     def _warning(source: str) -> str:
-        from core.preprocess import stats_warning
+        from core.augmentation.preprocess import stats_warning
 
         return stats_warning(source)

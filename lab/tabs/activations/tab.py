@@ -16,10 +16,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.activation_functions import ACTIVATIONS, CostConfig, check_params, curves, measure_costs, measure_properties
+from core.activation_functions import ACTIVATIONS, check_params, curves, measure_properties
+from core.activations.costs import CostConfig, measure_costs
 from core.engine import Event, Snapshot
-from lab.tabs.activations_common import ActivationChecklist, Page, activation_color
-from lab.tabs.activations_pages import DeadReluPage, DepthPage, ZeroCentredPage
+from lab.tabs.activations.common import ActivationChecklist, Page, activation_color
+from lab.tabs.activations.pages import DeadReluPage, DepthPage, ZeroCentredPage
 from lab.tabs.base import LabTab, PagedTab
 from widgets.control_panel import ControlPanel
 from widgets.export import write_csv

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from core.transforms import default_entry
-from core.augment_draws import GridConfig, RecordingPipeline, draw_grid_job
-from core.augment_mix import mix_batch, mixed_batch, smooth_labels, top_classes
+from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job
+from core.augmentation.mix import mix_batch, mixed_batch, smooth_labels, top_classes
 from core.engine import Snapshot, run_headless
 from core.datasets.samples import load_sample
 

@@ -4,7 +4,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from core.devices import warm_up
-from lab.tabs.activations import ActivationsTab
+from lab.tabs.activations.tab import ActivationsTab
 from lab.tabs.base import LabContext
 
 

@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
 )
 
 from core.transforms import MIX_KINDS, TRANSFORMS
-from core.augment_draws import MAX_DRAWS
+from core.augmentation.draws import MAX_DRAWS
 from core.datasets.samples import sample_names
-from lab.tabs.augmentation_pipeline import PipelineEditor
+from lab.tabs.augmentation.pipeline import PipelineEditor
 from widgets.param_form import NumberField
 
 __all__ = ["ControlColumn", "MIX_TITLES"]

@@ -351,7 +351,7 @@ def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
             yield Snapshot(n, "sweep", {"values": tuple(values), "images": tuple(images), "label": label, "step": cfg.sweep_step})
     if spec["mix"]["kind"] != "none" or spec["mix"]["label_smoothing"] > 0:
         if cfg.mix_images:
-            from core.augment_mix import mixed_batch
+            from core.augmentation.mix import mixed_batch
 
             ctl.checkpoint()
             yield Snapshot(n, "mix", mixed_batch(spec, pipeline, list(cfg.mix_images), list(cfg.mix_labels), cfg.seed))
