@@ -22,12 +22,12 @@ class TabSpec:
 
 TABS: list[TabSpec] = [
     TabSpec("network", "Network builder", "lab.tabs.network", "NetworkTab"),
-    TabSpec("images", "Image networks", "lab.tabs.images", "ImagesTab"),
+    TabSpec("images", "Image networks", "lab.tabs.images.tab", "ImagesTab"),
     TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
     TabSpec("activations", "Activations", "lab.tabs.activations.tab", "ActivationsTab"),
-    TabSpec("initialization", "Initialization", "lab.tabs.initialization", "InitializationTab"),
+    TabSpec("initialization", "Initialization", "lab.tabs.initialization.tab", "InitializationTab"),
     TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation.tab", "AugmentationTab"),
-    TabSpec("convolution", "Convolution", "lab.tabs.convolution", "ConvolutionTab"),
+    TabSpec("convolution", "Convolution", "lab.tabs.convolution.tab", "ConvolutionTab"),
     TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
 ]
 

@@ -30,8 +30,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np  # noqa: E402
 
-from core.conv_spec import ConvSpec  # noqa: E402
-from core.conv_stepper import build_steps  # noqa: E402
+from core.convolution.spec import ConvSpec  # noqa: E402
+from core.convolution.stepper import build_steps  # noqa: E402
 
 REPEATS = 9
 FRAMES = 90
@@ -44,7 +44,7 @@ def layer() -> ConvSpec:
 
 def loop_build(spec: ConvSpec) -> np.ndarray:
     """The same products / partial sums / values, one output cell at a time."""
-    from core.conv_spec import output_size, pad_input
+    from core.convolution.spec import output_size, pad_input
 
     grid, _ = pad_input(spec)
     ho, wo = output_size(spec)
@@ -72,7 +72,7 @@ def timed(fn, repeats: int = REPEATS) -> float:
 def step_fps() -> tuple[tuple[float, float], tuple[float, float]]:
     """Frames/s (wall, CPU) stepping the 32×32×3 layer, and on the 5×5 classic example."""
     from lab.app import create_application
-    from lab.tabs.convolution import ConvolutionTab
+    from lab.tabs.convolution.tab import ConvolutionTab
 
     app = create_application()
     tab = ConvolutionTab()

@@ -35,8 +35,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from core.engine import Finished, run_headless  # noqa: E402
 from core.datasets.images import DataConfig, prepare  # noqa: E402
-from core.image_models import build_model  # noqa: E402
-from core.image_training import ImageTrainConfig, train_images  # noqa: E402
+from core.images.models import build_model  # noqa: E402
+from core.images.training import ImageTrainConfig, train_images  # noqa: E402
 
 DATA = DataConfig(source="builtin", n_per_class=600, size=28, seed=0)
 MLP = [{"type": "flatten"}, {"type": "linear", "units": 128}, {"type": "activation", "fn": "relu"},
@@ -98,7 +98,7 @@ def gui_fps(seconds: float = 4.0) -> dict:
 
     from lab.app import create_application
     from lab.tabs.base import LabContext
-    from lab.tabs.images import ImagesTab
+    from lab.tabs.images.tab import ImagesTab
 
     app = create_application()
     tab = ImagesTab(LabContext("cpu"))

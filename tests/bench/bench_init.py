@@ -30,8 +30,8 @@ from torch import nn  # noqa: E402
 
 from core.devices import configure_threads  # noqa: E402
 from core.engine import run_headless  # noqa: E402
-from core.init_schemes import SchemeChoice  # noqa: E402
-from core.init_stats import NetworkSpec, StatsConfig, layer_statistics  # noqa: E402
+from core.initialization.schemes import SchemeChoice  # noqa: E402
+from core.initialization.stats import NetworkSpec, StatsConfig, layer_statistics  # noqa: E402
 
 REPEATS = 5
 CLASSIC = {"depth": 10, "widths": "500", "input_dim": 500, "batch": 1000, "activation": "tanh", "schemes": ["xavier_normal"]}
@@ -70,7 +70,7 @@ def core_only() -> tuple[float, float]:
 def on_screen() -> float:
     """From the start of the recompute to the histograms painted with the new data."""
     from lab.app import create_application
-    from lab.tabs.initialization import InitializationTab
+    from lab.tabs.initialization.tab import InitializationTab
 
     app = create_application()
     tab = InitializationTab()
