@@ -21,14 +21,14 @@ class TabSpec:
 
 
 TABS: list[TabSpec] = [
-    TabSpec("network", "Network builder", "lab.tabs.network", "NetworkTab"),
+    TabSpec("network", "Network builder", "lab.tabs.network.tab", "NetworkTab"),
     TabSpec("images", "Image networks", "lab.tabs.images.tab", "ImagesTab"),
-    TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizers", "OptimizersTab"),
+    TabSpec("optimizers", "Optimizer race", "lab.tabs.optimizer_race.tab", "OptimizersTab"),
     TabSpec("activations", "Activations", "lab.tabs.activations.tab", "ActivationsTab"),
     TabSpec("initialization", "Initialization", "lab.tabs.initialization.tab", "InitializationTab"),
     TabSpec("augmentation", "Augmentation", "lab.tabs.augmentation.tab", "AugmentationTab"),
     TabSpec("convolution", "Convolution", "lab.tabs.convolution.tab", "ConvolutionTab"),
-    TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance", "BiasVarianceTab"),
+    TabSpec("bias_variance", "Bias–variance", "lab.tabs.bias_variance.tab", "BiasVarianceTab"),
 ]
 
 

@@ -28,9 +28,9 @@ from torch import nn  # noqa: E402
 
 from core.datasets.points2d import make_dataset, split_train_test  # noqa: E402
 from core.engine import Finished, RunControl  # noqa: E402
-from core.network2d import NetworkSpec  # noqa: E402
-from core.network2d_settings import TrainSettings  # noqa: E402
-from core.network2d_train import TrainConfig, train_network  # noqa: E402
+from core.network.model import NetworkSpec  # noqa: E402
+from core.network.settings import TrainSettings  # noqa: E402
+from core.network.training import TrainConfig, train_network  # noqa: E402
 
 SECONDS = 1.0  # per measurement; the two loops alternate ROUNDS times (the machine is shared)
 ROUNDS = 5
@@ -97,7 +97,7 @@ def median(values):
 def gui_numbers(seconds: float = 5.0) -> tuple[float, float]:
     from PySide6.QtWidgets import QApplication
 
-    from lab.tabs.network import NetworkTab
+    from lab.tabs.network.tab import NetworkTab
 
     from PySide6.QtCore import QTimer
 

@@ -1,0 +1,353 @@
+"""The lean trainer for small networks: hand-written backprop and fused updates in torch.
+
+A Playground-sized network is all per-op overhead (a few microseconds per torch call,
+whatever the tensor size), so this path does as few calls per step as it can:
+
+- every weight matrix and its bias live in ONE flat parameter tensor, as ``[W | b]``
+  blocks of shape (out, in + 1); gradients live in a second flat tensor laid out alike,
+  so the optimizer update is one to six calls for the whole network;
+- activations are kept feature-major, (width + 1, batch), with a constant row of ones,
+  so that one matrix product gives a layer's pre-activation including its bias, and one
+  product gives the gradient of weights and bias together;
+- each epoch shuffles once and pre-splits the batches (views, no copies per step);
+- the loss gradient at the output is one call, with 1/batch folded into the targets.
+
+The numbers must be torch.optim's: tests check that parameters match the reference
+trainer (autograd + torch.optim) to 1e-5 over the first epochs for every optimizer
+covered here. Anything not covered (see :func:`fast_path_gap`) runs on the reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from core.network.model import Network2D, NetworkSpec, linear_layers
+from core.network.settings import PreparedData, TrainSettings, make_lr_holder, step_schedule
+from core.network.torch_trainer import evaluate_outputs
+
+__all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS"]
+
+FAST_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "linear")
+FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+LEAKY_SLOPE = 0.01  # the registry's default slope, which is what the builder uses
+
+
+def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
+    """Why this setup needs the reference trainer, or None when the fast path covers it."""
+    if any(spec.batchnorm):
+        return "batch norm"
+    if any(p > 0 for p in spec.dropout):
+        return "dropout"
+    for a in spec.activations:
+        if a not in FAST_ACTIVATIONS:
+            return f"the {a} activation"
+    if spec.task == "classification" and spec.loss == "mse":
+        return "squared error on class probabilities"
+    if settings.noise != "none" and settings.noise_std > 0:
+        return "noise injection"
+    if settings.optimizer not in FAST_OPTIMIZERS:
+        return f"the {settings.optimizer} optimizer"
+    if settings.schedule == "onecycle":
+        return "the one-cycle schedule (it also cycles momentum)"
+    return None
+
+
+def _tanh_grad(da, a):
+    return torch.addcmul(da, da, a * a, value=-1.0)  # da * (1 - a²)
+
+
+def _sigmoid_grad(da, a):
+    return da.mul_(torch.addcmul(a, a, a, value=-1.0))  # da * a (1 - a)
+
+
+def _relu_grad(da, a):
+    return da.mul_(a > 0)
+
+
+def _leaky_grad(da, a):
+    return da.mul_(torch.where(a > 0, 1.0, LEAKY_SLOPE))
+
+
+def _identity_grad(da, a):
+    return da
+
+
+_ACT = {
+    "tanh": (torch.Tensor.tanh_, _tanh_grad),
+    "sigmoid": (torch.Tensor.sigmoid_, _sigmoid_grad),
+    "relu": (torch.Tensor.relu_, _relu_grad),
+    "leaky_relu": (lambda h: F.leaky_relu_(h, LEAKY_SLOPE), _leaky_grad),
+    "linear": (None, _identity_grad),
+}
+
+
+class _Buffers:
+    """Activation buffers for one batch width: (width + 1, cols), last row all ones."""
+
+    def __init__(self, widths: list[int], cols: int, device):
+        self.full = []
+        self.hidden = []
+        for w in widths:
+            buf = torch.ones(w + 1, cols, device=device)
+            self.full.append(buf)
+            self.hidden.append(buf[:w])  # contiguous: the rows above the ones
+        self.full_t = [b.t() for b in self.full]  # views made once, not once per step
+
+
+class FastTrainer:
+    """Same interface as :class:`~core.network.torch_trainer.TorchTrainer`; see the module doc."""
+
+    fast = True
+
+    def __init__(self, model: Network2D, spec: NetworkSpec, data: PreparedData, settings: TrainSettings,
+                 shuffle: torch.Generator, step: int = 0):
+        gap = fast_path_gap(spec, settings)
+        if gap:
+            raise ValueError(f"The fast path does not cover {gap}")
+        self.model, self.spec, self.data = model, spec, data
+        self.device = dev = data.X_train.device
+        self.shuffle = shuffle
+        self.step = step
+        sizes = spec.sizes
+        self.shapes = [(sizes[k + 1], sizes[k] + 1) for k in range(len(sizes) - 1)]
+        total = sum(o * i for o, i in self.shapes)
+        self.P = torch.zeros(total, device=dev)
+        self.G = torch.zeros(total, device=dev)
+        self.mask = torch.zeros(total, device=dev)  # 1 on weights, 0 on biases: penalties skip biases
+        self.W, self.GW, self.W_in_t, self.slices = [], [], [], []
+        off = 0
+        for o, i in self.shapes:
+            n = o * i
+            W = self.P[off : off + n].view(o, i)
+            self.W.append(W)
+            self.GW.append(self.G[off : off + n].view(o, i))
+            self.W_in_t.append(W[:, : i - 1].t())  # for da = Wᵀ δ, without the bias column
+            self.mask[off : off + n].view(o, i)[:, : i - 1] = 1.0
+            self.slices.append((off, off + n))
+            off += n
+        self.widths = list(spec.hidden)
+        self.act_fns = [_ACT[a][0] for a in spec.activations]
+        self.act_grads = [_ACT[a][1] for a in spec.activations]
+        self._buffers: dict[int, _Buffers] = {}
+        self.load_from_model()
+        with torch.no_grad():
+            ones = lambda n: torch.ones(1, n, device=dev)  # noqa: E731
+            ft, fs = model.features(data.X_train), model.features(data.X_test)
+            self.Xa = torch.cat([ft.t(), ones(len(ft))]).contiguous()
+            self.X_all = torch.cat([torch.cat([ft, fs]).t(), ones(len(ft) + len(fs))]).contiguous()
+        self.n_train = len(ft)
+        self.settings = settings
+        self._coef_cache: dict[int, tuple[torch.Tensor, list[float]]] = {}
+        self._reset_optimizer_state()
+        self._make_holder(settings)
+        self._make_targets(settings)
+
+    # -- weights ----------------------------------------------------------------------
+    @torch.no_grad()
+    def load_from_model(self) -> None:
+        for W, lin in zip(self.W, linear_layers(self.model)):
+            W[:, :-1] = lin.weight
+            W[:, -1] = lin.bias
+
+    @torch.no_grad()
+    def sync_model(self) -> Network2D:
+        for W, lin in zip(self.W, linear_layers(self.model)):
+            lin.weight.copy_(W[:, :-1])
+            lin.bias.copy_(W[:, -1])
+        return self.model
+
+    @torch.no_grad()
+    def set_parameter(self, layer: int, row: int, col: int, value: float) -> None:
+        self.W[layer][row, col if col >= 0 else -1] = value
+
+    # -- settings ---------------------------------------------------------------------
+    def _reset_optimizer_state(self) -> None:
+        self.momentum_buf = None
+        self.exp_avg = torch.zeros_like(self.P)
+        self.exp_avg_sq = torch.zeros_like(self.P)
+        self.adam_step = 0
+
+    def _make_holder(self, settings: TrainSettings) -> None:
+        # A real torch.optim optimizer holds the hyper-parameters and drives the
+        # scheduler; it is never stepped. Its defaults are the registry's.
+        self.holder, self.scheduler = make_lr_holder(settings, [self.P])
+        self.holder._opt_called = True  # its steps are taken by _update; tells the scheduler so
+        group = self.holder.param_groups[0]
+        if group.get("dampening", 0) or group.get("maximize") or group.get("amsgrad"):
+            raise ValueError("The fast path covers neither dampening, maximize nor amsgrad")
+        self._set_lr(group["lr"])
+
+    def _set_lr(self, lr: float) -> None:
+        self.current_lr = lr
+        self.lrvec = torch.empty_like(self.P)
+        for (a, b), mult in zip(self.slices, self.settings.multipliers(len(self.slices))):
+            self.lrvec[a:b] = lr * mult
+        self._decay = None
+
+    def decay_vector(self, wd: float) -> torch.Tensor:
+        """AdamW's factor 1 − lr·wd per parameter, rounded once as torch.optim rounds it."""
+        if self._decay is None or self._decay[0] != wd:
+            vec = torch.empty_like(self.P)
+            for (a, b), mult in zip(self.slices, self.settings.multipliers(len(self.slices))):
+                vec[a:b] = 1 - self.current_lr * mult * wd
+            self._decay = (wd, vec)
+        return self._decay[1]
+
+    def _make_targets(self, settings: TrainSettings) -> None:
+        """Targets (outputs, n) such that the output gradient is ``alpha * p + target``."""
+        y, eps, k = self.data.y_train, settings.label_smoothing, self.data.n_classes
+        if self.data.task == "regression":
+            t = y.reshape(1, -1).float()
+        elif k > 2:
+            t = F.one_hot(y, k).t().float() * (1 - eps) + eps / k
+        else:
+            t = y.reshape(1, -1).float() * (1 - eps) + eps / 2
+        self.T = t.contiguous()
+
+    def apply_settings(self, settings: TrainSettings) -> None:
+        gap = fast_path_gap(self.spec, settings)
+        if gap:
+            raise ValueError(f"The fast path does not cover {gap}")
+        old = self.settings
+        self.settings = settings
+        if old.optimizer != settings.optimizer:
+            self._reset_optimizer_state()
+        keys = ("optimizer", "lr", "weight_decay", "schedule", "layer_lr", "schedule_epochs")
+        if any(getattr(old, k) != getattr(settings, k) for k in keys):
+            self._make_holder(settings)
+        if old.label_smoothing != settings.label_smoothing:
+            self._make_targets(settings)
+
+    @property
+    def lr(self) -> float:
+        return self.current_lr
+
+    # -- training ---------------------------------------------------------------------
+    def _buffers_for(self, cols: int) -> _Buffers:
+        b = self._buffers.get(cols)
+        if b is None:
+            b = self._buffers[cols] = _Buffers(self.widths, cols, self.device)
+        return b
+
+    def _coefficients(self, batch: int) -> tuple[torch.Tensor, list[float]]:
+        """Per-column scale of the targets and per-batch alpha: ∂loss/∂z = alpha·(p − t)."""
+        cached = self._coef_cache.get(batch)
+        if cached is None:
+            n = self.n_train
+            factor = 2.0 if self.data.task == "regression" else 1.0  # d/dz of mean (z − t)² is 2(z − t)/n
+            sizes = [min(batch, n - s) for s in range(0, n, batch)]
+            alphas = [factor / m for m in sizes]
+            col = torch.cat([torch.full((m,), -a) for m, a in zip(sizes, alphas)]).to(self.device)
+            cached = self._coef_cache[batch] = (col, alphas)
+        return cached
+
+    @torch.no_grad()
+    def epoch(self) -> None:
+        B = self.settings.batch_size
+        col, alphas = self._coefficients(B)
+        perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
+        xp = self.Xa.index_select(1, perm)
+        # unsafe_split: the C++ split without Tensor.split's Python wrapper (these views are read-only here)
+        xs, xts = xp.unsafe_split(B, 1), xp.t().unsafe_split(B, 0)
+        ts = self.T.index_select(1, perm).mul_(col).unsafe_split(B, 1)
+        task_out = torch.sigmoid if self.data.task == "classification" and self.data.n_classes == 2 else None
+        if self.data.task == "classification" and self.data.n_classes > 2:
+            task_out = _softmax_rows
+        W, GW, W_in_t = self.W, self.GW, self.W_in_t
+        act_fns, act_grads = self.act_fns, self.act_grads
+        L = len(self.widths)
+        mm, add = torch.mm, torch.add
+        update = self._update
+        for xb, xbt, tb, alpha in zip(xs, xts, ts, alphas):
+            bufs = self._buffers_for(xb.shape[1])
+            hidden, full, full_t = bufs.hidden, bufs.full, bufs.full_t
+            a = xb
+            for k in range(L):
+                h = hidden[k]
+                mm(W[k], a, out=h)
+                if act_fns[k] is not None:
+                    act_fns[k](h)
+                a = full[k]
+            z = mm(W[L], a)
+            delta = add(tb, task_out(z) if task_out is not None else z, alpha=alpha)
+            for k in range(L, 0, -1):
+                mm(delta, full_t[k - 1], out=GW[k])
+                delta = act_grads[k - 1](mm(W_in_t[k], delta), hidden[k - 1])
+            mm(delta, xbt, out=GW[0])
+            update()
+        self.step += len(alphas)
+
+    def _update(self) -> None:
+        s, P, G = self.settings, self.P, self.G
+        if s.regularization == "l2" and s.reg_rate:
+            G.addcmul_(P, self.mask, value=s.reg_rate)
+        elif s.regularization == "l1" and s.reg_rate:
+            G.addcmul_(P.sign(), self.mask, value=s.reg_rate)
+        group = self.holder.param_groups[0]
+        wd = group["weight_decay"]
+        if s.optimizer in ("adam", "adamw"):
+            if s.optimizer == "adamw":
+                if wd:
+                    P.mul_(self.decay_vector(wd))  # decoupled: p ← p (1 − lr·wd)
+            elif wd:
+                G.add_(P, alpha=wd)
+            beta1, beta2 = group["betas"]
+            self.adam_step += 1
+            t = self.adam_step
+            self.exp_avg.lerp_(G, 1 - beta1)
+            self.exp_avg_sq.mul_(beta2).addcmul_(G, G, value=1 - beta2)
+            denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2**t)).add_(group["eps"])
+            P.addcdiv_(self.exp_avg * self.lrvec, denom, value=-1 / (1 - beta1**t))
+            return
+        if wd:
+            G.add_(P, alpha=wd)
+        momentum = group["momentum"]
+        if momentum:
+            if self.momentum_buf is None:
+                self.momentum_buf = G.clone()
+            else:
+                self.momentum_buf.mul_(momentum).add_(G)
+            d = G.add(self.momentum_buf, alpha=momentum) if group["nesterov"] else self.momentum_buf
+        else:
+            d = G
+        P.addcmul_(d, self.lrvec, value=-1.0)
+
+    def end_epoch(self, test_loss: float) -> None:
+        if self.scheduler is None:
+            return
+        step_schedule(self.scheduler, test_loss, self.settings.schedule_epochs)
+        lr = self.holder.param_groups[0]["lr"]
+        if lr != self.current_lr:
+            self._set_lr(lr)
+
+    # -- evaluation -------------------------------------------------------------------
+    def _forward(self, xa: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        bufs = self._buffers_for(xa.shape[1])
+        a = xa
+        for k in range(len(self.widths)):
+            h = bufs.hidden[k]
+            torch.mm(self.W[k], a, out=h)
+            if self.act_fns[k] is not None:
+                self.act_fns[k](h)
+            a = bufs.full[k]
+        return bufs.hidden, torch.mm(self.W[-1], a)
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        _, z = self._forward(self.X_all)
+        out = z.t()
+        return evaluate_outputs(out[: self.n_train], out[self.n_train :], self.data, self.spec)
+
+    @torch.no_grad()
+    def maps(self, grid: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+        f = self.model.features(grid)
+        xa = torch.cat([f.t(), torch.ones(1, len(f), device=self.device)])
+        hidden, z = self._forward(xa)
+        return [h.t().clone() for h in hidden], z.t()
+
+
+def _softmax_rows(z: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(z, 0)  # outputs are feature-major: classes along dim 0

@@ -1,0 +1,528 @@
+"""Network builder: build and train small networks on 2-D data, live, neuron by neuron.
+
+TensorFlow Playground's experience on a real torch core: the data on the left, the
+network in the middle (every neuron shows what it computes; every edge its weight),
+the decision boundary and the loss curves on the right. Architecture changes start a
+fresh network (as in Playground); training settings change while it runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from core.engine import Diverged, Event, Finished, History, Message, Snapshot
+from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
+from core.network.data import DataSettings, PointSet, generate_points
+from core.network.settings import TrainSettings
+from core.network.training import LiveControl, TrainConfig, train_network
+from lab.tabs.base import LabTab
+from lab.tabs.network.state import NetworkFiles, apply_state, feature_images, network_images, read_state
+from lab.tabs.network.view import build_ui
+from widgets.theme import theme
+
+__all__ = ["NetworkTab"]
+
+CURVE_PERIOD_S = 0.2  # loss curves redraw at ~5 Hz: their painting is the costliest part of a frame
+RENDER_EPOCHS = 300
+
+
+class NetworkTab(LabTab):
+    name = "network"
+    title = "Network builder"
+
+    def __init__(self, context=None, parent=None):
+        super().__init__(context, parent)
+        self.points: PointSet = generate_points(DataSettings())
+        self.data_settings: DataSettings | None = DataSettings()
+        self.spec = NetworkSpec()
+        self.render_epochs = RENDER_EPOCHS
+        self.live: LiveControl | None = None
+        self.snapshot: dict | None = None
+        self.epoch = 0
+        self.frames_drawn = 0
+        self.metrics: dict[str, list[float]] = {}
+        self.gif_frames: list[np.ndarray] = []
+        self._dirty = False
+        self._redraw_scheduled = False
+        self._headless = False
+        self._dirty_gif = False
+        self._last_values: dict[str, float] = {}
+        self._run_seed = 0
+        self._job_live: LiveControl | None = None
+        self._pending_history: list[History] = []
+        self._curves_pushed_at = 0.0
+        self._engine_text = ""
+        build_ui(self)
+        theme().changed.connect(self._restyle)
+        self._restyle(theme().style)
+        self.runner.state_changed.connect(self._mark_dirty)  # paused or finished: curves catch up at once
+        self.files = NetworkFiles(self)
+        self._sync_controls_from_spec()
+        self._points_changed(restart=False)
+        # No periodic timer: each new picture schedules one redraw (the job sends at most
+        # ~60 a second), and a timer waking while the job trains would cost it the
+        # interpreter lock for nothing.
+        self._curve_timer = QTimer(self)
+        self._curve_timer.setSingleShot(True)
+        self._curve_timer.setInterval(round(CURVE_PERIOD_S * 1000))
+        self._curve_timer.timeout.connect(self._schedule_redraw)
+        self.start(paused=True)  # show the untrained network at once
+
+    # -- UI ------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self._align_layer_row)
+
+    @Slot(object)
+    def _restyle(self, _style=None) -> None:
+        """Fonts grow in presentation mode: the side panel and the counter follow."""
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.counter.setFont(font)
+        QTimer.singleShot(0, self._fit_left_panel)  # after the new fonts have reached the layouts
+
+    @Slot()
+    def _fit_left_panel(self) -> None:
+        self.left_panel.adjustSize()
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
+        self._align_layer_row()
+
+    @Slot()
+    def _align_layer_row(self) -> None:
+        self.layer_row.set_centers(self.diagram.column_centers())
+
+    # -- the setup -------------------------------------------------------------------------
+    def training_settings(self) -> TrainSettings:
+        t = self.training.values()
+        extras = {
+            "label_smoothing": float(self.extras.label_smoothing.value()) if self.spec.task == "classification" else 0.0,
+            "noise": self.extras.noise.currentData(),
+            "noise_std": float(self.extras.noise_std.value()),
+            "layer_lr": tuple(c.lr_mult.value() for c in [*self.layer_row.controls, self.layer_row.output_control]),
+        }
+        if all(m == 1.0 for m in extras["layer_lr"]):
+            extras["layer_lr"] = ()
+        return TrainSettings(**t, **extras)
+
+    def current_job(self):
+        settings = self.training_settings()
+        Xtr, ytr, Xte, yte = self.points.split()
+        cfg = TrainConfig(self.spec, settings, Xtr, ytr, Xte, yte, extent=self.points.extent(),
+                          live=LiveControl(), initial_state=self.files.initial_state)
+        cfg.check()
+        self._job_live = cfg.live
+        self._run_seed = settings.seed
+        return train_network, cfg
+
+    def start(self, *, paused: bool = False) -> bool:
+        started = super().start(paused=paused)
+        if started:
+            self.live = self._job_live  # the channel for settings and typed weights of this run
+        return started
+
+    @Slot()
+    def show_fresh_network(self) -> None:
+        """Reset: a newly initialized network on screen at epoch 0, paused (as Playground)."""
+        self.files.initial_state = None
+        self.start(paused=True)
+
+    def restart(self) -> None:
+        """A fresh network for the new setup; keeps playing if it was playing."""
+        running = self.runner.state == "running"
+        self.files.initial_state = None
+        self.start(paused=not running)
+
+    def run_to_end(self, job_spec=None, max_events=None) -> int:
+        """Headless run (``dllab render``, tests): the preset's epochs, every picture drawn."""
+        if job_spec is None:
+            job, cfg = self.current_job()
+            job_spec = (job, dataclasses.replace(cfg, max_epochs=self.render_epochs, live=None))
+        # Stop and join the shown job and drop what it already posted: those events would
+        # otherwise arrive during export (pyqtgraph's exporters process events) and
+        # overwrite this run's picture and curves.
+        self.runner.shutdown()
+        self.live = None
+        self.gif_frames = []
+        self._headless = True
+        try:
+            n = super().run_to_end(job_spec, max_events)
+        finally:
+            self._headless = False
+        self._push_curves()
+        self.redraw()
+        return n
+
+    def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
+        written = super().export_views(out, scale)
+        written += self.heatmap.export(out / "output", scale)  # adds the map's SVG and its values as CSV
+        if len(self.gif_frames) > 1:
+            written.append(self.files.save_gif(out / "output.gif"))
+        return written
+
+    # -- network edits -----------------------------------------------------------------------
+    def _spec_with(self, **changes) -> NetworkSpec | None:
+        try:
+            return dataclasses.replace(self.spec, **changes).check()
+        except ValueError as exc:
+            self.banner.show_message(str(exc), "warning")
+            return None
+
+    def _set_spec(self, spec: NetworkSpec | None) -> None:
+        if spec is None or spec == self.spec:
+            return
+        self.spec = spec
+        self._sync_controls_from_spec()
+        self.restart()
+
+    @Slot(int)
+    def _change_layer_count(self, delta: int) -> None:
+        s = self.spec
+        if delta > 0:
+            act = s.activations[-1] if s.activations else "tanh"
+            spec = self._spec_with(hidden=(*s.hidden, 4), activations=(*s.activations, act), dropout=(*s.dropout, 0.0),
+                                   batchnorm=(*s.batchnorm, False))
+        elif s.hidden:
+            spec = self._spec_with(hidden=s.hidden[:-1], activations=s.activations[:-1], dropout=s.dropout[:-1],
+                                   batchnorm=s.batchnorm[:-1])
+        else:
+            return
+        self._set_spec(spec)
+
+    @Slot(int, int)
+    def _change_neurons(self, layer: int, delta: int) -> None:
+        hidden = list(self.spec.hidden)
+        n = hidden[layer] + delta
+        if not 1 <= n <= MAX_NEURONS:
+            self.banner.show_message(f"A layer has 1 to {MAX_NEURONS} neurons", "info")
+            return
+        hidden[layer] = n
+        self._set_spec(self._spec_with(hidden=tuple(hidden)))
+
+    @Slot()
+    def _layers_edited(self) -> None:
+        ctrls = self.layer_row.controls
+        spec = self._spec_with(activations=tuple(c.activation.currentData() for c in ctrls),
+                               dropout=tuple(round(c.dropout.value(), 2) for c in ctrls),
+                               batchnorm=tuple(c.batchnorm.isChecked() for c in ctrls))
+        if spec is not None and spec != self.spec:
+            self._set_spec(spec)
+        else:
+            self._training_changed()  # only a learning-rate multiplier changed
+
+    @Slot(str)
+    def toggle_feature(self, name: str) -> None:
+        feats = [f for f in FEATURES if (f in self.spec.features) != (f == name)]
+        if not feats:
+            self.banner.show_message("Keep at least one input feature", "info")
+            return
+        self._set_spec(self._spec_with(features=tuple(feats)))
+
+    @Slot()
+    def _network_changed(self) -> None:
+        self._set_spec(self._spec_with(loss=self.extras.loss.currentData(), init=self.extras.init.currentData()))
+
+    def _sync_controls_from_spec(self) -> None:
+        s = self.spec
+        self.layer_bar.set_count(len(s.hidden))
+        mults = self.training_settings_multipliers()
+        self.layer_row.rebuild(len(s.hidden))
+        for i, c in enumerate(self.layer_row.controls):
+            c.set_values(s.activations[i], s.dropout[i], s.batchnorm[i], mults[i] if i < len(mults) else 1.0)
+        self.diagram.set_inputs(list(FEATURES), list(FEATURES.values()), [f in s.features for f in FEATURES])
+        self.diagram.set_structure(list(s.hidden), s.n_outputs)
+        for combo, value in ((self.extras.loss, s.loss), (self.extras.init, s.init)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(combo.findData(value))
+            combo.blockSignals(False)
+        self.extras.loss.setEnabled(s.task == "classification")
+        self.accuracy_plot.setVisible(s.task == "classification")  # regression has no accuracy
+        self._feature_images = feature_images(self.points.extent(), 24)
+        QTimer.singleShot(0, self._align_layer_row)
+        self._align_layer_row()
+
+    def training_settings_multipliers(self) -> list[float]:
+        return [c.lr_mult.value() for c in self.layer_row.controls]
+
+    # -- training settings while running ---------------------------------------------------------
+    @Slot()
+    def _training_changed(self, *_args) -> None:
+        try:
+            settings = self.training_settings()
+            settings.check(int(self.points.is_train.sum()), len(self.spec.hidden) + 1, self.spec.task)
+        except ValueError as exc:
+            self.banner.show_message(str(exc), "warning")
+            return
+        if self.live is not None and self.runner.is_active:
+            if settings.seed != self._run_seed:
+                self.restart()  # the seed picks the initial weights: a new run
+            else:
+                self.live.update_settings(settings)
+
+    @Slot(int, int, int, float)
+    def _edit_weight(self, layer: int, row: int, col: int, value: float) -> None:
+        if self.live is None or not self.runner.is_active:
+            # The run has ended (diverged, stopped early): go on from the weights on screen.
+            if self.snapshot is not None:
+                self.files.initial_state = dict(self.snapshot["state_dict"])
+            self.start(paused=True)
+        self.live.set_parameter(layer, row, col, value)
+
+    # -- data ---------------------------------------------------------------------------------
+    @Slot(object)
+    def _data_settings_changed(self, settings: DataSettings) -> None:
+        try:
+            points = generate_points(settings)
+        except ValueError as exc:
+            self.data_panel.error.show_error(str(exc))
+            return
+        self.data_panel.error.clear_error()
+        self.data_settings = settings
+        self.set_points(points)
+
+    @Slot()
+    def _regenerate(self) -> None:
+        self._data_settings_changed(self.data_panel.settings())
+
+    def set_points(self, points: PointSet, *, restart: bool = True) -> None:
+        task_changed = (points.task, points.n_classes) != (self.spec.task, self.spec.n_classes)
+        self.points = points
+        if task_changed:
+            loss = "mse" if points.task == "regression" else self.spec.loss
+            self.spec = dataclasses.replace(self.spec, task=points.task, n_classes=max(points.n_classes, 2) if points.task == "classification" else 0, loss=loss)
+            self._sync_controls_from_spec()
+        self._points_changed(restart=restart)
+
+    def _points_changed(self, restart: bool = True) -> None:
+        p = self.points
+        self.data_panel.set_task(p.task, p.n_classes)
+        self.heatmap.set_extent(p.extent())
+        self.heatmap.set_points(p.X, p.y, p.is_train, p.task, p.n_classes, self._value_scale())
+        self.training.set_max_batch(int(p.is_train.sum()))
+        self._feature_images = feature_images(p.extent(), 24)
+        if restart:
+            self.restart()
+
+    def _value_scale(self) -> float:
+        if self.points.task != "regression" or len(self.points.y) == 0:
+            return 1.0
+        return float(max(np.abs(self.points.y).max(), 1e-6))
+
+    @Slot(float, float, int)
+    def _map_clicked(self, x: float, y: float, button: int) -> None:
+        p = self.points
+        try:
+            if self.data_panel.erase.isChecked():
+                radius = 0.03 * (p.extent()[1] - p.extent()[0])
+                new = p.without_nearest(x, y, radius)
+                if new is p:
+                    return
+            elif p.task == "regression":
+                new = p.with_point(x, y, float(self.data_panel.target_value.value()))
+            else:
+                choice = self.data_panel.click_class.currentData()
+                label = (0 if button == Qt.RightButton.value else 1) if choice == -1 else int(choice)
+                new = p.with_point(x, y, label)
+        except ValueError as exc:
+            self.data_panel.error.show_error(str(exc))
+            return
+        if new.task == "classification":
+            labels = new.y[new.is_train]
+            empty = [k for k in range(new.n_classes) if not (labels == k).any()]
+            if empty:  # refuse the edit: a class without training points cannot be learned
+                self.data_panel.error.show_error(f"That would leave class {empty[0]} without training points")
+                return
+        self.data_panel.error.clear_error()
+        self.data_settings = None  # edited by hand: saved as points from now on
+        self.set_points(new)
+
+    # -- events --------------------------------------------------------------------------------
+    @Slot(object)
+    def on_event(self, ev: Event) -> None:
+        if isinstance(ev, History):
+            self._add_history(ev)
+        elif isinstance(ev, Snapshot):
+            self.snapshot = dict(ev.data)
+            self.epoch = int(ev.data["epoch"])
+            if self.model_panel.record_gif.isChecked():
+                self._dirty_gif = True
+            self._dirty = True
+            if self._headless:
+                self._dirty_gif = True  # a rendered run records its boundary for the GIF
+                self.redraw()
+                return
+            # Draw as soon as the event loop is free: the job waits for this picture
+            # (see LiveControl.expect_frame), so latency here is training time lost.
+            self._schedule_redraw()
+        elif isinstance(ev, Message):
+            self._engine_text = ev.text
+            self.engine_label.setText(ev.text)
+        elif isinstance(ev, Diverged):
+            self.banner.show_message(
+                f"Diverged at epoch {ev.step}: the loss became NaN or infinite. The picture shows the last good "
+                "epoch; lower the learning rate and press Reset.", "warning")
+        elif isinstance(ev, Finished):
+            stop = ev.summary.get("early_stopped")
+            if stop:
+                self.loss_plot.getPlotItem().addLine(x=stop, pen={"color": "#d03030", "style": Qt.DashLine})
+                best = ev.summary.get("best_epoch", stop)
+                self.loss_plot.getPlotItem().addLine(x=best, pen={"color": "#009E73", "style": Qt.DotLine})
+                self.banner.show_message(
+                    f"Early stopping at epoch {stop}: the test loss last improved at epoch {best} (green line).", "info")
+
+    def _add_history(self, ev: History) -> None:
+        v = ev.values
+        for name in v:
+            self.metrics.setdefault(name, []).extend(v[name].tolist())
+        self.metrics.setdefault("epoch", []).extend(ev.steps.tolist())
+        self._pending_history.append(ev)
+        self._last_values = {k: float(a[-1]) for k, a in v.items()}
+
+    def _push_curves(self) -> None:
+        """Hand the stored epochs to the curves: a few times a second is plenty for the eye."""
+        pending, self._pending_history = self._pending_history, []
+        for ev in pending:
+            epochs, v = ev.steps, ev.values
+            self.loss_plot.series("train loss").extend(epochs, v["train_loss"])
+            self.loss_plot.series("test loss", dash=True).extend(epochs, v["test_loss"])
+            if "train_accuracy" in v:
+                self.accuracy_plot.series("train accuracy").extend(epochs, v["train_accuracy"])
+                self.accuracy_plot.series("test accuracy", dash=True).extend(epochs, v["test_accuracy"])
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.redraw()
+            if plot.isVisible():
+                plot.viewport().repaint()
+        self._curves_pushed_at = time.perf_counter()
+
+    def reset_view(self) -> None:
+        self.loss_plot.clear_series()
+        self.accuracy_plot.clear_series()
+        for plot in (self.loss_plot, self.accuracy_plot):
+            for item in [i for i in plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]:
+                plot.getPlotItem().removeItem(item)
+        self.metrics = {}
+        self._pending_history = []
+        self.snapshot = None
+        self.epoch = 0
+        self._last_values = {}
+        self.diagram.set_structure(list(self.spec.hidden), self.spec.n_outputs)
+        self._dirty = True
+
+    @Slot()
+    def _mark_dirty(self, *_):
+        self._dirty = True
+        self._schedule_redraw()
+
+    @Slot()
+    def _schedule_redraw(self) -> None:
+        if not self._redraw_scheduled:
+            self._redraw_scheduled = True
+            QTimer.singleShot(0, self.redraw)
+
+    # -- drawing (from the timer) ---------------------------------------------------------------
+    @Slot()
+    def redraw(self) -> None:
+        try:
+            self._draw()
+        finally:
+            if self.live is not None:
+                self.live.frame_drawn()  # even after a drawing error the job must not wait for it
+
+    def _draw(self) -> None:
+        self._redraw_scheduled = False
+        if self._pending_history:
+            if time.perf_counter() - self._curves_pushed_at > CURVE_PERIOD_S or self.runner.state != "running":
+                self._push_curves()
+            elif not self._curve_timer.isActive():
+                self._curve_timer.start()  # the last epochs of a run must reach the curves too
+        if not self._dirty or self.snapshot is None:
+            return
+        self._dirty = False
+        snap = self.snapshot
+        discrete = self.discretize.isChecked()
+        classes = self.spec.n_outputs > 1
+        sel = self.diagram.selected
+        if sel is not None and "neurons" in snap and sel[0] - 1 < len(snap["neurons"]):
+            col, i = sel
+            field = snap["neurons"][col - 1][i]
+            self.heatmap.set_field(field, discrete=discrete)
+        else:
+            scale = self._value_scale()
+            field = snap["output"]
+            if self.spec.task == "classification" and not classes:
+                field, scale = 2 * field - 1, 1.0  # P(class 1) ∈ [0, 1] → [-1, 1], white at 0.5
+            self.heatmap.set_field(field, scale=scale, discrete=discrete, classes=classes)
+        images = network_images(snap, self._feature_images, self.spec, self._value_scale(), discrete)
+        self.diagram.set_state(snap["weights"], snap["biases"], images)
+        self._update_counter(snap)
+        if self._dirty_gif:
+            self._dirty_gif = False
+            frame = self.heatmap.rgba()
+            if frame is not None and len(self.gif_frames) < 600:
+                self.gif_frames.append(frame)
+        if self.isVisible():
+            # Paint now, while the job waits, rather than later while it trains.
+            self.heatmap.repaint_field()
+            self.diagram.repaint()
+        self.frames_drawn += 1
+
+    def _update_counter(self, snap: dict) -> None:
+        parts = [f"Epoch {snap['epoch']:,}", f"iteration {snap['iteration']:,}", f"lr {snap['lr']:.3g}"]
+        lv = self._last_values
+        if "test_loss" in lv:
+            parts.append(f"test loss {lv['test_loss']:.3f}")
+        self.counter.setText(" · ".join(parts))
+
+    @Slot(int, int)
+    def _select_neuron(self, col: int, index: int) -> None:
+        if col <= 0 or col > len(self.spec.hidden):
+            self.diagram.selected = None
+            self.heatmap.getPlotItem().setTitle("Output")
+            self.show_output.hide()
+        else:
+            self.diagram.selected = (col, index)
+            self.heatmap.getPlotItem().setTitle(f"Layer {col}, neuron {index + 1}")
+            self.show_output.show()
+        self.diagram.update()
+        self._mark_dirty()
+
+    @Slot(bool)
+    def _record_toggled(self, on: bool) -> None:
+        if on:
+            self.gif_frames = []
+            return
+        if not self.gif_frames:
+            self.banner.show_message("No frames recorded: play while recording", "info")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save GIF", "boundary.gif", "*.gif")
+        if path:
+            self.files.save_gif(path)
+
+    # -- export and experiment files ----------------------------------------------------------------
+    def plots(self) -> dict:
+        return {"output": self.heatmap, "loss": self.loss_plot, "accuracy": self.accuracy_plot, "network": self.diagram}
+
+    def experiment_state(self) -> dict:
+        return {
+            "data": {"generator": dataclasses.asdict(self.data_settings)} if self.data_settings else
+                    {"points": self.points.to_state()},
+            "network": self.spec.to_dict(),
+            "training": self.training_settings().to_dict(),
+            "view": {"discretize": self.discretize.isChecked(), "show_test": self.show_test.isChecked()},
+            "render_epochs": self.render_epochs,
+        }
+
+    def apply_experiment_state(self, state: dict) -> None:
+        parsed = read_state(state)  # raises ValueError and changes nothing on bad input
+        apply_state(self, parsed)
+
+    def shutdown(self) -> None:
+        self._curve_timer.stop()
+        super().shutdown()

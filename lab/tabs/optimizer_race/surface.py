@@ -1,0 +1,512 @@
+"""The race on 2-D surfaces: controls, the contour map, curves, leaderboard and the
+step-by-step panel of one racer."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.engine import Event, Finished, Snapshot
+from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
+from core.optimizer_race.tuning import TuningConfig, tune_job
+from core.optimizer_race.surfaces import SURFACES, check_start, make_surface, surface_grid
+from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
+from widgets.contour_view import ContourView
+from widgets.live_plot import LivePlot
+from widgets.param_form import ErrorLabel, NumberField, parse_number
+from widgets.theme import theme
+
+__all__ = ["SurfacePage", "StackedPlot", "DEFAULT_SURFACE_STATE"]
+
+DEFAULT_SURFACE_STATE = {
+    "surface": "quadratic",
+    "condition": 10.0,
+    "formula": "(x - 1)^2 + 3*(y + 0.5)^2 + sin(3*x)",
+    "start": None,
+    "steps": 500,
+    "epsilon": 0.01,
+    "seed": 0,
+    "inspect": 0,
+    "racers": [racer_values(s.kind) for s in DEFAULT_RACERS],
+}
+ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
+
+
+class StackedPlot(LivePlot):
+    """A LivePlot on a page of a stack: while hidden it leaves its timer redraws for later
+    (its series stay dirty and are drawn when it is shown, or when it is exported)."""
+
+    _exporting = False
+
+    def redraw(self) -> None:
+        if self.isVisible() or self._exporting:
+            super().redraw()
+
+    def export(self, path, scale: float = 1.0):
+        self._exporting = True
+        try:
+            return super().export(path, scale)
+        finally:
+            self._exporting = False
+
+
+class SurfacePage(QWidget):
+    tune_requested = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._surface = make_surface("quadratic")
+        self._start: tuple[float, float] | None = None
+        self._names: list[str] = []
+        self._rows: list[int] = []
+        self._inspect_data: list[dict] = []
+        self._reset_live()
+
+        # -- controls --------------------------------------------------------------
+        self.surface_combo = QComboBox()
+        for key, label in SURFACES.items():
+            self.surface_combo.addItem(label, key)
+        self.condition = NumberField("Condition number", 10.0, 1.0, 1000.0, log=True,
+                                     tooltip="Ratio of the largest to the smallest curvature of the bowl")
+        self.formula = QLineEdit(DEFAULT_SURFACE_STATE["formula"])
+        self.formula.setToolTip("x, y, numbers, + − × / ^, exp log sin cos tan tanh abs sqrt, pi, e")
+        self.formula_error = ErrorLabel()
+        self.start_x, self.start_y = QLineEdit(), QLineEdit()
+        for w in (self.start_x, self.start_y):
+            w.setFixedWidth(70)
+            w.editingFinished.connect(self._on_start_typed)
+        self.start_error = ErrorLabel()
+        self.steps_field = NumberField("Steps", 500, 10, 100_000, integer=True, tooltip="Steps every racer takes")
+        self.epsilon = NumberField("Target distance ε", 0.01, 1e-4, 1.0, log=True,
+                                   tooltip="A racer has reached a minimum when it is this close")
+        self.seed = NumberField("Seed (gradient noise)", 0, 0, 9999, integer=True)
+        self.tune_button = QPushButton("Fair race: tune each η first")
+        self.tune_button.setToolTip("Search 13 learning rates per optimizer (log grid) on this surface and start, "
+                                    "keep each one's best, then race")
+        self.tune_button.clicked.connect(self.tune_requested)
+        self.racers = RacerList(DEFAULT_SURFACE_STATE["racers"])
+
+        form = QFormLayout()
+        form.addRow("Surface", self.surface_combo)
+        form.addRow(self.condition)
+        form.addRow("f(x, y) =", self.formula)
+        form.addRow(self.formula_error)
+        start_row = QHBoxLayout()
+        start_row.addWidget(QLabel("x"))
+        start_row.addWidget(self.start_x)
+        start_row.addWidget(QLabel("y"))
+        start_row.addWidget(self.start_y)
+        start_row.addStretch(1)
+        form.addRow("Start (or click the map)", start_row)
+        form.addRow(self.start_error)
+        form.addRow(self.steps_field)
+        form.addRow(self.epsilon)
+        form.addRow(self.seed)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 4, 0)
+        left_layout.addLayout(form)
+        left_layout.addWidget(self.tune_button)
+        left_layout.addWidget(QLabel("Racers"))
+        left_layout.addWidget(self.racers, 1)
+
+        # -- views -----------------------------------------------------------------
+        self.contour = ContourView()
+        self.contour.start_requested.connect(self._on_map_click)
+        self.inspect_combo = QComboBox()
+        self.inspect_combo.setToolTip("Which racer the step-by-step panel explains")
+        self.inspect_combo.currentIndexChanged.connect(self._show_inspection)
+        self.inspector = QLabel("Press Step (→) to take one step and see its numbers here.")
+        self.inspector.setWordWrap(True)
+        self.inspector.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.inspector.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.inspector.setStyleSheet("font-family: monospace;")
+        self.inspector.setMinimumWidth(300)
+        self.board = QTableWidget(0, 4)
+        self.board.setHorizontalHeaderLabels(["Optimizer", "Status", "f − f*", "distance"])
+        self.board.verticalHeader().setVisible(True)
+        self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.board.horizontalHeader().setStretchLastSection(True)
+        self.board.setEditTriggers(QTableWidget.NoEditTriggers)
+        side = _chooser_column("Step by step:", self.inspect_combo,
+                               [(self.inspector, 2), (QLabel("Leaderboard"), 0), (self.board, 3)])
+
+        self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
+        self.dist_plot = StackedPlot("Distance to minimum", "step", "", log_y=True)
+        self.grad_plot = StackedPlot("Gradient norm |g|", "step", "", log_y=True)
+        self.stepsize_plot = StackedPlot("Step size |Δp|", "step", "", log_y=True)
+        self.lr_plot = StackedPlot("Learning rate η", "step", "", log_y=True)
+        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
+            p.legend.setVisible(False)  # the racer list and the map carry the colours' names
+        # Two curves on screen (loss and one chosen metric): every visible plot repaints
+        # each frame while racing, and five of them would halve the frame rate.
+        self.metric_combo = QComboBox()
+        self.metric_stack = QStackedWidget()
+        for label, p in (("distance to the nearest minimum", self.dist_plot), ("gradient norm |g|", self.grad_plot),
+                         ("effective step size |Δp|", self.stepsize_plot), ("learning rate η (schedules)", self.lr_plot)):
+            self.metric_combo.addItem(label)
+            self.metric_stack.addWidget(p)
+        self.metric_combo.currentIndexChanged.connect(self.metric_stack.setCurrentIndex)
+        self.metric_combo.setToolTip("Which per-optimizer curve the right-hand plot shows")
+        metric_box = _chooser_column("Show", self.metric_combo, [(self.metric_stack, 1)])
+        curves = QWidget()
+        grid = QGridLayout(curves)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.addWidget(self.loss_plot, 0, 0)
+        grid.addWidget(metric_box, 0, 1)
+
+        top = QSplitter(Qt.Horizontal)
+        top.addWidget(self.contour)
+        top.addWidget(side)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        right = QSplitter(Qt.Vertical)
+        right.addWidget(top)
+        right.addWidget(curves)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        outer = QSplitter(Qt.Horizontal)
+        outer.addWidget(left)
+        outer.addWidget(right)
+        outer.setStretchFactor(1, 1)
+        left.setMinimumWidth(420)
+        outer.setSizes([440, 1000])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(outer)
+
+        self.surface_combo.currentIndexChanged.connect(self._on_surface_changed)
+        self.condition.value_changed.connect(lambda _v: self._on_surface_changed())
+        self.formula.editingFinished.connect(self._on_surface_changed)
+        self.racers.changed.connect(self._on_racers_changed)
+        self._on_surface_changed()
+        self._on_racers_changed()
+        # Snapshots only store data; the leaderboard and the step panel are rebuilt from
+        # this timer (a table refresh per snapshot would cost more than a frame).
+        self._panels_dirty = False
+        self._panel_timer = QTimer(self)
+        self._panel_timer.setInterval(200)
+        self._panel_timer.timeout.connect(self.refresh_panels)
+        self._panel_timer.start()
+
+    # -- settings ---------------------------------------------------------------
+    def plots(self) -> dict:
+        return {"contour": self.contour, "loss": self.loss_plot, "distance": self.dist_plot,
+                "gradient_norm": self.grad_plot, "step_size": self.stepsize_plot, "learning_rate": self.lr_plot}
+
+    def _surface_from_controls(self):
+        key = self.surface_combo.currentData()
+        return make_surface(key, condition=float(self.condition.value()), formula=self.formula.text())
+
+    @Slot()
+    def _on_surface_changed(self) -> None:
+        key = self.surface_combo.currentData()
+        self.condition.setVisible(key == "quadratic")
+        self.formula.setEnabled(key == "custom")
+        try:
+            surface = self._surface_from_controls()
+        except ValueError as exc:
+            self.formula_error.show_error(str(exc))
+            return  # keep the last good surface on the map
+        self.formula_error.clear_error()
+        self._surface = surface
+        self._start = None
+        xs, ys, Z = surface_grid(surface, 160)
+        self.contour.set_surface(xs, ys, Z, surface.floor, surface.minima, surface.label)
+        self._show_start(*surface.start)
+
+    def _show_start(self, x: float, y: float) -> None:
+        self.start_x.setText(f"{x:.4g}")
+        self.start_y.setText(f"{y:.4g}")
+        self.contour.set_start(x, y)
+        self.start_error.clear_error()
+
+    def set_start(self, x: float, y: float) -> bool:
+        """Move the start point; a bad one is refused at the start fields."""
+        try:
+            check_start(self._surface, x, y)
+        except ValueError as exc:
+            self.start_error.show_error(str(exc))
+            return False
+        self._start = (float(x), float(y))
+        self._show_start(x, y)
+        return True
+
+    @Slot(float, float)
+    def _on_map_click(self, x: float, y: float) -> None:
+        self.set_start(round(x, 3), round(y, 3))
+
+    @Slot()
+    def _on_start_typed(self) -> None:
+        try:
+            x, y = parse_number(self.start_x.text()), parse_number(self.start_y.text())
+        except ValueError as exc:
+            self.start_error.show_error(f"Start: {exc}")
+            return
+        self.set_start(x, y)
+
+    @Slot()
+    def _on_racers_changed(self) -> None:
+        steps = int(self.steps_field.value())
+        try:
+            rows, settings = settings_from_values(self.racers.values(), steps)
+        except ValueError:
+            return
+        current = self.inspect_combo.currentIndex()
+        self.inspect_combo.blockSignals(True)
+        self.inspect_combo.clear()
+        for s in settings:
+            self.inspect_combo.addItem(s.name)
+        self.inspect_combo.setCurrentIndex(min(max(current, 0), len(settings) - 1))
+        self.inspect_combo.blockSignals(False)
+
+    def config(self, device: str) -> RaceConfig:
+        if self.formula_error.isVisible() and self.surface_combo.currentData() == "custom":
+            raise ValueError(f"Fix the formula first: {self.formula_error.text()}")
+        steps = int(self.steps_field.value())
+        rows, settings = settings_from_values(self.racers.values(), steps)
+        if not settings:
+            raise ValueError("Switch on at least one optimizer to race")
+        start = self._start or self._surface.start
+        return RaceConfig(surface=self._surface.key, condition=float(self.condition.value()),
+                          formula=self._surface.formula, start=start, racers=settings, steps=steps,
+                          epsilon=float(self.epsilon.value()), seed=int(self.seed.value()), device=device)
+
+    def job(self, device: str):
+        cfg = self.config(device)
+        self._pending_rows = settings_from_values(self.racers.values(), cfg.steps)[0]
+        return race_job, cfg
+
+    def tuning_job(self, device: str):
+        cfg = self.config(device)
+        self._pending_rows = settings_from_values(self.racers.values(), cfg.steps)[0]
+        return tune_job, TuningConfig(cfg, steps=min(cfg.steps, 1000))
+
+    def state(self) -> dict:
+        return {
+            "surface": self.surface_combo.currentData(),
+            "condition": float(self.condition.value()),
+            "formula": self.formula.text(),
+            "start": list(self._start) if self._start else None,
+            "steps": int(self.steps_field.value()),
+            "epsilon": float(self.epsilon.value()),
+            "seed": int(self.seed.value()),
+            "inspect": self.inspect_combo.currentIndex(),
+            "racers": self.racers.values(),
+        }
+
+    def apply_state(self, state: dict) -> None:
+        """Check everything first (ValueError, nothing changed), then show it."""
+        s = dict(DEFAULT_SURFACE_STATE, **state)
+        if s["surface"] not in SURFACES:
+            raise ValueError(f"Unknown surface {s['surface']!r}")
+        for key in ("condition", "epsilon"):
+            if isinstance(s[key], bool) or not isinstance(s[key], (int, float)):
+                raise ValueError(f"'{key}' must be a number")
+        for key in ("steps", "seed", "inspect"):
+            if isinstance(s[key], bool) or not isinstance(s[key], int):
+                raise ValueError(f"'{key}' must be a whole number")
+        if not isinstance(s["formula"], str):
+            raise ValueError("'formula' must be text")
+        surface = make_surface(s["surface"], condition=float(s["condition"]), formula=s["formula"])
+        if s["start"] is not None:
+            if not (isinstance(s["start"], list) and len(s["start"]) == 2
+                    and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in s["start"])):
+                raise ValueError("'start' must be [x, y] or null")
+            check_start(surface, *s["start"])
+        for field, key in ((self.condition, "condition"), (self.steps_field, "steps"), (self.epsilon, "epsilon"),
+                           (self.seed, "seed")):
+            field._check(s[key])
+        from lab.tabs.optimizer_race.racers import check_racer
+
+        if not isinstance(s["racers"], list) or not s["racers"]:
+            raise ValueError("'racers' must be a non-empty list")
+        for v in s["racers"]:
+            check_racer(v)
+        # all good: apply
+        same_surface = (s["surface"], float(s["condition"]), s["formula"]) == (
+            self.surface_combo.currentData(), float(self.condition.value()), self.formula.text())
+        self.surface_combo.blockSignals(True)
+        self.surface_combo.setCurrentIndex(self.surface_combo.findData(s["surface"]))
+        self.surface_combo.blockSignals(False)
+        self.condition.set_value(float(s["condition"]), emit=False)
+        self.formula.setText(s["formula"])
+        self.steps_field.set_value(s["steps"], emit=False)
+        self.epsilon.set_value(float(s["epsilon"]), emit=False)
+        self.seed.set_value(s["seed"], emit=False)
+        self.racers.set_values(s["racers"])
+        if not same_surface or self.formula_error.isVisible():
+            self._on_surface_changed()  # recomputes the map; skipped when only racers changed
+        else:
+            self._start = None
+            self._show_start(*self._surface.start)
+        if s["start"] is not None:
+            self.set_start(*s["start"])
+        self.inspect_combo.setCurrentIndex(min(max(s["inspect"], 0), self.inspect_combo.count() - 1))
+
+    # -- results ------------------------------------------------------------------
+    def _reset_live(self) -> None:
+        self._reached: np.ndarray | None = None
+        self._last_gap: np.ndarray | None = None
+        self._last_dist: np.ndarray | None = None
+        self._diverged = self._escaped = None
+        self._board_rows: list[dict] = []
+
+    def reset(self) -> None:
+        for p in self.plots().values():
+            if isinstance(p, LivePlot):
+                p.clear_series()
+        self.contour.clear_paths()
+        self.board.setRowCount(0)
+        self._inspect_data = []
+        self.inspector.setText("Press Step (→) to take one step and see its numbers here.")
+        self._reset_live()
+
+    def on_event(self, ev: Event) -> None:
+        if isinstance(ev, Snapshot) and ev.kind == "race_start":
+            self._begin(ev.data)
+        elif isinstance(ev, Snapshot) and ev.kind == "race":
+            self._add_chunk(ev.data)
+        elif isinstance(ev, Finished) and "leaderboard" in ev.summary:
+            self.refresh_panels()
+            self._show_board(ev.summary["leaderboard"])
+
+    def _begin(self, data: dict) -> None:
+        self._names = list(data["names"])
+        rows = getattr(self, "_pending_rows", list(range(len(self._names))))
+        colors = self.racers.colors()
+        self._colors = [colors[i] if i < len(colors) else "#777777" for i in rows]
+        self.contour.set_racers(self._names, self._colors)
+        self.contour.append_points(data["path"])
+        n = len(self._names)
+        self._reached = np.full(n, -1)
+        steps = int(data.get("steps", 0)) or int(self.steps_field.value())
+        for p in self.plots().values():
+            if isinstance(p, LivePlot):
+                p.expect_x_range(0, steps)  # the axes stay put while the curves fill in
+                for name, color in zip(self._names, self._colors):
+                    p.series(name, color=color)
+        start = data["path"][0, 0]
+        self.contour.set_start(float(start[0]), float(start[1]))
+        if not self._surface.minima and self.metric_combo.currentIndex() == 0:
+            self.metric_combo.setCurrentIndex(1)  # no minimum, no distance: show |g| instead
+
+    def _add_chunk(self, data: dict) -> None:
+        if self._reached is None:
+            return
+        self.contour.append_points(data["path"])
+        steps = data["steps"]
+        for i, name in enumerate(self._names):
+            self.loss_plot.series(name).extend(steps, data["gap"][:, i])
+            self.dist_plot.series(name).extend(steps, data["distance"][:, i])
+            self.grad_plot.series(name).extend(steps, data["grad_norm"][:, i])
+            self.stepsize_plot.series(name).extend(steps, data["step_size"][:, i])
+            self.lr_plot.series(name).extend(steps, data["lr"][:, i])
+        eps = self._epsilon_now
+        close = data["distance"] < eps
+        fresh = (self._reached < 0) & close.any(0)
+        self._reached[fresh] = steps[close.argmax(0)[fresh]]
+        self._last_gap, self._last_dist = data["gap"][-1], data["distance"][-1]
+        self._diverged, self._escaped = data["diverged_at"], data["escaped_at"]
+        if "inspect" in data:
+            self._inspect_data = data["inspect"]
+        self._panels_dirty = True
+
+    @Slot()
+    def refresh_panels(self) -> None:
+        if not self._panels_dirty or self._reached is None or self._last_gap is None:
+            return
+        self._panels_dirty = False
+        self._show_board(rank_racers(self._names, self._reached, self._escaped, self._diverged,
+                                     self._last_gap, self._last_dist))
+        self._show_inspection()
+
+    @property
+    def _epsilon_now(self) -> float:
+        return float(self.epsilon.value())
+
+    def _show_board(self, rows: list[dict]) -> None:
+        self._board_rows = rows
+        if self.board.rowCount() != len(rows):
+            self.board.setRowCount(len(rows))
+            for r in range(len(rows)):
+                for c in range(4):
+                    self.board.setItem(r, c, QTableWidgetItem())
+        colors = getattr(self, "_colors", [])
+        for r, row in enumerate(rows):
+            cells = [row["name"], row["status"], f"{row['loss_gap']:.3g}",
+                     "—" if not math.isfinite(row["distance"]) else f"{row['distance']:.3g}"]
+            for c, text in enumerate(cells):
+                item = self.board.item(r, c)
+                if item.text() != text:
+                    item.setText(text)
+            if row["racer"] < len(colors):
+                name_item = self.board.item(r, 0)
+                name_item.setForeground(Qt.GlobalColor.black)
+                name_item.setBackground(_light(colors[row["racer"]]))
+
+    @Slot()
+    def _show_inspection(self) -> None:
+        i = self.inspect_combo.currentIndex()
+        if not self._inspect_data or not 0 <= i < len(self._inspect_data):
+            self.contour.set_arrows(None, [])
+            return
+        info = self._inspect_data[i]
+        self.inspector.setText("\n".join(info["lines"]))
+        if "grad" not in info:
+            self.contour.set_arrows(None, [])
+            return
+        state = info["state"]
+        arrows = [("−g", -np.asarray(info["grad"]), ARROW_COLORS["gradient g"]),
+                  ("Δp", info["update"], theme().style.foreground)]  # black or white by theme
+        velocity = state.get("momentum_buffer", state.get("exp_avg"))
+        if velocity is not None:
+            arrows.append(("−v", -np.asarray(velocity), ARROW_COLORS["velocity / m"]))
+        squared = state.get("exp_avg_sq", state.get("sum", state.get("square_avg")))
+        if squared is not None:
+            arrows.append(("√s", np.sqrt(np.abs(squared)), ARROW_COLORS["√(squared-gradient state)"]))
+        prev = np.asarray(info["position"]) - np.asarray(info["update"])
+        self.contour.set_arrows(prev, arrows)
+
+    def apply_tuning(self, summary: dict) -> None:
+        rows = getattr(self, "_pending_rows", [])
+        self.racers.set_learning_rates(rows, summary["lrs"])
+
+
+def _chooser_column(label: str, combo: QComboBox, below: list[tuple[QWidget, int]]) -> QWidget:
+    """A labelled chooser on top, the widgets it governs below (with their stretch)."""
+    box = QWidget()
+    column = QVBoxLayout(box)
+    column.setContentsMargins(0, 0, 0, 0)
+    row = QHBoxLayout()
+    row.addWidget(QLabel(label))
+    row.addWidget(combo, 1)
+    column.addLayout(row)
+    for widget, stretch in below:
+        column.addWidget(widget, stretch)
+    return box
+
+
+def _light(color: str):
+    from PySide6.QtGui import QColor
+
+    c = QColor(color)
+    return QColor.fromHsvF(c.hsvHueF() if c.hsvHueF() >= 0 else 0, 0.25, 1.0)
