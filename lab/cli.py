@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def list_presets_command(tab: str | None) -> int:
-    from lab.experiments import PRESETS_DIR, list_presets
+    from lab.experiments import list_presets
 
     for spec in TABS:
         if tab and spec.name != tab:

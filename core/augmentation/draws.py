@@ -21,8 +21,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from core.transforms import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
 from core.engine import Event, Finished, RunControl, Snapshot, Throttle
+from core.transforms import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
 
 __all__ = [
     "GridConfig",

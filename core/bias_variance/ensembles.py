@@ -12,6 +12,10 @@ from typing import Iterator
 
 import numpy as np
 
+from core.bias_variance.data import streams
+from core.bias_variance.fit import fit_tree, scale_inputs
+from core.bias_variance.mlp import train_mlp
+from core.bias_variance.stats import bootstrap_weights, decompose, kfold_weights, pointwise_bias_variance, train_error
 from core.bias_variance.sweeps import (
     BAG_CHUNK,
     CURVES_SHOWN,
@@ -26,10 +30,6 @@ from core.bias_variance.sweeps import (
     simulate,
     sweep_configs,
 )
-from core.bias_variance.data import streams
-from core.bias_variance.fit import fit_tree, scale_inputs
-from core.bias_variance.mlp import train_mlp
-from core.bias_variance.stats import bootstrap_weights, decompose, kfold_weights, pointwise_bias_variance, train_error
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle
 
@@ -53,9 +53,10 @@ def bagged_predictions(cfg: BiasVarConfig, x, y, xq, weights, ctl: RunControl | 
         c = stop - start
         if ctl is not None:
             ctl.checkpoint()
-        rep = lambda a: np.repeat(a, c, axis=0)  # noqa: E731  (row m·c + j = set m, resample j)
+        # row m·c + j = set m, resample j
+        x_rep, y_rep, xq_rep = (np.repeat(a, c, axis=0) for a in (x, y, xq))
         w = weights[:, start:stop].reshape(m * c, n)
-        pred = yield from fit_predict(cfg, rep(x), rep(y), w, rep(xq), ctl)
+        pred = yield from fit_predict(cfg, x_rep, y_rep, w, xq_rep, ctl)
         out[:, start:stop] = pred.reshape(m, c, -1)
         yield Progress(stop, b, f"{stop} of {b} bootstrap resamples")
     return out

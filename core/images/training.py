@@ -29,9 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.datasets.images import DataConfig, PreparedData, prepare
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
-from core.datasets.images import DataConfig, PreparedData, prepare
 from core.images.models import build_model, infer_stack, layer_label, normalize_layer
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 

@@ -25,7 +25,18 @@ from core.datasets.points2d import DATASETS, make_dataset
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle
 from core.initialization.schemes import SCHEMES, SchemeChoice
-from core.initialization.stats import NetworkSpec, StatsConfig, build_weights, check_stats_config, layer_statistics, check_memory, check_network, forward_layers, linear, lsuv_init_
+from core.initialization.stats import (
+    NetworkSpec,
+    StatsConfig,
+    build_weights,
+    check_memory,
+    check_network,
+    check_stats_config,
+    forward_layers,
+    layer_statistics,
+    linear,
+    lsuv_init_,
+)
 from core.optimizers import OPTIMIZERS, make_optimizer
 
 __all__ = [

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.network.model import NetworkSpec
 from core.network.data import DataSettings, PointSet, generate_points
+from core.network.model import NetworkSpec
 from core.network.settings import TrainSettings
 from core.network.training import TrainConfig
 

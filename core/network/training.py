@@ -27,9 +27,9 @@ import numpy as np
 import torch
 
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, MetricsBuffer, Message, RunControl, Snapshot, to_numpy
-from core.network.model import Network2D, NetworkSpec, build_network, linear_layers
+from core.engine import Diverged, Event, Finished, Message, MetricsBuffer, RunControl, Snapshot, to_numpy
 from core.network.fast import FastTrainer, fast_path_gap
+from core.network.model import Network2D, NetworkSpec, build_network, linear_layers
 from core.network.settings import PreparedData, TrainSettings
 from core.network.torch_trainer import TorchTrainer
 

@@ -19,8 +19,8 @@ import torch
 
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
-from core.optimizer_race.explain import explain_step
 from core.optimizer_race.batched_optimizers import BatchedOptimizers, OptimizerSetting, make_torch_optimizer
+from core.optimizer_race.explain import explain_step
 from core.optimizer_race.surfaces import Surface, check_start, make_surface
 
 __all__ = [

@@ -69,8 +69,7 @@ def tune_job(cfg: TuningConfig, ctl: RunControl) -> Iterator[Event]:
     k = len(grid)
     table = scores.reshape(len(base.racers), k)
     lrs = []
-    for i, s in enumerate(base.racers):
-        row = table[i]
+    for row in table:
         best = int(np.argmin(row)) if np.isfinite(row).any() else -1
         lrs.append(float(grid[best]) if best >= 0 else None)
     found = [lr for lr in lrs if lr is not None]

@@ -14,7 +14,7 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
 from lab.runner import JobFailure, JobRunner
@@ -217,7 +217,7 @@ class PagedTab:
     with a ``key`` (used in experiment files and by the command line)."""
 
     pages: list
-    page_tabs: "QTabWidget"
+    page_tabs: QTabWidget
 
     def page(self, key: str | None = None):
         """The page shown now, or the page called ``key``."""

@@ -33,8 +33,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from core.engine import Finished, run_headless  # noqa: E402
 from core.datasets.images import DataConfig, prepare  # noqa: E402
+from core.engine import Finished, run_headless  # noqa: E402
 from core.images.models import build_model  # noqa: E402
 from core.images.training import ImageTrainConfig, train_images  # noqa: E402
 

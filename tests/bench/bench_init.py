@@ -96,10 +96,10 @@ def on_screen() -> float:
             t0 = time.perf_counter()
             tab.recompute_statistics()
             generation = tab.runner.generation
-            wait(lambda: tab.runner.state == "finished" and tab.runner.generation == generation)
+            wait(lambda g=generation: tab.runner.state == "finished" and tab.runner.generation == g)
             column = tab.signals.columns["xavier_normal"]
             painted = column.histograms.paint_count
-            wait(lambda: column.histograms.paint_count > painted and not tab._dirty)
+            wait(lambda c=column, n=painted: c.histograms.paint_count > n and not tab._dirty)
             times.append(time.perf_counter() - t0)
     finally:
         tab.shutdown()

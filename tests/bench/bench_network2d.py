@@ -80,7 +80,7 @@ def make_engine_run(tr, te):
 
     run(20)  # warm-up: first use of torch.optim imports a lot
     epochs = 100
-    while (dt := run(epochs)) < SECONDS * 0.5:
+    while run(epochs) < SECONDS * 0.5:
         epochs *= 2
 
     def measure() -> float:
@@ -95,12 +95,10 @@ def median(values):
 
 
 def gui_numbers(seconds: float = 5.0) -> tuple[float, float]:
+    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from lab.tabs.network.tab import NetworkTab
-
-    from PySide6.QtCore import QTimer
-
     from widgets.theme import theme
 
     app = QApplication.instance() or QApplication([])

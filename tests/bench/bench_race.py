@@ -25,9 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import torch  # noqa: E402
 
 from core.engine import run_headless  # noqa: E402
-from core.optimizer_race.surface_race import RaceConfig, race_job  # noqa: E402
-from core.optimizer_race.network_race import NetRace, NetRaceConfig  # noqa: E402
 from core.optimizer_race.batched_optimizers import make_torch_optimizer  # noqa: E402
+from core.optimizer_race.network_race import NetRace, NetRaceConfig  # noqa: E402
+from core.optimizer_race.surface_race import RaceConfig, race_job  # noqa: E402
 
 
 def best_of(fn, repeats: int) -> float:

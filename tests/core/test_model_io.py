@@ -18,6 +18,7 @@ from core.model_io import (
     save_model_archive,
 )
 
+
 def _build_mlp(spec):
     sizes = spec["sizes"]
     layers = []

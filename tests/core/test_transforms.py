@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
+from core.datasets.samples import load_sample
+from core.engine import Finished, Snapshot, run_headless
 from core.transforms import (
     TRANSFORMS,
     build_pipeline,
@@ -20,9 +23,6 @@ from core.transforms import (
     search_transforms,
     spec_to_json,
 )
-from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
-from core.engine import Finished, Snapshot, run_headless
-from core.datasets.samples import load_sample
 
 REQUIRED = [
     "RandomHorizontalFlip", "RandomVerticalFlip", "RandomCrop", "RandomResizedCrop", "Resize", "RandomRotation",

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from core.activation_functions import ACTIVATIONS
 from core.activations.experiments import (
     INIT_SCHEMES,
     DeadReluConfig,
@@ -16,7 +17,6 @@ from core.activations.experiments import (
     gradients_through_depth,
     zero_centred,
 )
-from core.activation_functions import ACTIVATIONS
 from core.datasets.points2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
 from lab.tabs.activations.common import ActivationChecklist, Page, activation_color

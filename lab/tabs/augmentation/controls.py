@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.transforms import MIX_KINDS, TRANSFORMS
 from core.augmentation.draws import MAX_DRAWS
 from core.datasets.samples import sample_names
+from core.transforms import MIX_KINDS, TRANSFORMS
 from lab.tabs.augmentation.pipeline import PipelineEditor
 from widgets.param_form import NumberField
 

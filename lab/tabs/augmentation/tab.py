@@ -18,10 +18,10 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.transforms import default_spec, load_spec, normalize_spec, spec_to_json
 from core.augmentation.draws import MAX_DRAWS, GridConfig, draw_grid_job
-from core.engine import Event, Finished, Snapshot
 from core.datasets.samples import load_image_file, load_sample, sample_names
+from core.engine import Event, Finished, Snapshot
+from core.transforms import default_spec, load_spec, normalize_spec, spec_to_json
 from lab.tabs.augmentation.controls import ControlColumn
 from lab.tabs.augmentation.views import HistogramPanel, MixPage, PreprocessPage
 from lab.tabs.base import LabTab

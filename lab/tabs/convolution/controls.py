@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QScrollArea,
@@ -25,7 +24,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.convolution.kernels import KERNEL_PRESETS
 from core.convolution.spec import PADDING_MODES
 from lab.tabs.convolution.state import DIRECTION_LABELS, FILLS, OP_LABELS
 from widgets.param_form import ErrorLabel, parse_number

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.engine import Finished, Snapshot
 from core.datasets.images import DOWNLOADABLE, SOURCES, DataConfig, DownloadConfig, default_data_dir, download_job, is_downloaded
+from core.engine import Finished, Snapshot
 from lab.runner import JobRunner
 from widgets.banner import MessageBanner
 

@@ -13,18 +13,18 @@ import json
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.engine import Event, Finished, History, Message, Metrics, Snapshot
 from core.datasets.images import DOWNLOADABLE, SOURCES, input_signature, is_downloaded
+from core.engine import Event, Finished, History, Message, Metrics, Snapshot
 from core.images.models import LAYER_TYPES, PRESETS, infer_stack, normalize_layer, preset_layers
 from core.images.training import ImageTrainConfig, train_images
 from lab.tabs.base import LabTab
 from lab.tabs.images.data import DataPanel
 from lab.tabs.images.export import ModelPanel
 from lab.tabs.images.views import ResultsView
+from lab.tabs.training_form import TrainingForm
 from widgets.layer_stack import LayerStackEditor
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
-from lab.tabs.training_form import TrainingForm
 
 __all__ = ["ImagesTab", "DEFAULT_TRAINING"]
 

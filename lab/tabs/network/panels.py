@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.datasets.points2d import DATASETS
-from core.network.model import INITS, LOSSES
 from core.network.data import DataSettings
+from core.network.model import INITS, LOSSES
 from core.network.settings import NOISE_KINDS
 from widgets.param_form import ErrorLabel, NumberField
 

@@ -15,10 +15,10 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog
 
 from core.model_io import load_model_archive, save_model_archive
-from core.network.model import FEATURES, FeatureMap, NetworkSpec, build_network
 from core.network.data import load_points_csv, save_points_csv
-from core.network.state import read_state
+from core.network.model import FEATURES, FeatureMap, NetworkSpec, build_network
 from core.network.settings import TrainSettings
+from core.network.state import read_state
 from core.network.training import grid_points
 from widgets.export import save_gif
 from widgets.heatmap import class_probability_rgba, field_to_rgba, rgba_to_qimage

@@ -17,8 +17,8 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.engine import Diverged, Event, Finished, History, Message, Snapshot
-from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
 from core.network.data import DataSettings, PointSet, generate_points
+from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
 from core.network.settings import TrainSettings
 from core.network.training import LiveControl, TrainConfig, train_network
 from lab.tabs.base import LabTab

@@ -20,11 +20,11 @@ from PySide6.QtWidgets import (
 
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
+from lab.tabs.training_form import TrainingForm
 from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
 from widgets.play_controls import PlayControls
-from lab.tabs.training_form import TrainingForm
 
 if TYPE_CHECKING:
     from lab.tabs.network.tab import NetworkTab

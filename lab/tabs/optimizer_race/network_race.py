@@ -15,8 +15,8 @@ from PySide6.QtWidgets import (
 )
 
 from core.engine import Event, Finished, Snapshot
-from core.optimizers import OPTIMIZERS
 from core.optimizer_race.batch_size import BatchSizeConfig, batch_size_job, check_batch_config, describe
+from core.optimizer_race.batched_optimizers import OptimizerSetting
 from core.optimizer_race.network_race import (
     ACTIVATIONS,
     DEFAULT_NET_RACERS,
@@ -26,7 +26,7 @@ from core.optimizer_race.network_race import (
     image_data_available,
     net_race_job,
 )
-from core.optimizer_race.batched_optimizers import OptimizerSetting
+from core.optimizers import OPTIMIZERS
 from lab.tabs.optimizer_race.racers import RacerList, check_racer, racer_values, settings_from_values
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.optimizers import OPTIMIZERS, SCHEDULES
 from core.optimizer_race.batched_optimizers import HYPER_LIMITS, OptimizerSetting, hyper_defaults
+from core.optimizers import OPTIMIZERS, SCHEDULES
 from widgets.param_form import ErrorLabel, NumberField, parse_number
 from widgets.theme import theme
 

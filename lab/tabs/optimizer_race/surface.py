@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 
 from core.engine import Event, Finished, Snapshot
 from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
-from core.optimizer_race.tuning import TuningConfig, tune_job
 from core.optimizer_race.surfaces import SURFACES, check_start, make_surface, surface_grid
+from core.optimizer_race.tuning import TuningConfig, tune_job
 from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
 from widgets.contour_view import ContourView
 from widgets.live_plot import LivePlot

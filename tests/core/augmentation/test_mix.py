@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from core.transforms import default_entry
 from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job
 from core.augmentation.mix import mix_batch, mixed_batch, smooth_labels, top_classes
-from core.engine import Snapshot, run_headless
 from core.datasets.samples import load_sample
+from core.engine import Snapshot, run_headless
+from core.transforms import default_entry
 
 
 def _flat_batch(b=4, size=32):

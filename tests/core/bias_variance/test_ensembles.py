@@ -5,9 +5,9 @@ import threading
 import numpy as np
 import pytest
 
-from core.bias_variance.sweeps import BiasVarConfig, Progress, biasvar_job
 from core.bias_variance.ensembles import early_stop_epoch
 from core.bias_variance.mlp import train_mlp
+from core.bias_variance.sweeps import BiasVarConfig, Progress, biasvar_job
 from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
 from tests.core.bias_variance.test_sweeps import drive
 

@@ -10,7 +10,16 @@ from hypothesis import strategies as st
 
 from core.convolution.kernels import KERNEL_PRESETS, kernel_preset, sample_image, to_gray
 from core.convolution.spec import (
-    ConvSettingError, ConvSpec, cost_text, layer_cost, output_size, output_size_text, padding_index, unvisited, unvisited_text, validate,
+    ConvSettingError,
+    ConvSpec,
+    cost_text,
+    layer_cost,
+    output_size,
+    output_size_text,
+    padding_index,
+    unvisited,
+    unvisited_text,
+    validate,
 )
 from core.convolution.stepper import ROLE_INPUT, build_steps
 from core.convolution.text import backward_text, describe_step, fmt, step_csv_rows

@@ -1,15 +1,13 @@
 """The image lab's data: built-in shapes, folders, download (file:// only), split, normalization."""
 
-from pathlib import Path
-
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from core.engine import Cancelled, Finished, RunControl, Snapshot, run_headless
 from core.datasets.images import (
     BUILTIN_CLASSES,
     DataConfig,
@@ -22,6 +20,7 @@ from core.datasets.images import (
     load_source,
     prepare,
 )
+from core.engine import Cancelled, Finished, RunControl, Snapshot, run_headless
 
 
 def test_builtin_dataset_shape_range_and_determinism():

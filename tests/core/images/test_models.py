@@ -2,7 +2,8 @@
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from core.images.models import PRESETS, build_model, count_macs, infer_stack, normalize_layer, preset_layers
@@ -13,7 +14,7 @@ def valid_stacks(draw):
     """Random stacks that fit their input: conv/pool while the maps are big enough, then a head."""
     c = draw(st.sampled_from([1, 3]))
     size = draw(st.integers(6, 20))
-    layers, h, ch = [], size, c
+    layers, h = [], size
     for _ in range(draw(st.integers(0, 4))):
         kind = draw(st.sampled_from(["conv", "maxpool", "avgpool", "batchnorm", "activation", "dropout"]))
         if kind == "conv":
@@ -23,7 +24,7 @@ def valid_stacks(draw):
                 continue
             filters = draw(st.integers(1, 6))
             layers.append({"type": "conv", "filters": filters, "kernel": k, "stride": s, "padding": p, "dilation": d})
-            h, ch = (h + 2 * p - d * (k - 1) - 1) // s + 1, filters
+            h = (h + 2 * p - d * (k - 1) - 1) // s + 1
         elif kind in ("maxpool", "avgpool"):
             k, s = draw(st.integers(1, 3)), draw(st.integers(1, 3))
             if k > h:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.engine import Diverged, Finished, History, Message, Metrics, RunControl, Snapshot, run_headless
 from core.datasets.images import DataConfig, prepare
+from core.engine import Diverged, Finished, History, Message, Metrics, RunControl, Snapshot, run_headless
 from core.images.models import preset_layers
 from core.images.training import (
     ImageTrainConfig,

@@ -10,8 +10,8 @@ import torch
 from core.datasets.points2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
 from core.model_io import _quiet_jit, load_model, save_model_archive
-from core.network.model import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network.fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
+from core.network.model import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network.settings import PreparedData, TrainSettings
 from core.network.torch_trainer import TorchTrainer
 from core.network.training import LiveControl, TrainConfig, make_trainer, train_network

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from core.engine import Diverged, Finished, Snapshot, run_headless
-from core.optimizers import OPTIMIZERS
-from core.optimizer_race.network_race import BatchedMLP, NetRace, NetRaceConfig, loss_and_grad_out, net_race_job
 from core.optimizer_race.batched_optimizers import OptimizerSetting, make_torch_optimizer
+from core.optimizer_race.network_race import BatchedMLP, NetRace, NetRaceConfig, loss_and_grad_out, net_race_job
+from core.optimizers import OPTIMIZERS
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "linear"])

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from core.engine import Cancelled, Diverged, Finished, RunControl, Snapshot, run_headless
-from core.optimizers import OPTIMIZERS
-from core.optimizer_race.surface_race import RaceConfig, leaderboard, race_job, reference_race, simulate_race
-from core.optimizer_race.explain import vec
 from core.optimizer_race.batched_optimizers import BatchedOptimizers, OptimizerSetting, make_torch_optimizer
+from core.optimizer_race.explain import vec
+from core.optimizer_race.surface_race import RaceConfig, leaderboard, race_job, reference_race, simulate_race
+from core.optimizers import OPTIMIZERS
 
 ALL_KINDS = tuple(OptimizerSetting(k) for k in OPTIMIZERS)
 SCHEDULED = (

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.safe_expr import ExpressionError
 from core.optimizer_race.surfaces import SURFACES, check_start, make_surface, surface_gradient, surface_grid
+from core.safe_expr import ExpressionError
 
 BUILTIN = [k for k in SURFACES if k != "custom"]
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from core.engine import Finished, run_headless
-from core.optimizer_race.surface_race import RaceConfig, simulate_race
 from core.optimizer_race.batched_optimizers import OptimizerSetting
+from core.optimizer_race.surface_race import RaceConfig, simulate_race
 from core.optimizer_race.tuning import TuningConfig, lr_grid, score_rows, tune_job
 
 

@@ -9,7 +9,6 @@ from lab.experiments import list_presets
 from lab.tabs.base import LabContext
 from lab.tabs.bias_variance.tab import BiasVarianceTab
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

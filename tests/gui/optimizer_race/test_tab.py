@@ -4,14 +4,14 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
-from PIL import Image
 
 from core.devices import warm_up
 from lab.tabs.base import LabContext
-from lab.tabs.optimizer_race.tab import OptimizersTab
 from lab.tabs.optimizer_race.racers import racer_values
+from lab.tabs.optimizer_race.tab import OptimizersTab
 
 FAST = 10  # the speed slider's "max" position
 
