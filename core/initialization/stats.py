@@ -286,9 +286,22 @@ def _histogram(t: torch.Tensor, bins: int, lo: float, hi: float) -> np.ndarray:
     return to_numpy(torch.bincount(index, minlength=bins)).astype(np.float64)
 
 
-def _mean_std(t: torch.Tensor) -> tuple[float, float]:
-    """Mean and population std, accumulated in float64 (std_mean is ~5× slower here)."""
+# Beyond this magnitude a float32 deviation squared overflows to inf (sqrt of float32's max).
+FLOAT32_SQUARE_LIMIT = 1.8e19
+
+
+def _mean_std(t: torch.Tensor, peak: float | None = None) -> tuple[float, float]:
+    """Mean and population std, accumulated in float64 (std_mean is ~5× slower here).
+
+    ``peak`` is the largest magnitude in ``t`` when the caller knows it already. Finite
+    values whose squares overflow float32 are summed in float64 (a finite layer must never
+    show std = inf)."""
     flat = t.reshape(-1)
+    if flat.dtype != torch.float64 and flat.numel():
+        if peak is None:
+            peak = float(flat.abs().max())
+        if peak > FLOAT32_SQUARE_LIMIT / 2:  # the deviation can be twice the peak
+            flat = flat.double()
     mean = float(flat.sum(dtype=torch.float64)) / flat.numel()
     var = float((flat - mean).square_().sum(dtype=torch.float64)) / flat.numel()
     return mean, math.sqrt(var)
@@ -326,7 +339,7 @@ def _layer_histograms(tensors: Sequence[torch.Tensor], bins: int) -> dict[str, n
         n_total.append(t.numel())
         overflow.append(1.0 - vals.numel() / t.numel())
         if vals.numel():
-            mean, std = _mean_std(vals)
+            mean, std = _mean_std(vals, peak=max(abs(lo), abs(hi)))
             means.append(mean)
             stds.append(std)
         else:

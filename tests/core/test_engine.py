@@ -115,3 +115,24 @@ def test_metrics_buffer_flushes_chunks_and_empties():
     np.testing.assert_array_equal(chunk.steps, [1, 2])
     np.testing.assert_allclose(chunk.values["loss"], [0.5, 0.25])
     assert len(buf) == 0
+
+
+def test_rate_limit_on_a_freshly_booted_machine(monkeypatch):
+    """perf_counter counts from boot: a few seconds after boot the first checkpoint must
+    not wait for the clock to reach 1/max_rate."""
+    import core.engine
+
+    fake_now = [3.0]
+    monkeypatch.setattr(core.engine.time, "perf_counter", lambda: fake_now[0])
+    ctl = RunControl(max_rate=0.001)
+    passed = threading.Event()
+
+    def worker():
+        ctl.checkpoint()
+        passed.set()
+
+    t = threading.Thread(target=worker, daemon=True)
+    t.start()
+    assert passed.wait(2.0), "the first rate-limited checkpoint waited for the clock"
+    ctl.stop()
+    t.join(2.0)

@@ -174,3 +174,15 @@ def test_first_layer_weights_are_independent_of_the_inputs():
     std = 0.01 * math.sqrt(200)
     assert stats["small_normal"]["act_std"][0] == pytest.approx(std, rel=0.05)
     assert max(abs(edges[0]), abs(edges[-1])) < 6 * std  # no 20-σ outliers
+
+
+def test_std_of_finite_layers_is_finite_even_when_squares_overflow_float32():
+    # Linear layers of 100 with N(0, 10²) multiply the scale by ~100 each: from layer 10 on
+    # the values are finite in float32 but their squares are not.
+    stats, _ = run([100] * 22, "linear", ["large_normal"], batch=200, large_normal={"std": 10.0})
+    d = stats["large_normal"]
+    all_finite = d["act_overflow"] == 0
+    assert (d["act_std"][all_finite] > 1e25).any(), "the example must reach squares beyond float32"
+    assert np.isfinite(d["act_std"][all_finite]).all()
+    ratios = d["act_std"][all_finite][1:] / d["act_std"][all_finite][:-1]
+    assert np.allclose(ratios, 100, rtol=0.2)  # σ·√fan_in = 10·√100 per layer
