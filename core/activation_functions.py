@@ -157,10 +157,44 @@ def measure_properties(key: str, params: Mapping[str, float] | None = None) -> P
     return _measure_properties(key, tuple(sorted(values.items())))
 
 
+# Properties are read off a grid dense near 0 (steps of ~4e-4) that reaches ±1000, far
+# enough for every parameter the registry allows (softplus with β = 0.1 saturates below
+# x ≈ −46); limits at ±∞ come from the function's slope far out, not from the grid.
+GRID_REACH = 1000.0
+FAR = 1e8
+SATURATED_SLOPE = 0.01
+
+
+def _slope(f, x: float) -> float:
+    xt = torch.tensor([x], dtype=torch.float64, requires_grad=True)
+    (d,) = torch.autograd.grad(f(xt).sum(), xt)
+    return float(d[0])
+
+
+def _limit(f, direction: float) -> float:
+    """lim f(x) for x → direction·∞: infinite while the slope far out is not exactly 0."""
+    slope = _slope(f, direction * FAR)
+    if slope != 0.0:
+        return math.copysign(math.inf, slope * direction)
+    return float(f(torch.tensor([direction * FAR], dtype=torch.float64))[0]) + 0.0
+
+
+def _saturation_edge(f, flat_x: float, steep_x: float) -> float:
+    """Where |f′| crosses SATURATED_SLOPE between a flat and a steep grid point (bisection)."""
+    for _ in range(60):
+        mid = 0.5 * (flat_x + steep_x)
+        if abs(_slope(f, mid)) < SATURATED_SLOPE:
+            flat_x = mid
+        else:
+            steep_x = mid
+    return 0.5 * (flat_x + steep_x)
+
+
 @functools.lru_cache(maxsize=256)
 def _measure_properties(key: str, params: tuple[tuple[str, float], ...]) -> Properties:
     f = make_activation(key, dict(params))
-    x = torch.linspace(-20, 20, 40001, dtype=torch.float64, requires_grad=True)
+    u = torch.linspace(-math.asinh(GRID_REACH), math.asinh(GRID_REACH), 40001, dtype=torch.float64)
+    x = torch.sinh(u).requires_grad_(True)
     y = f(x)
     (d,) = torch.autograd.grad(y.sum(), x)
     xs, ys, ds = x.detach().numpy(), y.detach().numpy(), d.numpy()
@@ -168,14 +202,11 @@ def _measure_properties(key: str, params: tuple[tuple[str, float], ...]) -> Prop
     def bound(upper: bool) -> tuple[float, str]:
         v = float(ys.max() if upper else ys.min())
         hits = xs[ys == v]
-        if np.abs(hits).min() < 10:
-            # Reached at a finite point (hard tanh at ±1, ReLU at 0): a closed end.
+        limit = _limit(f, 1.0 if upper else -1.0)
+        if np.abs(hits).min() < 10 and (limit == v or (limit > v) != upper):
+            # Reached at a finite point (hard tanh at ±1, ReLU at 0, GELU's dip): closed.
             return v, ("]" if upper else "[")
         # Approached only far out: the end is the limit, open (or infinite).
-        side = hits[0] if abs(hits[0]) > 10 else (20.0 if upper else -20.0)
-        limit = float(f(torch.tensor([math.copysign(1e8, side)], dtype=torch.float64))[0])
-        if abs(limit) > 1e4:
-            limit = math.inf if limit > 0 else -math.inf
         return limit, (")" if upper else "(")
 
     lo, lb = bound(upper=False)
@@ -187,14 +218,14 @@ def _measure_properties(key: str, params: tuple[tuple[str, float], ...]) -> Prop
     mean = round(float(f(z).mean()), 2) + 0.0  # + 0.0 turns −0.0 into 0.0
     zero_centred = f"yes (mean {mean:+.2f} for N(0,1) input)" if abs(mean) < 0.05 else f"no (mean {mean:+.2f} for N(0,1) input)"
 
-    flat = np.abs(ds) < 0.01
+    flat = np.abs(ds) < SATURATED_SLOPE
     regions = []
-    if flat[0]:
+    if flat[0] and not flat.all():
         last_flat = int(np.argmin(flat)) - 1
-        regions.append(f"x < {_fmt(xs[last_flat])}")
+        regions.append(f"x < {_fmt(_saturation_edge(f, xs[last_flat], xs[last_flat + 1]))}")
     if flat[-1] and not flat.all():
         first_flat = len(flat) - int(np.argmin(flat[::-1]))
-        regions.append(f"x > {_fmt(xs[first_flat])}")
+        regions.append(f"x > {_fmt(_saturation_edge(f, xs[first_flat], xs[first_flat - 1]))}")
     saturating = " and ".join(regions) if regions else "none"
     if flat.all():
         saturating = "everywhere"

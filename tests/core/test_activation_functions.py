@@ -3,6 +3,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.activation_functions import (
     ACTIVATIONS,
@@ -75,3 +77,30 @@ def test_measured_properties_tell_the_textbook_story():
     # ELU is smooth at 0 only for α = 1.
     assert measure_properties("elu", {"alpha": 1.0}).differentiable_at_0 == "yes"
     assert measure_properties("elu", {"alpha": 2.0}).differentiable_at_0.startswith("no")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.0, 1.0))
+def test_leaky_relu_range_is_derived_for_every_slope(slope):
+    # A slope of 1e-5 reaches only -1e3 at x = -1e8 but is unbounded all the same.
+    expected = "[0, ∞)" if slope == 0.0 else "(−∞, ∞)"
+    assert measure_properties("leaky_relu", {"negative_slope": slope}).output_range == expected
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.1, 10.0))
+def test_softplus_saturates_where_its_slope_falls_below_0_01(beta):
+    # softplus′(x) = σ(βx) < 0.01  ⟺  x < logit(0.01) / β, for every β the registry allows.
+    edge = math.log(0.01 / 0.99) / beta
+    props = measure_properties("softplus", {"beta": beta})
+    assert props.saturating.startswith("x < ")
+    shown = float(props.saturating.split("x < ")[1].split(" ")[0].replace("−", "-"))
+    assert shown == pytest.approx(edge, rel=5e-3)
+    assert props.output_range == "(0, ∞)"
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.05, 5.0))
+def test_elu_lower_limit_is_minus_alpha_and_open(alpha):
+    props = measure_properties("elu", {"alpha": alpha})
+    assert props.lower == pytest.approx(-alpha) and props.output_range.startswith("(")
