@@ -159,7 +159,9 @@ def validate(spec: ConvSpec) -> None:
         if spec.padding == "same" and tuple(spec.stride) != (1, 1):
             raise ConvSettingError("padding", "'same' padding needs stride 1: with a larger stride the output is smaller than the input whatever the padding")
         if spec.padding == "same" and spec.op == "transposed":
-            raise ConvSettingError("padding", "'same' padding is defined for convolutions and pooling, not for a transposed convolution")
+            raise ConvSettingError("padding", "'same' padding is defined for convolutions, not for a transposed convolution")
+        if spec.padding == "same" and spec.is_pool:
+            raise ConvSettingError("padding", "Pooling takes its padding as a number of cells (torch's pooling has no 'same')")
     else:
         _check_pair("Padding", "padding", spec.padding, 0, "padding adds that many cells on each side")
     if spec.op == "transposed":
@@ -171,11 +173,13 @@ def validate(spec: ConvSpec) -> None:
 def _validate_sliding(spec: ConvSpec) -> None:
     top, bottom, left, right = resolve_padding(spec)
     _, h, w = spec.x.shape
-    if spec.padding_mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
+    # Pooling pads with −∞ (max) or zeros (average) whatever the mode control says.
+    mode = "zeros" if spec.is_pool else spec.padding_mode
+    if mode == "reflect" and (max(top, bottom) >= h or max(left, right) >= w):
         raise ConvSettingError("padding", f"Reflect padding must be smaller than the input ({h}×{w}): it mirrors cells inside the input, not the border itself")
-    if spec.padding_mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
+    if mode == "circular" and (max(top, bottom) > h or max(left, right) > w):
         raise ConvSettingError("padding", f"Circular padding can wrap at most once around the input ({h}×{w})")
-    if spec.op == "maxpool" and (2 * top > spec.window[0] or 2 * left > spec.window[1]):
+    if spec.is_pool and (2 * top > spec.window[0] or 2 * left > spec.window[1]):
         raise ConvSettingError("padding", "Pooling padding may be at most half the window: otherwise a window could hold padding only")
     if spec.op == "avgpool" and tuple(spec.dilation) != (1, 1):
         raise ConvSettingError("dilation", "Average pooling has no dilation (torch's avg_pool2d does not offer one)")
@@ -281,29 +285,63 @@ def output_size_text(spec: ConvSpec) -> str:
     return "\n".join(lines)
 
 
+def _reached_by_windows(n: int, before: int, after: int, mode: str, k: int, s: int, d: int, out: int) -> set[int]:
+    """Input indices that some window tap reads, directly or through a padding cell that copies them."""
+    copies = padding_index(n, before, after, mode)
+    taps = {y * s + i * d for y in range(out) for i in range(k)}
+    return {int(copies[p]) for p in taps if copies[p] >= 0}
+
+
+def _reached_by_scatter(n: int, k: int, s: int, d: int, crop: int, out: int) -> set[int]:
+    """Input indices of a transposed convolution whose scattered kernel lands inside the output."""
+    return {i for i in range(n) if any(0 <= i * s - crop + j * d < out for j in range(k))}
+
+
 def unvisited(spec: ConvSpec) -> tuple[list[int], list[int]]:
-    """Input rows and columns (0-based, unpadded) that no window position ever touches."""
-    if spec.op == "transposed":
-        return [], []
+    """Input rows and columns (0-based, unpadded) that reach no output cell.
+
+    This is what autograd says: their gradient is zero whatever the kernel. A row the
+    windows skip still counts as reached when a replicate/reflect/circular padding cell
+    copies it; in a transposed convolution an input is unreached when the padding crops
+    away every output cell its kernel lands on."""
     _, h, w = spec.x.shape
     (kh, kw), (sh, sw), (dh, dw) = spec.kernel_size, spec.stride, spec.dilation
-    top, _, left, _ = resolve_padding(spec)
     out_h, out_w = output_size(spec)
-    seen_rows = {y * sh + i * dh - top for y in range(out_h) for i in range(kh)}
-    seen_cols = {x * sw + j * dw - left for x in range(out_w) for j in range(kw)}
+    if spec.op == "transposed":
+        ph, pw = (0, 0) if isinstance(spec.padding, str) else spec.padding
+        seen_rows = _reached_by_scatter(h, kh, sh, dh, ph, out_h)
+        seen_cols = _reached_by_scatter(w, kw, sw, dw, pw, out_w)
+    else:
+        top, bottom, left, right = resolve_padding(spec)
+        mode = "zeros" if spec.is_pool else spec.padding_mode
+        seen_rows = _reached_by_windows(h, top, bottom, mode, kh, sh, dh, out_h)
+        seen_cols = _reached_by_windows(w, left, right, mode, kw, sw, dw, out_w)
     rows = [] if spec.op == "conv1d" else [r for r in range(h) if r not in seen_rows]
     return rows, [c for c in range(w) if c not in seen_cols]
 
 
 def unvisited_text(spec: ConvSpec) -> str:
-    """Why some input rows/columns never enter any window ("" when every cell is used)."""
+    """Why some input rows/columns never reach the output ("" when every cell does)."""
     rows, cols = unvisited(spec)
     if not rows and not cols:
         return ""
     _, h, w = spec.x.shape
     (kh, kw), (sh, sw), (dh, dw) = spec.kernel_size, spec.stride, spec.dilation
-    top, bottom, left, right = resolve_padding(spec)
     parts = []
+    if spec.op == "transposed":
+        pads = (0, 0) if isinstance(spec.padding, str) else spec.padding
+        for label, items, p in (("rows", rows, pads[0]), ("columns", cols, pads[1])):
+            if items:
+                named = ", ".join(str(i) for i in items)
+                noun, verb = (label, "are") if len(items) > 1 else (label[:-1], "is")
+                parts.append(
+                    f"Input {noun} {named} (counting from 0) {verb} cropped away: every output {label[:-1]} "
+                    f"{'they reach' if len(items) > 1 else 'it reaches'} lies in the padding {p} that the transposed "
+                    "convolution removes from each side, so their gradient is zero."
+                )
+        return " ".join(parts)
+    top, bottom, left, right = resolve_padding(spec)
+    copied = "" if spec.is_pool or spec.padding_mode == "zeros" else f", and no {spec.padding_mode} padding cell copies them"
     for label, items, n, pad, k, s, d in (("rows", rows, h, top + bottom, kh, sh, dh), ("columns", cols, w, left + right, kw, sw, dw)):
         if not items:
             continue
@@ -316,7 +354,7 @@ def unvisited_text(spec: ConvSpec) -> str:
         if d > 1 and s > 1:
             why += f"; with dilation {d} the taps of each window also skip cells"
         noun, verb = (label, "are") if len(items) > 1 else (label[:-1], "is")
-        parts.append(f"Input {noun} {named} (counting from 0) {verb} never visited: {why}.")
+        parts.append(f"Input {noun} {named} (counting from 0) {verb} never visited: {why}{copied}.")
     return " ".join(parts)
 
 

@@ -132,7 +132,8 @@ def spec_from_state(s: dict) -> ConvSpec:
     stride, dil = (s["stride"], s["stride"]), (s["dilation"], s["dilation"])
     spec = ConvSpec(
         op, x, np.ascontiguousarray(w), np.asarray(s["bias"], float), stride=stride, padding=padding,
-        padding_mode=s["padding_mode"], dilation=dil, output_padding=(s["output_padding"],) * 2,
+        # Only padded convolutions use the mode; its greyed-out control must not reach the others.
+        padding_mode=s["padding_mode"] if op in ("conv1d", "conv2d") else "zeros", dilation=dil, output_padding=(s["output_padding"],) * 2,
         window=(s["window"], s["window"]), direction=s["direction"],
     )
     if op == "conv1d":

@@ -227,3 +227,20 @@ def test_upstream_gradient_is_typed_in_the_grid(tab, qtbot):
     qtbot.keyClick(tab.controls.upstream, Qt.Key_Up)  # typed → random
     qtbot.waitUntil(lambda: tab.experiment_state()["upstream"] == "random", timeout=3000)
     assert tab.experiment_state()["upstream_values"] == []
+
+
+def test_pooling_ignores_the_greyed_out_padding_mode(tab, qtbot):
+    """Reflect padding chosen for a convolution must not block max pooling, which never uses it."""
+    state = tab.experiment_state()
+    tab.apply_experiment_state({**state, "op": "conv2d", "padding_mode": "reflect", "padding": 1, "window": 2})
+    qtbot.waitUntil(lambda: tab.steps is not None and tab.steps.spec.padding_mode == "reflect", timeout=5000)
+    combo = tab.controls.op
+    combo.showPopup()  # choose from the open list, as a student would
+    view = combo.view()
+    row = view.visualRect(view.model().index(combo.findData("maxpool"), 0))
+    qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=row.center())
+    assert combo.currentData() == "maxpool"
+    qtbot.waitUntil(lambda: tab.steps is not None and tab.steps.spec.op == "maxpool", timeout=5000)
+    assert not tab.controls.padding_mode.isEnabled()
+    assert tab.steps.spec.padding_mode == "zeros"
+    assert not any(label.text() for label in tab.controls.errors.values())
