@@ -316,6 +316,11 @@ def unvisited(spec: ConvSpec) -> tuple[list[int], list[int]]:
         mode = "zeros" if spec.is_pool else spec.padding_mode
         seen_rows = _reached_by_windows(h, top, bottom, mode, kh, sh, dh, out_h)
         seen_cols = _reached_by_windows(w, left, right, mode, kw, sw, dw, out_w)
+    # A cell is reached when its row and its column are: with no column reached, no row is.
+    if not seen_cols:
+        seen_rows = set()
+    if not seen_rows and spec.op != "conv1d":
+        seen_cols = set()
     rows = [] if spec.op == "conv1d" else [r for r in range(h) if r not in seen_rows]
     return rows, [c for c in range(w) if c not in seen_cols]
 
@@ -347,12 +352,14 @@ def unvisited_text(spec: ConvSpec) -> str:
             continue
         reach = n + pad - d * (k - 1) - 1
         named = ", ".join(str(i) for i in items)
+        reasons = []
         if reach % s:
-            why = f"{n} + {pad} − {d}·({k} − 1) − 1 = {reach} is not a multiple of the stride {s}, so the last window stops short"
-        else:
-            why = f"the stride {s} jumps over them between windows"
-        if d > 1 and s > 1:
-            why += f"; with dilation {d} the taps of each window also skip cells"
+            reasons.append(f"{n} + {pad} − {d}·({k} − 1) − 1 = {reach} is not a multiple of the stride {s}, so the last window stops short")
+        elif s > 1:
+            reasons.append(f"the stride {s} jumps over them between windows")
+        if d > 1:
+            reasons.append(f"with dilation {d} the taps of each window skip cells")
+        why = "; ".join(reasons) or "no window tap lands on their cells"
         noun, verb = (label, "are") if len(items) > 1 else (label[:-1], "is")
         parts.append(f"Input {noun} {named} (counting from 0) {verb} never visited: {why}{copied}.")
     return " ".join(parts)
