@@ -3,13 +3,17 @@
 With predictions ``P`` (M, G) of M models on a test grid, the truth ``f`` (G,) and
 fresh test noise ``ε`` (M, G) of standard deviation σ:
 
-    bias²     = mean_x (mean_m P − f)²
-    variance  = mean_x var_m P
+    variance  = mean_x s²_m P                      (sample variance over the M fits)
+    bias²     = mean_x [(mean_m P − f)² − s²_m P / M]
     noise     = σ²
     test err  = mean_{m,x} (f + ε − P)²   (measured, not assumed)
 
-and ``mean_m (f − P)² = bias² + variance`` exactly, so the measured test error
-differs from bias² + variance + σ² only by Monte-Carlo error of the test noise.
+Both are unbiased estimates. The plug-in bias² (mean_m P − f)² carries an extra
+variance/M, because the mean of M fits is itself noisy: for a flexible model it would
+show a large bias where the true bias is near zero. The unbiased estimate can dip a
+little below zero by Monte-Carlo error. Still ``mean_m (f − P)² = bias² + variance``
+exactly, so the measured test error differs from bias² + variance + σ² only by
+Monte-Carlo error of the test noise.
 """
 
 from __future__ import annotations
@@ -26,9 +30,15 @@ __all__ = [
 
 
 def pointwise_bias_variance(pred: np.ndarray, f_grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean prediction, bias² and variance at every grid point."""
+    """Mean prediction and the unbiased bias² and variance over the M fits, at every grid point.
+
+    With a single fit nothing can be said about its variance: it is 0 and bias² the plug-in."""
+    m = pred.shape[0]
     mean = pred.mean(0)
-    return mean, (mean - f_grid) ** 2, pred.var(0)
+    if m < 2:
+        return mean, (mean - f_grid) ** 2, np.zeros_like(mean)
+    var = pred.var(0, ddof=1)
+    return mean, (mean - f_grid) ** 2 - var / m, var
 
 
 def decompose(pred: np.ndarray, f_grid: np.ndarray, sigma: float, test_noise: np.ndarray) -> dict[str, float]:

@@ -219,7 +219,7 @@ class FitsPage(Page):
             self._frame(d)
             s = d["scores"]
             self.summary.setText(
-                f"<b>{self.model_label}</b>: bias² = {fmt(s['bias2'])} · variance = {fmt(s['variance'])} · "
+                f"<b>{self.model_label}</b>: bias² = {fmt(s['bias2'])} (unbiased estimate) · variance = {fmt(s['variance'])} · "
                 f"noise σ² = {fmt(s['noise'])} · sum = {fmt(s['total'])} · "
                 f"<b>measured test error = {fmt(s['test_error'])}</b> · training error = {fmt(s['train_error'])}"
                 " — dots: one of the M data sets; drag the dashed line to read bias and spread at any x."
@@ -350,7 +350,8 @@ class ComplexityPage(_SweepPage):
         self.summary.setText(
             f"Lowest measured test error {fmt(summary['best_test_error'])} at {label} = {summary['best']:g}. "
             "Shaded: the generalization gap (test − training error). Left of the optimum the model underfits "
-            "(bias dominates), right of it it overfits (variance dominates)."
+            "(bias dominates), right of it it overfits (variance dominates). Bias² is the unbiased estimate: the "
+            "mean of M fits is itself noisy by variance/M, and that is taken out (so it can dip just below 0)."
         )
 
     def redraw(self) -> None:

@@ -200,3 +200,23 @@ def test_knn_with_k_not_below_n_predicts_the_mean_and_says_so():
     assert any(isinstance(e, Message) and "k = 40" in e.text for e in events)
     scores = [e for e in events if isinstance(e, Finished)][0].summary
     assert scores["variance"] > 0 and np.isfinite(scores["test_error"])
+
+
+def test_bias_is_zero_within_monte_carlo_error_when_the_model_can_represent_the_truth():
+    """A constant truth is a polynomial of every degree: the true bias is 0 at every degree.
+
+    The plug-in (mean of the fits − f)² would show variance/M instead, which at degree 12
+    and above is most of the U-curve's bias² (the mean of 200 wild fits is itself wild)."""
+    ratios = []
+    for seed in range(3):
+        for degree in range(16):
+            cfg = BiasVarConfig(truth="formula", formula="0.5", family="poly", degree=degree, m=200, seed=seed)
+            data = data_for(cfg)
+            (grid_pred, _), _ = drive(simulate(cfg, data))
+            scores = decompose(grid_pred, data.f_grid, data.sigma, data.test_noise)
+            # Per point, with no bias, (mean − f)² − s²/M has standard deviation ≈ √2·variance/M.
+            per_point_error = np.sqrt(2) * scores["variance"] / cfg.m
+            assert abs(scores["bias2"]) < 4 * per_point_error, (seed, degree, scores)
+            ratios.append(scores["bias2"] / (scores["variance"] / cfg.m))
+    # In units of variance/M the plug-in averages 1; the unbiased estimate 0 (± ~0.1 here).
+    assert abs(np.mean(ratios)) < 0.45
