@@ -65,6 +65,8 @@ def make_optimizer(name: str, params: Iterable, lr: float | None = None, **overr
     for key, (lo, hi) in spec.ranges.items():
         if key in kwargs and not lo <= kwargs[key] <= hi:
             raise ValueError(f"{spec.label}: {key} must be between {lo} and {hi}, got {kwargs[key]}")
+    if kwargs.get("nesterov") and not kwargs.get("momentum"):
+        raise ValueError(f"{spec.label}: Nesterov's look-ahead needs a momentum above 0 (with 0 it is plain SGD)")
     return spec.cls(params, lr=lr, **kwargs)
 
 

@@ -92,8 +92,7 @@ def batch_size_job(cfg: BatchSizeConfig, ctl: RunControl) -> Iterator[Event]:
         for b, race in races.items():
             if not alive[b]:
                 continue
-            race.epoch()
-            m = race.evaluate()
+            m = race.epoch()
             if not np.isfinite(m["train_loss"][0]):
                 alive[b] = False
                 yield Diverged(e, f"{names[b]} diverged at epoch {e}", series=names[b])

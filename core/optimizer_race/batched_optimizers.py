@@ -141,6 +141,9 @@ class OptimizerSetting:
             lo, hi, label = HYPER_LIMITS[key]
             if not (math.isfinite(value) and lo <= value <= hi):
                 raise ValueError(f"{who}: {label} must be between {lo:g} and {hi:g}, got {value:g}")
+        if OPTIMIZERS[self.kind].defaults.get("nesterov") and not self.values().get("momentum"):
+            # torch.optim.SGD refuses it (the schedule's own optimizer would fail unnamed)
+            raise ValueError(f"{who}: Nesterov's look-ahead needs a momentum above 0 (with 0 it is plain SGD)")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"{who}: unknown schedule {self.schedule!r}")
         if self.schedule == "onecycle" and family not in ("sgd", "adam", "adamw", "nadam", "radam", "adamax"):

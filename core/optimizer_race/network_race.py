@@ -293,7 +293,20 @@ class NetRace:
         self.epochs_done = 0
         self.alive = np.ones(k, bool)
 
-    def epoch(self) -> None:
+    def epoch(self) -> dict[str, np.ndarray]:
+        """Train every copy for one epoch; returns the full-set metrics after it.
+
+        The training loss also goes to the racers' plateau schedules: ReduceLROnPlateau
+        counts its patience in epochs of this loss, as in a torch training loop."""
+        self.train_epoch()
+        metrics = self.evaluate()
+        if self.opt.has_plateau:
+            self.opt.observe_losses(metrics["train_loss"])
+        return metrics
+
+    def train_epoch(self) -> None:
+        """One pass over the training data in the shared batch order (no metrics, no
+        plateau schedule: :meth:`epoch` is the whole epoch)."""
         d = self.data
         perm = torch.randperm(len(d.x_train), generator=self.gen).to(self.device)
         xs, ys = d.x_train[perm], d.y_train[perm]
@@ -326,8 +339,7 @@ def net_race_job(cfg: NetRaceConfig, ctl: RunControl) -> Iterator[Event]:
                                     "n_params": race.model.n_params, "task": race.data.task})
     for e in range(1, cfg.epochs + 1):
         ctl.checkpoint()
-        race.epoch()
-        metrics = race.evaluate()
+        metrics = race.epoch()
         bad = ~np.isfinite(metrics["train_loss"]) & race.alive
         for i in np.nonzero(bad)[0]:
             race.alive[i] = False

@@ -47,11 +47,11 @@ def bench_race2d() -> float:
 
 def bench_net_race(epochs: int = 60) -> float:
     race = NetRace(NetRaceConfig(epochs=10_000))
-    race.epoch()
+    race.train_epoch()
 
     def run():
         for _ in range(epochs):
-            race.epoch()
+            race.train_epoch()
 
     return epochs / best_of(run, 5)
 

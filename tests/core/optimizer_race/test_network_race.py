@@ -68,6 +68,33 @@ def test_batched_network_race_matches_one_torch_optim_per_module():
     assert float((race.model.theta[0] - race.model.theta[-1]).abs().max()) > 1e-3
 
 
+def test_plateau_schedule_lowers_the_rate_as_torch_does_per_epoch():
+    """ReduceLROnPlateau in a network race is fed each epoch's training loss, as in a torch
+    loop; a rate too small to make progress is cut after `patience` flat epochs."""
+    racer = OptimizerSetting("sgd", lr=1e-5, schedule="plateau", patience=1, gamma=0.5)
+    cfg = NetRaceConfig(racers=(racer,), epochs=8, n_points=100)
+    race = NetRace(cfg)
+    net = _module_copy(race.model)
+    opt, sched = make_torch_optimizer(racer, net.parameters(), cfg.epochs * race.steps_per_epoch)
+    gen = torch.Generator().manual_seed(cfg.seed + 1)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    data = race.data
+    rates = []
+    for _ in range(cfg.epochs):
+        race.epoch()
+        perm = torch.randperm(len(data.x_train), generator=gen)
+        xs, ys = data.x_train[perm], data.y_train[perm]
+        for b in range(0, len(xs), race.batch):
+            opt.zero_grad()
+            loss_fn(net(xs[b : b + race.batch]), ys[b : b + race.batch]).backward()
+            opt.step()
+        rates.append(float(race.opt.current_lr()[0]))  # the rate this epoch's steps used
+        assert rates[-1] == pytest.approx(opt.param_groups[0]["lr"], rel=1e-12)
+        with torch.no_grad():
+            sched.step(float(loss_fn(net(data.x_train), data.y_train)))
+    assert rates[-1] < 1e-5, rates
+
+
 def test_net_race_job_curves_and_leaderboard():
     cfg = NetRaceConfig(epochs=30, racers=(OptimizerSetting("sgd", lr=0.01), OptimizerSetting("adam", lr=0.03)))
     events = run_headless(net_race_job, cfg)

@@ -139,6 +139,9 @@ def test_stop_takes_effect_at_the_next_step():
         (RaceConfig(racers=(OptimizerSetting("adam", lr=-1.0),)), "learning rate"),
         (RaceConfig(racers=(OptimizerSetting("adam", hyper=(("beta1", 1.5),)),)), "β₁"),
         (RaceConfig(racers=(OptimizerSetting("adagrad", schedule="onecycle"),)), "one-cycle"),
+        # torch.optim.SGD refuses Nesterov without momentum; the racer is named either way.
+        (RaceConfig(racers=(OptimizerSetting("nesterov", hyper=(("momentum", 0.0),), schedule="step"),)), "^Nesterov: .*momentum above 0"),
+        (RaceConfig(racers=(OptimizerSetting("nesterov", hyper=(("momentum", 0.0),), label="N0"),)), "^N0: .*momentum above 0"),
         (RaceConfig(start=(10.0, 0.0)), "outside the map"),
         (RaceConfig(surface="custom", formula="import os"), "Not a formula"),
         (RaceConfig(surface="custom", formula="sqrt(x)"), "not finite"),
