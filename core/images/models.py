@@ -287,7 +287,7 @@ def _infer_torchvision(layers: list[dict], report: StackReport, n_classes: int) 
         row.error = "a torchvision architecture is a whole network with its own classifier: make it the only layer"
     else:
         try:
-            model = _torchvision_model(layer["arch"], report.input_shape, n_classes)
+            model = torchvision_model(layer["arch"], report.input_shape, n_classes)
             out, row.macs = count_macs(model, report.input_shape)
             row.out_shape = tuple(out.shape[1:])
             row.params = sum(p.numel() for p in model.parameters())
@@ -312,7 +312,10 @@ def count_macs(model: nn.Module, input_shape: Sequence[int]) -> tuple[torch.Tens
     return out, counter.get_total_flops() // 2
 
 
-def _torchvision_model(arch: str, input_shape: Sequence[int], n_classes: int) -> nn.Module:
+def torchvision_model(arch: str, input_shape: Sequence[int], n_classes: int) -> nn.Module:
+    """An untrained torchvision architecture for images of ``input_shape`` and ``n_classes``.
+
+    Its source goes into model archives' rebuild.py as it is, so it imports what it needs."""
     import torchvision
 
     model = getattr(torchvision.models, arch)(weights=None, num_classes=n_classes)
@@ -334,7 +337,7 @@ def build_model(layers: Sequence[dict], input_shape: Sequence[int], n_classes: i
         raise ValueError(report.error)
     layers = [normalize_layer(layer, i) for i, layer in enumerate(layers)]
     if layers and layers[0]["type"] == "torchvision":
-        return _torchvision_model(layers[0]["arch"], input_shape, n_classes)
+        return torchvision_model(layers[0]["arch"], input_shape, n_classes)
     modules: list[nn.Module] = []
     shape: tuple[int, ...] = tuple(input_shape)
     for layer, row in zip(layers, report.rows):

@@ -18,6 +18,7 @@ Events:
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import time
@@ -32,7 +33,7 @@ from torch import nn
 from core.datasets.images import DataConfig, PreparedData, prepare
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
-from core.images.models import build_model, infer_stack, layer_label, normalize_layer
+from core.images.models import build_model, infer_stack, layer_label, normalize_layer, torchvision_model
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
 __all__ = [
@@ -120,10 +121,29 @@ def load_state(model: nn.Module, state: dict) -> nn.Module:
     return model
 
 
+def _script_source(spec: dict) -> str:
+    """Stand-alone source for an archive's rebuild.py: the model from spec.json with torch
+    alone (torchvision too for its architectures), ready for state_dict.pt."""
+    layers = [normalize_layer(layer, i) for i, layer in enumerate(spec["layers"])]
+    if layers and layers[0]["type"] == "torchvision":
+        return (
+            "from typing import Sequence\n\n\n"
+            + inspect.getsource(torchvision_model)
+            + "\n\ndef build_model(spec):\n"
+            + "    return torchvision_model(spec[\"layers\"][0][\"arch\"], spec[\"input_shape\"], len(spec[\"classes\"]))\n"
+        )
+    # Every module's repr is its constructor call with every argument, so the exact stack
+    # can be written out; the archive's state_dict then fills in the weights.
+    lines = ",\n        ".join(f"nn.{m!r}" for m in model_from_spec(spec))
+    return "def build_model(spec):\n    return nn.Sequential(\n        " + lines + ",\n    )\n"
+
+
 def _register_model_kind() -> None:
     from core.model_io import register_model_kind
 
-    register_model_kind(SPEC_KIND, model_from_spec, example_input=lambda spec: torch.zeros(1, *spec["input_shape"]))
+    register_model_kind(
+        SPEC_KIND, model_from_spec, script_source=_script_source, example_input=lambda spec: torch.zeros(1, *spec["input_shape"])
+    )
 
 
 _register_model_kind()

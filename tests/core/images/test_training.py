@@ -10,6 +10,7 @@ from core.datasets.images import DataConfig, prepare
 from core.engine import Diverged, Finished, History, Message, Metrics, RunControl, Snapshot, run_headless
 from core.images.models import preset_layers
 from core.images.training import (
+    SPEC_KIND,
     ImageTrainConfig,
     class_probabilities,
     feature_maps,
@@ -184,3 +185,33 @@ def test_feature_maps_of_a_torchvision_model_come_from_its_convolutions():
     n_convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     assert len(maps) == min(24, n_convs)
     assert maps[0][1].startswith("conv1") and maps[0][2].shape == (24, 14, 14)
+
+
+def run_rebuild_script(folder, tmp_path) -> str:
+    """python rebuild.py in a fresh, isolated interpreter that has torch but is not told of dllab."""
+    import subprocess
+    import sys
+
+    script = (folder / "rebuild.py").read_text(encoding="utf-8")
+    assert "core." not in script and "load_model" not in script and "torchscript" not in script
+    out = subprocess.run([sys.executable, "-I", str(folder / "rebuild.py")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+@pytest.mark.parametrize("layers", [
+    [{"type": "conv", "filters": 4, "kernel": 3}, {"type": "batchnorm"}, {"type": "activation", "fn": "leaky_relu"},
+     {"type": "maxpool"}, {"type": "dropout", "p": 0.2}, {"type": "flatten"}, {"type": "linear", "units": 7},
+     {"type": "activation", "fn": "gelu"}],
+    [{"type": "torchvision", "arch": "squeezenet1_1"}],
+])
+def test_image_archive_rebuilds_from_spec_and_state_dict_with_torch_alone(layers, tmp_path):
+    spec = {"kind": SPEC_KIND, "layers": layers, "input_shape": [1, 32, 32], "classes": ["a", "b", "c"],
+            "mean": [0.5], "std": [0.25]}
+    torch.manual_seed(0)
+    model = model_from_spec(spec).eval()
+    folder = save_model_archive(tmp_path / "m", model, spec, {}, torchscript=False)
+    printed = run_rebuild_script(folder, tmp_path)
+    with torch.no_grad():
+        expected = model(torch.zeros(1, 1, 32, 32))
+    assert f"{expected[0, 0].item():.4f}" in printed
