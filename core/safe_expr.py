@@ -96,6 +96,12 @@ class _Builder:
         self.used: set[str] = set()
 
     def __call__(self, node: ast.AST) -> Callable:
+        if not isinstance(node, (ast.Constant, ast.Name)):
+            # Fold every constant part now: 0**-1, (1e300)**16 or (-8)**0.5 are refused
+            # here with a message, instead of failing (or turning complex) mid-evaluation.
+            value = _constant_value(node)
+            if value is not None:
+                return lambda *a: value
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise ExpressionError(f"Only numbers are allowed, not {node.value!r}")
@@ -143,25 +149,44 @@ class _Builder:
             raise ExpressionError(f"Exponent {value:g} is too large (at most {MAX_EXPONENT:g})")
 
 
+def _real(value, text: str) -> float:
+    value = float(value)
+    if not math.isfinite(value):
+        raise ExpressionError(f"{text} is not a finite real number")
+    return value
+
+
 def _constant_value(node: ast.AST) -> float | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-        return float(node.value)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+    """The value of a part of the formula that holds no variable (None when it holds one).
+
+    Evaluated in float64 numpy arithmetic, as the formula itself will be: a negative base
+    to a fractional power is NaN there (refused), never a Python complex number."""
+    import numpy as np
+
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return _real(node.value, repr(node.value))
+    if isinstance(node, ast.Name) and node.id in CONSTANTS:
+        return CONSTANTS[node.id]
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         v = _constant_value(node.operand)
-        return -v if v is not None else None
-    if isinstance(node, ast.BinOp):
+        return None if v is None else (-v if isinstance(node.op, ast.USub) else v)
+    text = ast.unparse(node)
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
         a, b = _constant_value(node.left), _constant_value(node.right)
         if a is None or b is None:
             return None
-        if isinstance(node.op, ast.Pow):
-            if abs(b) > MAX_EXPONENT:
-                raise ExpressionError(f"Exponent {b:g} is too large (at most {MAX_EXPONENT:g})")
-            try:
-                return a**b
-            except (OverflowError, ZeroDivisionError):
-                raise ExpressionError("Constant power overflows") from None
-        try:
-            return _BINOPS[type(node.op)](a, b) if type(node.op) in _BINOPS else None
-        except ZeroDivisionError:
-            raise ExpressionError("Division by zero in a constant") from None
+        if isinstance(node.op, ast.Pow) and abs(b) > MAX_EXPONENT:
+            raise ExpressionError(f"Exponent {b:g} is too large (at most {MAX_EXPONENT:g})")
+        if isinstance(node.op, ast.Div) and b == 0:
+            raise ExpressionError(f"Division by zero in {text}")
+        if isinstance(node.op, ast.Pow) and a == 0 and b < 0:
+            raise ExpressionError(f"Division by zero in {text} (0 to a negative power)")
+        with np.errstate(all="ignore"):
+            return _real(_BINOPS[type(node.op)](np.float64(a), np.float64(b)), text)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS and len(node.args) == 1 and not node.keywords:
+        v = _constant_value(node.args[0])
+        if v is None:
+            return None
+        with np.errstate(all="ignore"):
+            return _real(FUNCTIONS[node.func.id](np.float64(v)), text)
     return None

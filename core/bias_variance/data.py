@@ -53,7 +53,10 @@ def make_truth(name: str, formula: str = "", x_range: tuple[float, float] = (-1.
             return np.broadcast_to(np.asarray(parsed(x), np.float64), np.shape(x)).copy()
 
     probe = np.linspace(x_range[0], x_range[1], 401)
-    values = truth(probe)
+    try:
+        values = truth(probe)
+    except (ArithmeticError, TypeError, ValueError) as exc:  # the parser folds constants; never crash
+        raise ValueError(f"Formula: cannot be evaluated ({exc})") from None
     bad = ~np.isfinite(values)
     if bad.any():
         raise ValueError(f"Formula: not finite at x = {probe[bad][0]:.3g}; choose another formula or input range")

@@ -286,7 +286,7 @@ def _custom_surface(formula: str) -> Surface:
     try:
         with np.errstate(all="ignore"):
             Z = np.asarray(fn(X, Y), np.float64) * np.ones_like(X)
-    except (OverflowError, ZeroDivisionError, TypeError) as exc:
+    except (ArithmeticError, TypeError, ValueError) as exc:
         raise ExpressionError(f"The formula cannot be evaluated: {exc}") from None
     bad = ~np.isfinite(Z)
     if bad.any():

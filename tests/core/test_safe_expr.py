@@ -1,6 +1,7 @@
 """The formula parser: what students type works, hostile text is refused, never eval."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -80,3 +81,47 @@ def test_arbitrary_text_either_parses_or_raises_expression_error(text):
         return
     with np.errstate(all="ignore"):
         f(np.float64(0.5), np.float64(-0.25))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x + 0**-1", "Division by zero"),
+        ("(1e300)**16", "not a finite real number"),
+        ("(-8)**0.5", "not a finite real number"),
+        ("x * log(-1)", "not a finite real number"),
+        ("y + 1/(2 - 2)", "Division by zero"),
+    ],
+)
+def test_constant_parts_that_cannot_be_real_numbers_are_refused_when_typed(text, message):
+    with pytest.raises(ExpressionError, match=re.escape(message)):
+        parse_expression(text)
+
+
+FORMULA_PARTS = st.recursive(
+    st.one_of(st.sampled_from(["x", "y", "pi", "e", "0", "-1", "0.5", "2", "1e300", "-8", "1e-300"]),
+              st.floats(-1e6, 1e6, allow_nan=False).map(repr)),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**"]), inner).map(lambda t: f"({t[0]}){t[1]}({t[2]})"),
+        st.tuples(st.sampled_from(["exp", "log", "sin", "cos", "tan", "tanh", "abs", "sqrt", "sign"]), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        inner.map(lambda s: f"-({s})"),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(FORMULA_PARTS)
+def test_a_parsed_formula_evaluates_to_real_floats_or_was_refused(text):
+    """Whatever a student types: refused with ExpressionError, or real values (NaN/inf
+    allowed, for the callers' domain checks) -- never an exception, never complex."""
+    try:
+        fn = parse_expression(text)
+    except ExpressionError:
+        return
+    grid = np.linspace(-3, 3, 7)
+    with np.errstate(all="ignore"):
+        values = np.asarray(fn(grid, grid[::-1]))
+        tensor = fn(torch.tensor(grid), torch.tensor(grid[::-1].copy()))
+    assert not np.iscomplexobj(values) and not torch.is_complex(torch.as_tensor(tensor))
+    assert values.shape == grid.shape
