@@ -37,6 +37,7 @@ __all__ = [
     "validate_spec",
     "build_pipeline",
     "build_steps",
+    "make_transform",
     "pipeline_from_json",
     "spec_to_json",
     "pipeline_code",
@@ -384,7 +385,11 @@ def _call_text(type_name: str, kw: dict) -> str:
     return f"v2.{type_name}({', '.join(args)})"
 
 
-def _make(v2, type_name: str, kw: dict):
+def make_transform(type_name: str, kw: dict):
+    """The torchvision v2 transform ``type_name`` built from constructor arguments as a
+    spec holds them: JSON lists become tuples and AutoAugment's policy name its enum."""
+    from torchvision.transforms import v2
+
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}
     if type_name == "AutoAugment":
         kw["policy"] = v2.AutoAugmentPolicy(kw["policy"])
@@ -413,7 +418,7 @@ def build_steps(spec: dict, *, float_input: bool = False) -> list[Step]:
             is_float = True
         kw = _constructor_kwargs(d, entry, is_float)
         try:
-            module = _make(v2, d.type, kw)
+            module = make_transform(d.type, kw)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{d.title} (step {i + 1}): {exc}") from None
         code = _call_text(d.type, kw)
