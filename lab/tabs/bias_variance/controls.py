@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bias_variance.classification import CLASS_DATASETS
+from core.bias_variance.config import CLASS_DATASETS, FAMILIES, BiasVarConfig
 from core.bias_variance.data import TRUTHS, make_truth
-from core.bias_variance.sweeps import FAMILIES, BiasVarConfig
 from core.datasets.points2d import DATASETS
 from widgets.param_form import ErrorLabel, NumberField
 
