@@ -100,7 +100,7 @@ class NumberField(QWidget):
 
     def set_value(self, value: float, *, emit: bool = True) -> None:
         """Set programmatically; raises ValueError for an out-of-range value."""
-        self._check(value)
+        self.check(value)
         changed = value != self._value
         self._value = float(round(value) if self.integer else value)
         self._sync_widgets()
@@ -114,12 +114,26 @@ class NumberField(QWidget):
         self._on_edit()
         return not self.error.isVisible()
 
-    # -- internals -----------------------------------------------------------
-    def _check(self, v: float) -> None:
+    def check(self, v: float) -> None:
+        """Raise ValueError, with the reason a student reads, unless ``v`` is a value this
+        field accepts; lets a form check every setting before it changes any."""
         if not (self.minimum <= v <= self.maximum):
             raise ValueError(f"Must be between {self._fmt(self.minimum)} and {self._fmt(self.maximum)}")
         if self.integer and v != round(v):
             raise ValueError("Must be a whole number")
+
+    def set_maximum(self, maximum: float) -> None:
+        """Move the top of the range; a value above it comes down to it (and is emitted)."""
+        self.maximum = maximum
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, SLIDER_STEPS if not self.integer else int(maximum - self.minimum))
+        self.slider.blockSignals(False)
+        if self.value() > maximum:
+            self.set_value(maximum)
+        else:
+            self._sync_widgets()
+
+    # -- internals -----------------------------------------------------------
 
     def _fmt(self, v: float) -> str:
         if self.integer:
@@ -164,7 +178,7 @@ class NumberField(QWidget):
     def _on_edit(self) -> None:
         try:
             v = parse_number(self.edit.text())
-            self._check(v)
+            self.check(v)
         except ValueError as exc:
             self.error.show_error(str(exc))
             return  # keep the last good value; leave the text for the student to fix

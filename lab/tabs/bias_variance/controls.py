@@ -192,7 +192,7 @@ class SettingsPanel(QScrollArea):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ValueError(f"{name} must be a number")
                 try:
-                    field._check(v)
+                    field.check(v)
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
         if state.get("truth") == "formula":

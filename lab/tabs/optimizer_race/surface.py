@@ -334,7 +334,7 @@ class SurfacePage(QWidget):
             check_start(surface, *s["start"])
         for field, key in ((self.condition, "condition"), (self.steps_field, "steps"), (self.epsilon, "epsilon"),
                            (self.seed, "seed")):
-            field._check(s[key])
+            field.check(s[key])
         from lab.tabs.optimizer_race.racers import check_racer
 
         if not isinstance(s["racers"], list) or not s["racers"]:
