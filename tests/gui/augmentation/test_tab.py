@@ -8,6 +8,7 @@ from PySide6.QtCore import QEvent, QModelIndex, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
+from lab.runner import JobState
 from lab.tabs.augmentation.tab import AugmentationTab
 
 
@@ -31,7 +32,7 @@ def tab(qtbot):
 
 def settled(tab, qtbot, timeout=15000):
     """Wait until the newest grid job has finished and its draws are painted."""
-    qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in ("finished", "failed"), timeout=timeout)
+    qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in (JobState.FINISHED, JobState.FAILED), timeout=timeout)
     tab._flush()
 
 
@@ -125,7 +126,7 @@ def test_a_crop_larger_than_the_image_keeps_the_last_good_grid(tab, qtbot):
     editor.fields["pad_if_needed"].setChecked(False)
     assert editor.fields["size"].try_text("400")
     settled(tab, qtbot)
-    assert tab.runner.state == "failed"
+    assert tab.runner.state == JobState.FAILED
     assert "cannot transform this 256×256 image" in tab.banner.text()
     assert tab.grid_view.image_for(0) == first and tab.grid_view.filled() == 6
 

@@ -9,6 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from core.datasets.images import DownloadConfig, download_job
+from lab.runner import JobState
 from lab.tabs.base import LabContext
 from lab.tabs.images.tab import ImagesTab
 
@@ -39,8 +40,8 @@ def tab(qtbot):
 
 def _train(tab, qtbot):
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state in ("finished", "failed", "diverged"), timeout=60000)
-    assert tab.runner.state == "finished", tab.banner.text()
+    qtbot.waitUntil(lambda: tab.runner.state in (JobState.FINISHED, JobState.FAILED, JobState.DIVERGED), timeout=60000)
+    assert tab.runner.state == JobState.FINISHED, tab.banner.text()
 
 
 def _click_at_center(qtbot, widget, rect):
@@ -165,7 +166,7 @@ def test_failed_download_offers_the_builtin_set(tab, qtbot, tmp_path):
     assert not tab.runner.is_active and "not downloaded yet" in tab.banner.text()
     missing = ("sub", "f.gz", "0" * 32, ((tmp_path / "nowhere.gz").as_uri(),))
     panel.runner.start(download_job, DownloadConfig("mnist", str(tmp_path), resources=(missing,)))
-    qtbot.waitUntil(lambda: panel.runner.state == "failed", timeout=10000)
+    qtbot.waitUntil(lambda: panel.runner.state == JobState.FAILED, timeout=10000)
     assert "built-in" in tab.banner.text()
     qtbot.mouseClick(tab.banner.action_button, Qt.LeftButton)
     assert panel.source.currentData() == "builtin"

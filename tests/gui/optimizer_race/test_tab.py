@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
 from core.devices import warm_up
+from lab.runner import JobState
 from lab.tabs.base import LabContext
 from lab.tabs.optimizer_race.racers import racer_values
 from lab.tabs.optimizer_race.tab import OptimizersTab
@@ -51,8 +52,8 @@ def small_race(tab, racers, surface="quadratic", steps=200, **extra):
 
 def play_until_done(tab, qtbot, timeout=15000):
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state in ("finished", "stopped", "failed"), timeout=timeout)
-    assert tab.runner.state == "finished"
+    qtbot.waitUntil(lambda: tab.runner.state in (JobState.FINISHED, JobState.STOPPED, JobState.FAILED), timeout=timeout)
+    assert tab.runner.state == JobState.FINISHED
 
 
 def test_play_races_every_optimizer_and_fills_map_curves_and_leaderboard(tab, qtbot):
@@ -128,7 +129,7 @@ def test_fair_race_tunes_learning_rates_then_races(tab, qtbot):
     page = tab.surface_page
     small_race(tab, [racer_values("sgd", lr=5.0), racer_values("adagrad", lr=1e-4)], steps=150)
     qtbot.mouseClick(page.tune_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state == "finished" and page.board.rowCount() == 2, timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED and page.board.rowCount() == 2, timeout=20000)
     lrs = [v["lr"] for v in page.racers.values()]
     assert lrs[0] < 0.6 and lrs[1] > 1e-4
     assert not any(page.board.item(r, 1).text().startswith("diverged") for r in range(2))
