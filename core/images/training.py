@@ -434,14 +434,13 @@ def _flush(buffer: MetricsBuffer, losses: list, corrects: list, step: int, batch
 def _eval_snapshot(step, model, data, grid_x, confusion, with_weights: bool) -> Snapshot:
     with torch.no_grad():
         model.eval()
-        probs = torch.softmax(model(grid_x), 1)
+        grid_pred = model(grid_x).argmax(1)
         model.train()
     per_class = confusion.diagonal() / np.maximum(1, confusion.sum(1))
     payload = {
         "confusion": confusion,
         "per_class_acc": per_class,
-        "grid_pred": to_numpy(probs.argmax(1)),
-        "grid_prob": to_numpy(probs),
+        "grid_pred": to_numpy(grid_pred),
         "filters": first_layer_filters(model, data.input_shape),
     }
     if with_weights:

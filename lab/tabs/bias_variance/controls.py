@@ -62,7 +62,6 @@ NUMBERS = [
     ("val_fraction", "validation fraction", 0.3, 0.05, 0.8, {"decimals": 2}),
     ("patience", "patience (epochs)", 50, 5, 2000, {"integer": True}),
 ]
-COMPLEXITY_KNOBS = ("degree", "k", "depth", "width", "ridge")
 
 
 class SettingsPanel(QScrollArea):
@@ -266,7 +265,3 @@ class SettingsPanel(QScrollArea):
         self.numbers["boost_depth"].setVisible(not tiny)
         for name in ("boost_width", "boost_epochs"):
             self.numbers[name].setVisible(tiny)
-
-    def complexity_field(self) -> NumberField:
-        """The control of the current family's complexity knob."""
-        return self.numbers[{"poly": "degree", "knn": "k", "tree": "depth", "mlp": "width"}[self.family.currentData()]]

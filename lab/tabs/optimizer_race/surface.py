@@ -368,7 +368,6 @@ class SurfacePage(QWidget):
         self._last_gap: np.ndarray | None = None
         self._last_dist: np.ndarray | None = None
         self._diverged = self._escaped = None
-        self._board_rows: list[dict] = []
 
     def reset(self) -> None:
         for p in self.plots().values():
@@ -444,7 +443,6 @@ class SurfacePage(QWidget):
         return float(self.epsilon.value())
 
     def _show_board(self, rows: list[dict]) -> None:
-        self._board_rows = rows
         if self.board.rowCount() != len(rows):
             self.board.setRowCount(len(rows))
             for r in range(len(rows)):
