@@ -3,21 +3,12 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from core.devices import warm_up
 from lab.runner import JobState
-from lab.tabs.activations.tab import ActivationsTab
-from lab.tabs.base import LabContext
 
 
 @pytest.fixture
-def tab(qtbot):
-    warm_up()
-    t = ActivationsTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
-    yield t
-    t.shutdown()
+def tab(make_tab):
+    return make_tab("activations")
 
 
 def check(checklist, label, on=True):
@@ -128,17 +119,16 @@ def test_reset_clears_the_plots(tab, qtbot):
     assert page.distance_plot.names() == [] and page.stats.text() == ""
 
 
-def test_experiment_state_round_trips_and_bad_state_changes_nothing(tab):
+def test_experiment_state_round_trips_and_bad_state_changes_nothing(tab, make_tab):
     tab.show_page("depth")
     tab.page().fields["depth"].set_value(33)
     state = tab.experiment_state()
-    other = ActivationsTab()
+    other = make_tab("activations", show=False)
     other.apply_experiment_state(state)
     assert other.experiment_state() == state
     with pytest.raises(ValueError, match="Depth"):
         other.apply_experiment_state({"page": "curves", "curves": {"functions": ["relu"]}, "depth": {"depth": 0}})
     assert other.experiment_state() == state
-    other.shutdown()
 
 
 def test_render_writes_figures_and_data(tab, tmp_path):
@@ -151,7 +141,7 @@ def test_render_writes_figures_and_data(tab, tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
 
 
-def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(qtbot):
+def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(make_tab, qtbot):
     """A real out-of-memory error class raised on a 'cuda:0' config; the rerun goes to the CPU."""
     import torch
 
@@ -169,8 +159,7 @@ def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(qtbot):
     class Cfg:
         device: str
 
-    t = ActivationsTab(LabContext("cuda:0"))
-    qtbot.addWidget(t)
+    t = make_tab("activations", device="cuda:0", show=False)
     t.runner.start(picky, Cfg("cuda:0"))
     qtbot.waitUntil(lambda: t.runner.state == JobState.FAILED, timeout=5000)
     assert "Out of memory on cuda:0" in t.banner.text()
@@ -178,4 +167,3 @@ def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(qtbot):
     t.banner.action_button.click()
     qtbot.waitUntil(lambda: t.runner.state == JobState.FINISHED, timeout=5000)
     assert t.context.device == "cpu"
-    t.shutdown()

@@ -9,25 +9,19 @@ from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
 from lab.runner import JobState
-from lab.tabs.augmentation.tab import AugmentationTab
 
 
-def open_tab(qtbot, draws):
+def open_tab(make_tab, qtbot, draws):
     """A shown tab whose first grid of ``draws`` draws is on screen."""
-    t = AugmentationTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
+    t = make_tab("augmentation", size=(1400, 900))
     t.controls.count_spin.setValue(draws)
     settled(t, qtbot)
     return t
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = open_tab(qtbot, 6)
-    yield t
-    t.shutdown()
+def tab(make_tab, qtbot):
+    return open_tab(make_tab, qtbot, 6)
 
 
 def settled(tab, qtbot, timeout=15000):

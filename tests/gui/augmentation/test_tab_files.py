@@ -16,10 +16,8 @@ from tests.gui.augmentation.test_tab import open_tab, settled
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = open_tab(qtbot, 4)
-    yield t
-    t.shutdown()
+def tab(make_tab, qtbot):
+    return open_tab(make_tab, qtbot, 4)
 
 
 def drop(tab, path):

@@ -4,24 +4,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.devices import warm_up
 from lab.experiments import list_presets
 from lab.runner import JobState
-from lab.tabs.base import LabContext
-from lab.tabs.bias_variance.tab import BiasVarianceTab
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
-def tab(qtbot):
-    warm_up()
-    t = BiasVarianceTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
-    yield t
-    t.shutdown()
+def tab(make_tab):
+    return make_tab("bias_variance", size=(1400, 900))
 
 
 def type_into(qtbot, field, text):

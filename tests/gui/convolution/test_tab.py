@@ -11,18 +11,13 @@ from PySide6.QtCore import Qt
 
 from lab.experiments import PRESETS_DIR, load_experiment
 from lab.runner import JobState
-from lab.tabs.convolution.tab import ConvolutionTab
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = ConvolutionTab()
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
+def tab(make_tab, qtbot):
+    t = make_tab("convolution")
     qtbot.waitUntil(lambda: t.steps is not None, timeout=5000)
-    yield t
-    t.shutdown()
+    return t
 
 
 def rebuilt(tab, qtbot, count):

@@ -10,8 +10,6 @@ from PySide6.QtCore import QPoint, Qt
 
 from core.datasets.images import DownloadConfig, download_job
 from lab.runner import JobState
-from lab.tabs.base import LabContext
-from lab.tabs.images.tab import ImagesTab
 
 pytestmark = pytest.mark.usefixtures("_one_thread")
 
@@ -25,17 +23,13 @@ def _one_thread():
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = ImagesTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
+def tab(make_tab):
+    t = make_tab("images")
     # A small, quick problem: 20 shapes per class at 16×16, two epochs.
     t.data_panel.n_per_class.setValue(20)
     t.data_panel.size.setValue(16)
     t.epochs.set_value(2)
-    yield t
-    t.shutdown()
+    return t
 
 
 def _train(tab, qtbot):
@@ -172,23 +166,19 @@ def test_failed_download_offers_the_builtin_set(tab, qtbot, tmp_path):
     assert panel.source.currentData() == "builtin"
 
 
-def test_experiment_state_round_trip_and_refusal(tab):
+def test_experiment_state_round_trip_and_refusal(tab, make_tab):
     tab.training.set_values({"optimizer": "sgd", "lr": 0.05})
     tab.stack.set_layers([{"type": "flatten"}, {"type": "linear", "units": 32}])
     state = tab.experiment_state()
     assert json.loads(json.dumps(state)) == state
-    other = ImagesTab(LabContext("cpu"))
-    try:
-        other.apply_experiment_state(state)
-        assert other.experiment_state() == state
-        before = other.experiment_state()
-        for bad in ({"layers": [{"type": "conv", "kernel": 99}]}, {"epochs": 0}, {"data": {"source": "imagenet"}}, {"training": {"lr": -1}}):
-            with pytest.raises(ValueError):
-                other.apply_experiment_state({**state, **bad})
-            assert other.experiment_state() == before
-    finally:
-        other.shutdown()
-        other.deleteLater()
+    other = make_tab("images", show=False)
+    other.apply_experiment_state(state)
+    assert other.experiment_state() == state
+    before = other.experiment_state()
+    for bad in ({"layers": [{"type": "conv", "kernel": 99}]}, {"epochs": 0}, {"data": {"source": "imagenet"}}, {"training": {"lr": -1}}):
+        with pytest.raises(ValueError):
+            other.apply_experiment_state({**state, **bad})
+        assert other.experiment_state() == before
 
 
 def test_download_progress_and_success(tab, qtbot, tmp_path):

@@ -8,20 +8,15 @@ from PySide6.QtCore import Qt
 
 from lab.experiments import PRESETS_DIR, load_experiment
 from lab.runner import JobState
-from lab.tabs.initialization.tab import InitializationTab
 
 SMALL = {"depth": 6, "widths": "64", "input_dim": 64, "batch": 200, "train_steps": 0}
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = InitializationTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
+def tab(make_tab):
+    t = make_tab("initialization", size=(1400, 900))
     t.apply_experiment_state(SMALL)  # replaces the classic-size run the tab starts with
-    yield t
-    t.shutdown()
+    return t
 
 
 def settled(tab, qtbot, n_schemes=None, timeout=15000):

@@ -8,28 +8,18 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from core.devices import warm_up
 from lab.runner import JobState
-from lab.tabs.base import LabContext
 from lab.tabs.optimizer_race.racers import racer_values
-from lab.tabs.optimizer_race.tab import OptimizersTab
 
 FAST = 10  # the speed slider's "max" position
 
 
 @pytest.fixture(scope="module")
-def shared_tab(qapp):
+def shared_tab(make_module_tab):
     """One tab for the module (building it costs a second); each test sets its own state."""
-    warm_up()
-    t = OptimizersTab(LabContext("cpu"))
-    t.resize(1400, 900)
-    t.show()
+    t = make_module_tab("optimizers", size=(1400, 900))
     t.controls.speed_slider.setValue(FAST)
-    defaults = t.experiment_state()
-    yield t, defaults
-    t.shutdown()
-    t.close()
-    t.deleteLater()
+    return t, t.experiment_state()
 
 
 @pytest.fixture
