@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.engine import Event, Finished, Snapshot
 from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
-from core.optimizer_race.surfaces import SURFACES, check_start, make_surface, surface_grid
+from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
 from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
 from widgets.contour_view import ContourView
@@ -277,6 +277,11 @@ class SurfacePage(QWidget):
             self.inspect_combo.addItem(s.name)
         self.inspect_combo.setCurrentIndex(min(max(current, 0), len(settings) - 1))
         self.inspect_combo.blockSignals(False)
+
+    @property
+    def surface(self) -> Surface:
+        """The surface on the map, the one the next race runs on."""
+        return self._surface
 
     def config(self, device: str) -> RaceConfig:
         if self.formula_error.isVisible() and self.surface_combo.currentData() == "custom":

@@ -87,7 +87,7 @@ def test_a_bad_formula_is_refused_at_the_field_and_the_map_stays(tab, qtbot):
     page.formula.setText("(x-1)^2 + 2*y^2")
     page.formula.editingFinished.emit()
     assert not page.formula_error.isVisibleTo(tab)
-    assert page._surface.minima[0] == pytest.approx((1.0, 0.0), abs=1e-6)
+    assert page.surface.minima[0] == pytest.approx((1.0, 0.0), abs=1e-6)
 
 
 def test_step_button_explains_one_step_with_its_numbers(tab, qtbot):
@@ -136,7 +136,7 @@ def test_racer_list_copies_removes_and_refuses_bad_values(tab, qtbot):
     copy.lr.try_text("0.1")
     names = [s.name for s in tab.surface_page.config("cpu").racers]
     assert "Adam η=0.01" in names and "Adam η=0.1" in names
-    beta = copy._hyper["beta1"]
+    beta = copy.hyper_field("beta1")
     beta.setText("1.5")
     beta.editingFinished.emit()
     assert "β₁ must be between" in copy.error.text() and copy.value()["hyper"]["beta1"] == 0.9
