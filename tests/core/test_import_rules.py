@@ -219,12 +219,14 @@ def test_no_lab_imports_another_lab():
     assert not offenders, "\n".join(offenders)
 
 
-def test_shared_core_imports_no_lab():
-    """The shared core modules stay below every lab: none of them imports a lab's package."""
+def test_shared_modules_import_no_lab():
+    """Shared modules stay below every lab: none imports a lab's package (the main window
+    knows the labs only through the registry's module names), so adding a lab touches
+    one line outside its own packages."""
     offenders = []
     for importer, edges in import_graph().items():
-        if importer.startswith("core") and lab_of(importer) is None:
-            offenders += [f"{importer} imports {t}" for t in edges if lab_of(t) is not None]
+        if lab_of(importer) is None:
+            offenders += [f"{importer} imports {t}" for t in sorted(edges) if lab_of(t) is not None]
     assert not offenders, "\n".join(offenders)
 
 
@@ -252,7 +254,7 @@ def private_names_crossing(path: Path, tree: ast.AST | None = None) -> list[str]
     tree = tree or ast.parse(path.read_text(encoding="utf-8"))
     modules = project_modules()
     found = []
-    bound = {}  # local name -> the project module it denotes
+    bound = {}  # local name -> the project module, or module.name, it denotes
     for imp in imports_of(path, tree):
         if imp.name is None:  # `import a.b` binds a; `import a.b as x` binds x to a.b
             target = imp.module if imp.asname else imp.module.split(".")[0]
@@ -275,9 +277,9 @@ def private_names_crossing(path: Path, tree: ast.AST | None = None) -> list[str]
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and is_private(node.attr):
-            module = project_name_denoted(node.value)
-            if module is not None:
-                found.append(f"line {node.lineno}: {module}.{node.attr}")
+            owner = project_name_denoted(node.value)
+            if owner is not None:
+                found.append(f"line {node.lineno}: {owner}.{node.attr}")
     return found
 
 
