@@ -34,7 +34,6 @@ __all__ = [
     "default_entry",
     "default_spec",
     "normalize_spec",
-    "validate_spec",
     "build_pipeline",
     "build_steps",
     "make_transform",
@@ -342,10 +341,6 @@ def normalize_spec(spec: Any) -> dict:
     alpha = _pf("alpha", 1.0, 0.01, 10.0, "mixing α").check(mix.get("alpha", 1.0), "Batch mixing")
     smoothing = _pf("label_smoothing", 0.0, 0.0, 0.99, "label smoothing").check(mix.get("label_smoothing", 0.0), "Labels")
     return {"version": SPEC_VERSION, "transforms": out, "mix": {"kind": kind, "alpha": alpha, "label_smoothing": smoothing}}
-
-
-def validate_spec(spec: Any) -> None:
-    normalize_spec(spec)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
-__all__ = ["NumberField", "ErrorLabel", "ParamForm", "parse_number"]
+__all__ = ["NumberField", "ErrorLabel", "parse_number"]
 
 SLIDER_STEPS = 1000
 
@@ -183,38 +183,3 @@ class NumberField(QWidget):
             self.error.show_error(str(exc))
             return  # keep the last good value; leave the text for the student to fix
         self.set_value(v)
-
-
-class ParamForm(QWidget):
-    """A column of NumberFields keyed by name; ``values()`` gives the current dict."""
-
-    changed = Signal(str, float)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._fields: dict[str, NumberField] = {}
-        self._layout = QGridLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-
-    def add(self, name: str, field: NumberField) -> NumberField:
-        self._fields[name] = field
-        self._layout.addWidget(field, len(self._fields), 0)
-        field.value_changed.connect(lambda v, n=name: self.changed.emit(n, v))
-        return field
-
-    def field(self, name: str) -> NumberField:
-        return self._fields[name]
-
-    def values(self) -> dict[str, float]:
-        return {n: f.value() for n, f in self._fields.items()}
-
-    def set_values(self, values: dict[str, float]) -> None:
-        for n, v in values.items():
-            if n in self._fields:
-                self._fields[n].set_value(v)
-
-    def clear(self) -> None:
-        for f in self._fields.values():
-            f.setParent(None)
-            f.deleteLater()
-        self._fields.clear()
