@@ -20,6 +20,7 @@ __all__ = [
     "configure_threads",
     "warm_up",
     "is_accelerator_failure",
+    "is_out_of_memory",
     "describe_failure",
 ]
 
@@ -133,6 +134,13 @@ def is_accelerator_failure(exc: BaseException, device: str) -> bool:
     text = f"{type(exc).__name__}: {exc}".lower()
     markers = ("out of memory", "cuda", "cudnn", "cublas", "mps", "not implemented for", "device-side")
     return any(m in text for m in markers)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether an exception is an allocator refusing memory, on any device: torch raises
+    OutOfMemoryError on a GPU and a plain RuntimeError on the CPU."""
+    text = str(exc).lower()
+    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 def describe_failure(exc: BaseException, device: str) -> str:

@@ -31,7 +31,6 @@ __all__ = [
     "RunControl",
     "Throttle",
     "run_headless",
-    "is_finite",
 ]
 
 
@@ -219,10 +218,6 @@ class MetricsBuffer:
         )
         self._steps, self._values = [], {}
         return ev
-
-
-def is_finite(value: float) -> bool:
-    return math.isfinite(float(value))
 
 
 def run_headless(

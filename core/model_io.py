@@ -38,6 +38,7 @@ __all__ = [
     "save_model_archive",
     "load_model_archive",
     "load_model",
+    "quiet_jit",
     "ARCHIVE_FORMAT",
     "ARCHIVE_VERSION",
 ]
@@ -150,7 +151,9 @@ def _write_files(folder: Path, model, spec, metrics, extra, torchscript: bool, k
 
 
 @contextlib.contextmanager
-def _quiet_jit():
+def quiet_jit():
+    """A context in which torch.jit's deprecation warnings stay quiet: for writing the
+    archive's TorchScript file and for loading it back."""
     # torch >= 2.9 marks torch.jit as deprecated; TorchScript is still what the
     # issue asks for and what C++/mobile users load, so we keep writing it.
     with warnings.catch_warnings():
@@ -163,7 +166,7 @@ def _save_torchscript(model: nn.Module, spec, kind: ModelKind | None, target: Pa
     was_training = model.training
     model.eval()
     try:
-        with _quiet_jit():
+        with quiet_jit():
             try:
                 scripted = torch.jit.script(model)
             except Exception:  # noqa: BLE001 - scripting fails on many Python constructs; try tracing

@@ -34,9 +34,9 @@ __all__ = [
     "default_entry",
     "default_spec",
     "normalize_spec",
-    "validate_spec",
     "build_pipeline",
     "build_steps",
+    "make_transform",
     "pipeline_from_json",
     "spec_to_json",
     "pipeline_code",
@@ -343,10 +343,6 @@ def normalize_spec(spec: Any) -> dict:
     return {"version": SPEC_VERSION, "transforms": out, "mix": {"kind": kind, "alpha": alpha, "label_smoothing": smoothing}}
 
 
-def validate_spec(spec: Any) -> None:
-    normalize_spec(spec)
-
-
 @dataclass(frozen=True)
 class Step:
     """One transform as built: the spec entry it came from (None for the inserted ToDtype),
@@ -384,7 +380,11 @@ def _call_text(type_name: str, kw: dict) -> str:
     return f"v2.{type_name}({', '.join(args)})"
 
 
-def _make(v2, type_name: str, kw: dict):
+def make_transform(type_name: str, kw: dict):
+    """The torchvision v2 transform ``type_name`` built from constructor arguments as a
+    spec holds them: JSON lists become tuples and AutoAugment's policy name its enum."""
+    from torchvision.transforms import v2
+
     kw = {k: (tuple(v) if isinstance(v, list) else v) for k, v in kw.items()}
     if type_name == "AutoAugment":
         kw["policy"] = v2.AutoAugmentPolicy(kw["policy"])
@@ -413,7 +413,7 @@ def build_steps(spec: dict, *, float_input: bool = False) -> list[Step]:
             is_float = True
         kw = _constructor_kwargs(d, entry, is_float)
         try:
-            module = _make(v2, d.type, kw)
+            module = make_transform(d.type, kw)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"{d.title} (step {i + 1}): {exc}") from None
         code = _call_text(d.type, kw)

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 import lab
 from lab.experiments import Experiment, list_presets, load_experiment, save_experiment
+from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
 from lab.tabs import TABS, TabSpec, load_tab_class
 from lab.tabs.base import LabContext, LabTab
@@ -36,15 +37,7 @@ from widgets.theme import theme
 
 __all__ = ["MainWindow"]
 
-STATE_TEXT = {
-    "idle": "Idle",
-    "running": "Running",
-    "paused": "Paused",
-    "finished": "Finished",
-    "stopped": "Stopped",
-    "diverged": "Diverged",
-    "failed": "Failed",
-}
+STATE_COLORS = {JobState.DIVERGED: "#b36b00", JobState.FAILED: "#c02020", JobState.RUNNING: "#208020"}
 
 
 class _BackgroundImport(QThread):
@@ -264,17 +257,17 @@ class MainWindow(QMainWindow):
         self._on_job_state(tab.runner.state)
         self.prefs = replace(self.prefs, last_tab=tab.name)
 
-    @Slot(str)
-    def _on_job_state(self, state: str) -> None:
-        colors = {"diverged": "#b36b00", "failed": "#c02020", "running": "#208020"}
-        self.job_state_label.setText(STATE_TEXT.get(state, state))
-        self.job_state_label.setStyleSheet(f"color: {colors[state]}; font-weight: bold;" if state in colors else "")
-        if state != "running":
+    @Slot(object)
+    def _on_job_state(self, state: JobState) -> None:
+        self.job_state_label.setText(state.label)
+        color = STATE_COLORS.get(state)
+        self.job_state_label.setStyleSheet(f"color: {color}; font-weight: bold;" if color else "")
+        if state != JobState.RUNNING:
             self.job_speed_label.setText("")
 
     @Slot(float)
     def _on_job_speed(self, steps_per_s: float) -> None:
-        if self._bound_runner is not None and self._bound_runner.state == "running":
+        if self._bound_runner is not None and self._bound_runner.state == JobState.RUNNING:
             self.job_speed_label.setText(f"{steps_per_s:,.0f} steps/s")
 
     # -- experiments -------------------------------------------------------------------------

@@ -13,23 +13,37 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from core.engine import Cancelled, Diverged, Event, Finished, RunControl
 
-__all__ = ["JobRunner", "JobFailure"]
+__all__ = ["JobRunner", "JobFailure", "JobState"]
 
-IDLE, RUNNING, PAUSED, FINISHED, STOPPED, DIVERGED, FAILED = (
-    "idle",
-    "running",
-    "paused",
-    "finished",
-    "stopped",
-    "diverged",
-    "failed",
-)
+
+class JobState(StrEnum):
+    """Where a runner's job stands. A str too, so code that only knows the names (the
+    widgets, which know nothing of lab/) compares it with "running" and so on."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    STOPPED = "stopped"
+    DIVERGED = "diverged"
+    FAILED = "failed"
+
+    @property
+    def is_active(self) -> bool:
+        """A job is on its worker thread, running or paused."""
+        return self in (JobState.RUNNING, JobState.PAUSED)
+
+    @property
+    def label(self) -> str:
+        """The state as the window shows it ("Running")."""
+        return self.value.capitalize()
 
 
 @dataclass(frozen=True)
@@ -115,11 +129,11 @@ class _JobThread(QThread):
                 if self.ctl.stopped:
                     raise Cancelled()
         except Cancelled:
-            post((gen, "end", STOPPED))
+            post((gen, "end", JobState.STOPPED))
         except BaseException as exc:  # everything, so the GUI can show it
             post((gen, "error", JobFailure(_readable(exc), traceback.format_exc(), exc)))
         else:
-            post((gen, "end", FINISHED))
+            post((gen, "end", JobState.FINISHED))
         finally:
             # Drop references to config and generator state held by the thread object.
             self.job = self.cfg = None
@@ -137,7 +151,7 @@ class JobRunner(QObject):
     """Owns at most one running job; exposes start / pause / resume / step / stop."""
 
     event = Signal(object)  # each fresh Event, in order, on the GUI thread
-    state_changed = Signal(str)
+    state_changed = Signal(object)  # the new JobState
     failed = Signal(object)  # JobFailure
     speed_changed = Signal(float)  # checkpoints per second while running
 
@@ -149,7 +163,7 @@ class JobRunner(QObject):
         self._ctl: RunControl | None = None
         self._thread: _JobThread | None = None
         self._retired: list[_JobThread] = []
-        self._state = IDLE
+        self._state = JobState.IDLE
         self._max_rate: float | None = None
         self._job_factory: tuple[Callable, Any] | None = None
         self._speed_timer = QTimer(self)
@@ -159,7 +173,7 @@ class JobRunner(QObject):
 
     # -- queries ---------------------------------------------------------------
     @property
-    def state(self) -> str:
+    def state(self) -> JobState:
         return self._state
 
     @property
@@ -168,7 +182,13 @@ class JobRunner(QObject):
 
     @property
     def is_active(self) -> bool:
-        return self._state in (RUNNING, PAUSED)
+        return self._state.is_active
+
+    @property
+    def checkpoints(self) -> int:
+        """Checkpoints the current job has passed (0 when there is none): how far a paused
+        or single-stepped job has got."""
+        return self._ctl.checkpoints if self._ctl is not None else 0
 
     def thread_count(self) -> int:
         """Worker threads not yet finished (the current one and retired ones)."""
@@ -188,7 +208,7 @@ class JobRunner(QObject):
         thread.start()
         self._speed_mark = (time.perf_counter(), 0)
         self._speed_timer.start()
-        self._set_state(PAUSED if paused else RUNNING)
+        self._set_state(JobState.PAUSED if paused else JobState.RUNNING)
         return self._generation
 
     def rerun(self, transform_cfg: Callable[[Any], Any] | None = None) -> int | None:
@@ -199,30 +219,30 @@ class JobRunner(QObject):
         return self.start(job, transform_cfg(cfg) if transform_cfg else cfg)
 
     def pause(self) -> None:
-        if self._ctl is not None and self._state == RUNNING:
+        if self._ctl is not None and self._state == JobState.RUNNING:
             self._ctl.pause()
-            self._set_state(PAUSED)
+            self._set_state(JobState.PAUSED)
 
     def resume(self) -> None:
-        if self._ctl is not None and self._state == PAUSED:
+        if self._ctl is not None and self._state == JobState.PAUSED:
             self._ctl.resume()
-            self._set_state(RUNNING)
+            self._set_state(JobState.RUNNING)
 
     def toggle(self) -> None:
-        if self._state == RUNNING:
+        if self._state == JobState.RUNNING:
             self.pause()
-        elif self._state == PAUSED:
+        elif self._state == JobState.PAUSED:
             self.resume()
 
     def step(self, n: int = 1) -> None:
         if self._ctl is not None and self.is_active:
             self._ctl.step(n)
-            self._set_state(PAUSED)
+            self._set_state(JobState.PAUSED)
 
     def stop(self) -> None:
         if self._ctl is not None and self.is_active:
             self._ctl.stop()
-            self._set_state(STOPPED)
+            self._set_state(JobState.STOPPED)
 
     def set_max_rate(self, checkpoints_per_s: float | None) -> None:
         self._max_rate = checkpoints_per_s
@@ -260,10 +280,10 @@ class JobRunner(QObject):
                 self._retired.append(self._thread)
         self._thread, self._ctl = None, None
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: JobState) -> None:
         if state != self._state:
             self._state = state
-            if state not in (RUNNING, PAUSED):
+            if not state.is_active:
                 self._speed_timer.stop()
             self.state_changed.emit(state)
 
@@ -280,15 +300,15 @@ class JobRunner(QObject):
                 continue  # a stale job: its results no longer match what is on screen
             if kind == "event":
                 if isinstance(payload, Diverged) and not payload.series:
-                    self._set_state(DIVERGED)
+                    self._set_state(JobState.DIVERGED)
                 self.event.emit(payload)
-                if isinstance(payload, Finished) and self._state != DIVERGED:
-                    self._set_state(FINISHED)
+                if isinstance(payload, Finished) and self._state != JobState.DIVERGED:
+                    self._set_state(JobState.FINISHED)
             elif kind == "error":
-                self._set_state(FAILED)
+                self._set_state(JobState.FAILED)
                 self.failed.emit(payload)
             elif kind == "end":
-                if self._state in (RUNNING, PAUSED):
+                if self._state.is_active:
                     self._set_state(payload)
 
     @Slot()

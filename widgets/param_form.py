@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
 
-__all__ = ["NumberField", "ErrorLabel", "ParamForm", "parse_number"]
+__all__ = ["NumberField", "ErrorLabel", "parse_number"]
 
 SLIDER_STEPS = 1000
 
@@ -100,7 +100,7 @@ class NumberField(QWidget):
 
     def set_value(self, value: float, *, emit: bool = True) -> None:
         """Set programmatically; raises ValueError for an out-of-range value."""
-        self._check(value)
+        self.check(value)
         changed = value != self._value
         self._value = float(round(value) if self.integer else value)
         self._sync_widgets()
@@ -114,12 +114,26 @@ class NumberField(QWidget):
         self._on_edit()
         return not self.error.isVisible()
 
-    # -- internals -----------------------------------------------------------
-    def _check(self, v: float) -> None:
+    def check(self, v: float) -> None:
+        """Raise ValueError, with the reason a student reads, unless ``v`` is a value this
+        field accepts; lets a form check every setting before it changes any."""
         if not (self.minimum <= v <= self.maximum):
             raise ValueError(f"Must be between {self._fmt(self.minimum)} and {self._fmt(self.maximum)}")
         if self.integer and v != round(v):
             raise ValueError("Must be a whole number")
+
+    def set_maximum(self, maximum: float) -> None:
+        """Move the top of the range; a value above it comes down to it (and is emitted)."""
+        self.maximum = maximum
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, SLIDER_STEPS if not self.integer else int(maximum - self.minimum))
+        self.slider.blockSignals(False)
+        if self.value() > maximum:
+            self.set_value(maximum)
+        else:
+            self._sync_widgets()
+
+    # -- internals -----------------------------------------------------------
 
     def _fmt(self, v: float) -> str:
         if self.integer:
@@ -164,43 +178,8 @@ class NumberField(QWidget):
     def _on_edit(self) -> None:
         try:
             v = parse_number(self.edit.text())
-            self._check(v)
+            self.check(v)
         except ValueError as exc:
             self.error.show_error(str(exc))
             return  # keep the last good value; leave the text for the student to fix
         self.set_value(v)
-
-
-class ParamForm(QWidget):
-    """A column of NumberFields keyed by name; ``values()`` gives the current dict."""
-
-    changed = Signal(str, float)
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self._fields: dict[str, NumberField] = {}
-        self._layout = QGridLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
-
-    def add(self, name: str, field: NumberField) -> NumberField:
-        self._fields[name] = field
-        self._layout.addWidget(field, len(self._fields), 0)
-        field.value_changed.connect(lambda v, n=name: self.changed.emit(n, v))
-        return field
-
-    def field(self, name: str) -> NumberField:
-        return self._fields[name]
-
-    def values(self) -> dict[str, float]:
-        return {n: f.value() for n, f in self._fields.items()}
-
-    def set_values(self, values: dict[str, float]) -> None:
-        for n, v in values.items():
-            if n in self._fields:
-                self._fields[n].set_value(v)
-
-    def clear(self) -> None:
-        for f in self._fields.values():
-            f.setParent(None)
-            f.deleteLater()
-        self._fields.clear()

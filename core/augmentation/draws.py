@@ -14,30 +14,26 @@ operations are recorded instead.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
 
+from core.augmentation.mix import mixed_batch
+from core.augmentation.pixels import DISPLAY_MAX_SIDE, as_float_values, channel_histograms, image_tensor, stats_sample, to_display
 from core.engine import Event, Finished, RunControl, Snapshot, Throttle
-from core.transforms import TRANSFORMS, _make, build_steps, draw_seed, normalize_spec, pipeline_code
+from core.transforms import TRANSFORMS, build_steps, draw_seed, make_transform, normalize_spec, pipeline_code
 
 __all__ = [
     "GridConfig",
     "RecordingPipeline",
     "draw_grid_job",
-    "to_display",
-    "channel_histograms",
     "sweep_row",
     "summarize_params",
 ]
 
 MAX_DRAWS = 64
-HIST_BINS = 64
-DISPLAY_MAX_SIDE = 320
-STATS_MAX_PIXELS = 256 * 256
 
 
 @dataclass(frozen=True)
@@ -156,78 +152,6 @@ def summarize_params(params: dict) -> str:
     return ", ".join(items)
 
 
-def to_display(img, max_side: int | None = None) -> np.ndarray:
-    """A pipeline output (tensor C×H×W, uint8 or float) as an RGB uint8 array H×W×3.
-
-    Floats in [0, 1] map to 0–255; anything else (after Normalize) is stretched from its
-    own minimum to maximum, because that is the only honest way to show negative values.
-    With ``max_side``, larger outputs are scaled down for the screen (a grid cell is small;
-    64 full-size 1024² draws would be 200 MB of pixels).
-    """
-    import torch
-
-    t = img.detach()
-    if t.ndim == 2:
-        t = t[None]
-    if t.shape[0] == 1:
-        t = t.expand(3, *t.shape[1:])
-    if max_side and max(t.shape[-2:]) > max_side:
-        import torch.nn.functional as F
-
-        h, w = t.shape[-2:]
-        s = max_side / max(h, w)
-        small = F.interpolate(t[None].float(), size=(max(1, round(h * s)), max(1, round(w * s))), mode="bilinear", antialias=True, align_corners=False)[0]
-        t = small.round().clamp(0, 255).to(torch.uint8) if t.dtype == torch.uint8 else small
-    if t.dtype == torch.uint8:
-        return t.permute(1, 2, 0).contiguous().numpy()  # contiguous() made a private copy
-    t = t.float()
-    lo, hi = float(t.min()), float(t.max())
-    if lo < 0.0 or hi > 1.0:
-        t = (t - lo) / max(hi - lo, 1e-12)
-    return (t.clamp(0, 1) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
-
-
-def stats_sample(img):
-    """Every k-th pixel in both directions so that at most STATS_MAX_PIXELS remain (exact
-    for images up to 256×256): bounded memory for the histograms of 64 large draws."""
-    h, w = img.shape[-2:]
-    step = math.ceil(math.sqrt(h * w / STATS_MAX_PIXELS))
-    return img[..., ::step, ::step] if step > 1 else img
-
-
-def as_float_values(img) -> np.ndarray:
-    """Channel values as the network sees them: uint8 scaled to [0, 1], floats as they are."""
-    import torch
-
-    t = img.detach()
-    if t.dtype == torch.uint8:
-        return t.float().numpy() / 255.0
-    return t.float().numpy()
-
-
-def channel_histograms(images: list[np.ndarray], bins: int = HIST_BINS, value_range: tuple[float, float] | None = None) -> dict:
-    """Per-channel histograms and mean/std over a list of (3, H, W) float arrays."""
-    flat = np.concatenate([im.reshape(im.shape[0], -1) for im in images], axis=1)
-    lo, hi = value_range or (float(flat.min()), float(flat.max()))
-    if hi <= lo:
-        hi = lo + 1.0
-    edges = np.linspace(lo, hi, bins + 1)
-    counts = np.stack([np.histogram(flat[c], bins=edges)[0] for c in range(flat.shape[0])])
-    return {
-        "edges": edges,
-        "counts": counts.astype(np.int64),
-        "mean": flat.mean(axis=1),
-        "std": flat.std(axis=1),
-    }
-
-
-def image_tensor(image: np.ndarray):
-    """An (H, W, 3) uint8 array as the (3, H, W) uint8 tensor the pipeline takes."""
-    import torch
-
-    return torch.from_numpy(np.array(image, np.uint8, copy=True)).permute(2, 0, 1).contiguous()
-
-
 def sweep_row(spec: dict, step_index: int, image: np.ndarray, cells: int = 7, seed: int = 0) -> tuple[list[float], list[np.ndarray], str]:
     """The image through one transform with one parameter swept across a row.
 
@@ -235,7 +159,6 @@ def sweep_row(spec: dict, step_index: int, image: np.ndarray, cells: int = 7, se
     Returns (values, images, parameter label).
     """
     import torch
-    from torchvision.transforms import v2
 
     spec = normalize_spec(spec)
     entries = spec["transforms"]
@@ -256,7 +179,7 @@ def sweep_row(spec: dict, step_index: int, image: np.ndarray, cells: int = 7, se
         kw = d.kwargs(kw, d.needs_float) if d.kwargs else kw
         if d.own_p:
             kw["p"] = 1.0
-        module = _make(v2, d.type, kw)
+        module = make_transform(d.type, kw)
         torch.manual_seed(draw_seed(seed, 0))
         out.append(to_display(module(x), DISPLAY_MAX_SIDE))
     return values, out, label
@@ -351,8 +274,6 @@ def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
             yield Snapshot(n, "sweep", {"values": tuple(values), "images": tuple(images), "label": label, "step": cfg.sweep_step})
     if spec["mix"]["kind"] != "none" or spec["mix"]["label_smoothing"] > 0:
         if cfg.mix_images:
-            from core.augmentation.mix import mixed_batch
-
             ctl.checkpoint()
             yield Snapshot(n, "mix", mixed_batch(spec, pipeline, list(cfg.mix_images), list(cfg.mix_labels), cfg.seed))
     yield Finished(summary)

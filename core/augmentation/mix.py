@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from core.augmentation.pixels import image_tensor, to_display
 from core.transforms import draw_seed
 
 __all__ = ["mix_batch", "smooth_labels", "mixed_batch", "top_classes"]
@@ -69,8 +70,6 @@ def mixed_batch(spec: dict, pipeline, images: list[np.ndarray], classes: list[st
     smooth the labels, and return display images with their soft labels."""
     import torch
     from torchvision.transforms.v2 import functional as F
-
-    from core.augmentation.draws import image_tensor, to_display
 
     if len(images) < 2:
         raise ValueError("Mixing needs a batch of at least two labelled images")

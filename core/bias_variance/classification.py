@@ -22,17 +22,18 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from core.bias_variance.config import KNOBS, sweep_configs
 from core.bias_variance.data import streams
 from core.bias_variance.fit import fit_knn, legendre_features
 from core.bias_variance.mlp import train_mlp
+from core.bias_variance.simulation import Progress, until_predictions
 from core.bias_variance.tree import fit_tree_nd
-from core.datasets.points2d import DATASETS, DOMAIN, make_dataset
+from core.datasets.points2d import DOMAIN, make_dataset
 from core.devices import torch_device
 from core.engine import Event, Finished, Metrics, RunControl, Snapshot
 
-__all__ = ["CLASS_DATASETS", "GRID_2D", "ClassData", "sample_class_data", "bayes_probability", "class_decompose", "class_fit_predict", "classification_job"]
+__all__ = ["GRID_2D", "ClassData", "sample_class_data", "bayes_probability", "class_decompose", "class_fit_predict", "classification_job"]
 
-CLASS_DATASETS = [k for k, (_, task, classes, _) in DATASETS.items() if task == "classification" and classes == 2]
 GRID_2D = 41  # grid points per axis over the Playground domain
 BOUNDARIES_SHOWN = 12
 BAYES_SAMPLE, BAYES_K = 30_000, 60
@@ -111,8 +112,6 @@ def _poly_features(x: np.ndarray, degree: int) -> np.ndarray:
 
 def class_fit_predict(cfg, x, y, w, xq, ctl: RunControl | None = None) -> Iterator[Event]:
     """P(class 1) at xq (M, Q, 2) for every data set at once; a generator like fit_predict."""
-    from core.bias_variance.sweeps import until_predictions
-
     device = torch_device(cfg.device)
     if cfg.family == "knn":
         return fit_knn(x, y.astype(np.float64), w, xq, cfg.k, device)
@@ -143,8 +142,6 @@ def _scores(data: ClassData, grid_p, train_p) -> dict[str, float]:
 
 
 def classification_job(cfg, ctl: RunControl) -> Iterator[Event]:
-    from core.bias_variance.sweeps import KNOBS, Progress, sweep_configs
-
     if cfg.analysis == "fits":
         data = sample_class_data(cfg.dataset, cfg.class_noise, cfg.n, cfg.m, cfg.seed)
         grid_p, train_p = yield from _simulate(cfg, data, ctl)

@@ -1,6 +1,6 @@
 """Bagging, boosting, k-fold cross-validation and early stopping, simulated.
 
-Each is a job of :func:`core.bias_variance.sweeps.biasvar_job`. Resamples and folds are sample
+Each is a job of :func:`core.bias_variance.job.biasvar_job`. Resamples and folds are sample
 weights (see :mod:`core.bias_variance.fit`), so all M data sets × B resamples (or K folds)
 are fitted in one batched call.
 """
@@ -12,24 +12,12 @@ from typing import Iterator
 
 import numpy as np
 
+from core.bias_variance.config import BAG_CHUNK, CURVES_SHOWN, KNOBS, BiasVarConfig, sweep_configs
 from core.bias_variance.data import streams
 from core.bias_variance.fit import fit_tree, scale_inputs
 from core.bias_variance.mlp import train_mlp
+from core.bias_variance.simulation import Progress, diverged, error_scores, fit_predict, mlp_settings, simulate, simulated_data
 from core.bias_variance.stats import bootstrap_weights, decompose, kfold_weights, pointwise_bias_variance, train_error
-from core.bias_variance.sweeps import (
-    BAG_CHUNK,
-    CURVES_SHOWN,
-    KNOBS,
-    BiasVarConfig,
-    Progress,
-    _data,
-    _diverged,
-    _scores,
-    fit_predict,
-    mlp_settings,
-    simulate,
-    sweep_configs,
-)
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle
 
@@ -63,18 +51,18 @@ def bagged_predictions(cfg: BiasVarConfig, x, y, xq, weights, ctl: RunControl | 
 
 
 def bagging_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
-    data = _data(cfg)
+    data = simulated_data(cfg)
     m, n = data.x.shape
     xq = _queries(data.x, data.x_grid)
     single = yield from fit_predict(cfg, data.x, data.y, np.ones_like(data.y), xq, ctl)
-    ref = _scores(cfg, data, single[:, n:], single[:, :n])
+    ref = error_scores(data, single[:, n:], single[:, :n])
     (rng,) = streams(cfg.seed + 101, 1)
     weights = bootstrap_weights(m, cfg.bags, n, rng)
     preds = yield from bagged_predictions(cfg, data.x, data.y, xq, weights, ctl)
     running = np.cumsum(preds, axis=1)
     for b in range(1, cfg.bags + 1):
         bagged = running[:, b - 1] / b
-        scores = _scores(cfg, data, bagged[:, n:], bagged[:, :n])
+        scores = error_scores(data, bagged[:, n:], bagged[:, :n])
         yield Metrics(b, {"B": float(b), **scores, **{f"single_{k}": v for k, v in ref.items()}})
     final = running[:, -1] / cfg.bags
     yield Snapshot(
@@ -91,7 +79,7 @@ def bagging_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
             "counts": weights[0, 0],
         },
     )
-    last = _scores(cfg, data, final[:, n:], final[:, :n])
+    last = error_scores(data, final[:, n:], final[:, :n])
     reduction = 1.0 - last["variance"] / ref["variance"] if ref["variance"] > 0 else 0.0
     yield Finished({"single": ref, "bagged": last, "variance_reduction": reduction})
 
@@ -99,7 +87,7 @@ def bagging_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
 def boosting_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     """Gradient boosting with squared loss: each round fits a weak learner — a shallow
     tree, or a batch of tiny MLPs — to the residuals of all M ensembles at once."""
-    data = _data(cfg)
+    data = simulated_data(cfg)
     m, n = data.x.shape
     xq = _queries(data.x, data.x_grid)
     w = np.ones_like(data.y)
@@ -107,7 +95,7 @@ def boosting_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     buffer, throttle = MetricsBuffer(), Throttle(30)
 
     def record(r: int, learner: np.ndarray | None) -> Iterator[Event]:
-        scores = _scores(cfg, data, ensemble[:, n:], ensemble[:, :n])
+        scores = error_scores(data, ensemble[:, n:], ensemble[:, :n])
         buffer.add(r, **scores)
         if throttle.due() or ctl.paused or r == cfg.rounds:
             yield buffer.flush()
@@ -160,7 +148,7 @@ def _tiny_mlp(cfg: BiasVarConfig, x, residual, xq, round_: int, ctl: RunControl)
 
 def cv_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     """K-fold CV on one data set (what a student would have) vs the simulated truth."""
-    data = _data(cfg)
+    data = simulated_data(cfg)
     n = cfg.n
     (rng,) = streams(cfg.seed + 202, 1)
     fold_of, train_w = kfold_weights(n, cfg.folds, rng)
@@ -177,10 +165,10 @@ def cv_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         in_fold = 1.0 - train_w
         per_fold = (in_fold * (held - y0) ** 2).sum(1) / in_fold.sum(1)
         grid_pred, train_pred = yield from simulate(one, data, ctl)
-        if _diverged(grid_pred) or _diverged(per_fold):
+        if diverged(grid_pred) or diverged(per_fold):
             yield Message(f"{KNOBS[cfg.knob][1]} = {v:g}: some fits diverged and are left out")
             continue
-        scores = _scores(one, data, grid_pred, train_pred)
+        scores = error_scores(data, grid_pred, train_pred)
         cv = {"cv_mean": float(per_fold.mean()), "cv_std": float(per_fold.std(ddof=1))}
         results.append((v, cv["cv_mean"], scores["test_error"]))
         yield Metrics(i, {"complexity": float(v), **cv, **scores})
@@ -214,7 +202,7 @@ def early_stop_epoch(epochs: np.ndarray, val: np.ndarray, patience: int) -> int:
 
 
 def early_stopping_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
-    data = _data(cfg)
+    data = simulated_data(cfg)
     m, n = data.x.shape
     (rng,) = streams(cfg.seed + 303, 1)
     n_val = max(1, min(n - 1, round(cfg.val_fraction * n)))
@@ -231,7 +219,7 @@ def early_stopping_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
         ctl.checkpoint()
         if pred is None:
             continue
-        if _diverged(pred):
+        if diverged(pred):
             chunk = buffer.flush()
             if chunk is not None:
                 yield chunk

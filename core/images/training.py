@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.datasets.images import DataConfig, PreparedData, prepare
-from core.devices import torch_device
+from core.devices import is_out_of_memory, torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
 from core.images.models import build_model, infer_stack, layer_label, normalize_layer, torchvision_model
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
@@ -297,7 +297,7 @@ def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
     try:
         yield from _train(cfg, ctl, data, model, device, report.total_params)
     except RuntimeError as exc:  # torch.OutOfMemoryError on a GPU; a plain RuntimeError on the CPU
-        if not _is_out_of_memory(exc):
+        if not is_out_of_memory(exc):
             raise
         del model
         if device.type == "cuda":
@@ -307,11 +307,6 @@ def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
             f"Out of memory on {cfg.device} with batch size {cfg.batch_size}: lower the batch size "
             f"(or the network's size), {where}."
         ) from None
-
-
-def _is_out_of_memory(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, torch.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
 
 
 def _train(cfg: ImageTrainConfig, ctl: RunControl, data: PreparedData, model: nn.Module, device, n_params: int) -> Iterator[Event]:
@@ -459,14 +454,13 @@ def _flush(buffer: MetricsBuffer, losses: list, corrects: list, step: int, batch
 def _eval_snapshot(step, model, data, grid_x, confusion, with_weights: bool) -> Snapshot:
     with torch.no_grad():
         model.eval()
-        probs = torch.softmax(model(grid_x), 1)
+        grid_pred = model(grid_x).argmax(1)
         model.train()
     per_class = confusion.diagonal() / np.maximum(1, confusion.sum(1))
     payload = {
         "confusion": confusion,
         "per_class_acc": per_class,
-        "grid_pred": to_numpy(probs.argmax(1)),
-        "grid_prob": to_numpy(probs),
+        "grid_pred": to_numpy(grid_pred),
         "filters": first_layer_filters(model, data.input_shape),
     }
     if with_weights:

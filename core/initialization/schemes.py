@@ -53,7 +53,6 @@ class InitScheme:
     key: str
     label: str
     params: tuple[SchemeParam, ...] = ()
-    torch_name: str = ""  # the torch.nn.init function used, for the formula panel
     data_dependent: bool = False
 
     def defaults(self) -> dict[str, float | str]:
@@ -68,21 +67,20 @@ _SLOPE = SchemeParam("a", "Leaky slope a", 0.01, 0.0, 1.0)
 SCHEMES: dict[str, InitScheme] = {
     s.key: s
     for s in [
-        InitScheme("zeros", "Zeros", (), "zeros_"),
-        InitScheme("constant", "Constant", (SchemeParam("value", "Value c", 0.1, -10.0, 10.0),), "constant_"),
-        InitScheme("small_normal", "Small Gaussian", (SchemeParam("std", "σ", 0.01, 1e-6, 100.0, log=True),), "normal_"),
-        InitScheme("large_normal", "Large Gaussian", (SchemeParam("std", "σ", 1.0, 1e-6, 100.0, log=True),), "normal_"),
-        InitScheme("uniform", "Uniform ±a", (SchemeParam("bound", "Bound a", 0.05, 1e-6, 100.0, log=True),), "uniform_"),
-        InitScheme("xavier_uniform", "Xavier uniform", (_GAIN,), "xavier_uniform_"),
-        InitScheme("xavier_normal", "Xavier normal", (_GAIN,), "xavier_normal_"),
-        InitScheme("kaiming_uniform", "Kaiming uniform", (_MODE, _NONLIN, _SLOPE), "kaiming_uniform_"),
-        InitScheme("kaiming_normal", "Kaiming normal", (_MODE, _NONLIN, _SLOPE), "kaiming_normal_"),
-        InitScheme("orthogonal", "Orthogonal", (_GAIN,), "orthogonal_"),
+        InitScheme("zeros", "Zeros", ()),
+        InitScheme("constant", "Constant", (SchemeParam("value", "Value c", 0.1, -10.0, 10.0),)),
+        InitScheme("small_normal", "Small Gaussian", (SchemeParam("std", "σ", 0.01, 1e-6, 100.0, log=True),)),
+        InitScheme("large_normal", "Large Gaussian", (SchemeParam("std", "σ", 1.0, 1e-6, 100.0, log=True),)),
+        InitScheme("uniform", "Uniform ±a", (SchemeParam("bound", "Bound a", 0.05, 1e-6, 100.0, log=True),)),
+        InitScheme("xavier_uniform", "Xavier uniform", (_GAIN,)),
+        InitScheme("xavier_normal", "Xavier normal", (_GAIN,)),
+        InitScheme("kaiming_uniform", "Kaiming uniform", (_MODE, _NONLIN, _SLOPE)),
+        InitScheme("kaiming_normal", "Kaiming normal", (_MODE, _NONLIN, _SLOPE)),
+        InitScheme("orthogonal", "Orthogonal", (_GAIN,)),
         InitScheme(
             "lsuv",
             "LSUV (data-dependent)",
             (SchemeParam("tolerance", "Variance tolerance", 0.05, 0.001, 0.5, log=True),),
-            "orthogonal_",
             data_dependent=True,
         ),
     ]

@@ -26,6 +26,7 @@ from core.optimizer_race.surfaces import Surface, check_start, make_surface
 __all__ = [
     "RaceConfig",
     "RaceResult",
+    "SurfaceRace",
     "race_job",
     "simulate_race",
     "reference_race",
@@ -107,8 +108,9 @@ class RaceResult:
         return first
 
 
-class _Race:
-    """The state of one race, stepped by :meth:`advance`; shared by the job and simulate."""
+class SurfaceRace:
+    """The state of one race on a surface, stepped by :meth:`advance`; the race job,
+    :func:`simulate_race` and the learning-rate tuning all drive it."""
 
     def __init__(self, cfg: RaceConfig):
         self.cfg = cfg
@@ -188,9 +190,11 @@ class _Race:
 
     @property
     def done(self) -> bool:
+        """Every step taken, or no racer left running."""
         return self.t >= self.cfg.steps or not bool(self.alive.any())
 
     def result(self, upto: int | None = None) -> RaceResult:
+        """Everything recorded up to step ``upto`` (default: the current step), as numpy."""
         t = self.t if upto is None else upto
         return RaceResult(
             names=[s.name for s in self.cfg.racers],
@@ -238,6 +242,7 @@ class _Race:
         return Snapshot(self.t, "race", data)
 
     def inspect(self, row: int) -> dict:
+        """Racer ``row``'s last step written out: gradient, optimizer state, update, text lines."""
         row = min(max(row, 0), len(self.cfg.racers) - 1)
         setting = self.cfg.racers[row]
         if self.t == 0 or self.opt.last_grad is None:
@@ -260,7 +265,7 @@ class _Race:
 
 def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
     """The race as a job: snapshots of new positions and metrics at most ~60 a second."""
-    race = _Race(cfg)
+    race = SurfaceRace(cfg)
     throttle = Throttle(60)
     explain = Throttle(5)  # the step panel is read, not watched: a few updates a second
     names = [s.name for s in cfg.racers]
@@ -285,7 +290,7 @@ def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
 
 def simulate_race(cfg: RaceConfig) -> RaceResult:
     """Run the whole race at once (tests, tuning, GIF export)."""
-    race = _Race(cfg)
+    race = SurfaceRace(cfg)
     while not race.done:
         race.advance()
     return race.result()

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from core.engine import Event, Finished, Message, RunControl, Snapshot, Throttle
-from core.optimizer_race.surface_race import RaceConfig, _Race
+from core.optimizer_race.surface_race import RaceConfig, SurfaceRace
 
 __all__ = ["TuningConfig", "tune_job", "lr_grid", "score_rows"]
 
@@ -55,7 +55,7 @@ def tune_job(cfg: TuningConfig, ctl: RunControl) -> Iterator[Event]:
     base = cfg.race
     steps = min(cfg.steps or base.steps, 2000)
     expanded = tuple(dataclasses.replace(s, lr=float(lr)) for s in base.racers for lr in grid)
-    race = _Race(dataclasses.replace(base, racers=expanded, steps=steps))
+    race = SurfaceRace(dataclasses.replace(base, racers=expanded, steps=steps))
     throttle = Throttle(20)
     yield Message(f"Trying {len(grid)} learning rates for each of {len(base.racers)} optimizers over {steps} steps")
     while not race.done:

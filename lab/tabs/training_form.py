@@ -137,7 +137,7 @@ class TrainingForm(QWidget):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ValueError(f"{key}: expected a number, got {v!r}")
                 try:
-                    field._check(float(v))
+                    field.check(float(v))
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
         before = self.values()
@@ -158,16 +158,7 @@ class TrainingForm(QWidget):
 
     def set_max_batch(self, n: int) -> None:
         """Limit the batch size to the training-set size (keeps a smaller value)."""
-        field = self.batch_size
-        n = max(1, int(n))
-        field.maximum = n
-        field.slider.blockSignals(True)
-        field.slider.setRange(0, int(n - field.minimum))
-        field.slider.blockSignals(False)
-        if field.value() > n:
-            field.set_value(n)
-        else:
-            field._sync_widgets()
+        self.batch_size.set_maximum(max(1, int(n)))
 
     # -- internals ---------------------------------------------------------------
     @Slot()

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
-from core.augmentation.draws import GridConfig, draw_grid_job, image_tensor  # noqa: E402
+from core.augmentation.draws import GridConfig, draw_grid_job  # noqa: E402
+from core.augmentation.pixels import image_tensor  # noqa: E402
 from core.datasets.samples import make_sample  # noqa: E402
 from core.devices import configure_threads  # noqa: E402
 from core.engine import RunControl, Snapshot  # noqa: E402

@@ -25,10 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import numpy as np  # noqa: E402
 
+from core.bias_variance.config import BiasVarConfig  # noqa: E402
 from core.bias_variance.data import make_truth, sample_data  # noqa: E402
+from core.bias_variance.job import biasvar_job  # noqa: E402
 from core.bias_variance.mlp import train_mlp  # noqa: E402
+from core.bias_variance.simulation import Progress, fit_predict  # noqa: E402
 from core.bias_variance.stats import decompose, train_error  # noqa: E402
-from core.bias_variance.sweeps import BiasVarConfig, Progress, biasvar_job, fit_predict  # noqa: E402
 from core.devices import configure_threads  # noqa: E402
 from core.engine import Metrics, run_headless  # noqa: E402
 

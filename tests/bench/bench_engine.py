@@ -62,6 +62,7 @@ def main() -> None:
     from core.engine import run_headless
     from lab.app import create_application
     from lab.main_window import MainWindow
+    from lab.runner import JobState
     from lab.settings import SettingsStore
 
     configure_threads()
@@ -103,7 +104,7 @@ def main() -> None:
     plots = list(page.plots().values())
     loop = QEventLoop()
     # The runner lives on the GUI thread, so this connection is direct and safe.
-    tab.runner.state_changed.connect(lambda state: state != "running" and loop.quit())
+    tab.runner.state_changed.connect(lambda state: state != JobState.RUNNING and loop.quit())
 
     def gui_run() -> tuple[float, float, float]:
         """epochs/s, redraws/s (the slowest plot), GUI-thread CPU share."""

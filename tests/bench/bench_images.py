@@ -97,6 +97,7 @@ def gui_fps(seconds: float = 4.0) -> dict:
     from PySide6.QtCore import Qt, QTimer
 
     from lab.app import create_application
+    from lab.runner import JobState
     from lab.tabs.base import LabContext
     from lab.tabs.images.tab import ImagesTab
 
@@ -132,7 +133,7 @@ def gui_fps(seconds: float = 4.0) -> dict:
     elapsed = time.perf_counter() - t0
     timer.stop()
     steps = tab.results.step
-    running = tab.runner.state == "running"
+    running = tab.runner.state == JobState.RUNNING
     tab.shutdown()
     return {
         "gui_fps": ticks[0] / elapsed,

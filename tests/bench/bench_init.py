@@ -70,6 +70,7 @@ def core_only() -> tuple[float, float]:
 def on_screen() -> float:
     """From the start of the recompute to the histograms painted with the new data."""
     from lab.app import create_application
+    from lab.runner import JobState
     from lab.tabs.initialization.tab import InitializationTab
 
     app = create_application()
@@ -96,7 +97,7 @@ def on_screen() -> float:
             t0 = time.perf_counter()
             tab.recompute_statistics()
             generation = tab.runner.generation
-            wait(lambda g=generation: tab.runner.state == "finished" and tab.runner.generation == g)
+            wait(lambda g=generation: tab.runner.state == JobState.FINISHED and tab.runner.generation == g)
             column = tab.signals.columns["xavier_normal"]
             painted = column.histograms.paint_count
             wait(lambda c=column, n=painted: c.histograms.paint_count > n and not tab._dirty)

@@ -84,3 +84,10 @@ def test_thread_count_leaves_a_core_for_the_gui():
         assert n == max(1, (os.cpu_count() or 1) - 1) == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_cpu_allocators_failure_counts_as_out_of_memory():
+    with pytest.raises(RuntimeError) as info:
+        torch.empty(10**14)  # 400 TB: refused at once by the allocator
+    assert devices.is_out_of_memory(info.value)
+    assert not devices.is_out_of_memory(RuntimeError("mat1 and mat2 shapes cannot be multiplied"))

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 
 from core.model_io import (
-    _quiet_jit,
     build_model,
     load_model,
     load_model_archive,
+    quiet_jit,
     register_model_kind,
     save_model_archive,
 )
@@ -56,7 +56,7 @@ def test_round_trip(tmp_path, name):
 def test_torchscript_and_rebuild_script_give_the_same_outputs(tmp_path, capsys):
     model = _model()
     folder = save_model_archive(tmp_path / "m", model, SPEC, METRICS)
-    with _quiet_jit():
+    with quiet_jit():
         scripted = torch.jit.load(str(folder / "model.torchscript.pt"))
     x = torch.zeros(1, 3)
     assert torch.allclose(scripted(x), model(x))

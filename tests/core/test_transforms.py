@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job, image_tensor, to_display
+from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job
+from core.augmentation.pixels import image_tensor, to_display
 from core.datasets.samples import load_sample
 from core.engine import Finished, Snapshot, run_headless
 from core.transforms import (

@@ -5,23 +5,15 @@ a bad experiment without changing anything."""
 import pytest
 from PySide6.QtGui import QImage
 
-from core.devices import warm_up
 from lab.experiments import list_presets
-from lab.tabs import TABS, load_tab_class
-from lab.tabs.base import LabContext, LabTab
+from lab.tabs import TABS
+from lab.tabs.base import LabTab
 from widgets.export import export_widget_png
 
 
 @pytest.fixture(params=[t.name for t in TABS])
-def tab(request, qtbot):
-    warm_up()
-    spec = next(t for t in TABS if t.name == request.param)
-    t = load_tab_class(spec)(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1280, 800)
-    t.show()
-    yield t
-    t.shutdown()
+def tab(request, make_tab):
+    return make_tab(request.param, size=(1280, 800))
 
 
 def test_tab_is_a_lab_tab_with_a_title(tab):

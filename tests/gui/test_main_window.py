@@ -4,6 +4,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from lab.main_window import MainWindow
+from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
 from widgets.theme import theme
 
@@ -110,7 +111,7 @@ def test_closing_mid_run_stops_every_job_within_a_second(qtbot):
     tab.show_page("dead_relu")
     tab.page().fields["epochs"].set_value(5000)
     tab.page().controls.play_button.click()
-    qtbot.waitUntil(lambda: tab.runner.state == "running", timeout=5000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.RUNNING, timeout=5000)
     t0 = time.perf_counter()
     win.close()
     elapsed = time.perf_counter() - t0

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QThread, Slot
 from PySide6.QtWidgets import QApplication
 
 from core.engine import Finished, Metrics
-from lab.runner import JobRunner
+from lab.runner import JobRunner, JobState
 
 
 def counting(cfg, ctl):
@@ -47,7 +47,7 @@ class Recorder(QObject):
         self.events.append(ev)
         self.threads.append(QThread.currentThread())
 
-    @Slot(str)
+    @Slot(object)
     def on_state(self, s):
         self.states.append(s)
 
@@ -70,7 +70,7 @@ def runner(qtbot):
 
 def test_events_arrive_in_order_on_the_gui_thread(runner, qtbot):
     runner.start(counting, (300, "a"))
-    with qtbot.waitSignal(runner.state_changed, timeout=5000, check_params_cb=lambda s: s == "finished"):
+    with qtbot.waitSignal(runner.state_changed, timeout=5000, check_params_cb=lambda s: s == JobState.FINISHED):
         pass
     rec = runner.recorder
     steps = [e.step for e in rec.events if isinstance(e, Metrics)]
@@ -78,41 +78,40 @@ def test_events_arrive_in_order_on_the_gui_thread(runner, qtbot):
     assert isinstance(rec.events[-1], Finished)
     gui = QApplication.instance().thread()
     assert all(t is gui for t in rec.threads)
-    assert rec.states == ["running", "finished"]
+    assert rec.states == [JobState.RUNNING, JobState.FINISHED]
+    assert all(type(s) is JobState for s in rec.states)  # the enum itself, not its text
 
 
 def test_pause_holds_the_job_and_resume_continues(runner, qtbot):
     runner.start(endless, "p")
     qtbot.waitUntil(lambda: len(runner.recorder.events) > 2, timeout=5000)
     runner.pause()
-    assert runner.state == "paused"
-    ctl = runner._ctl
-    held = ctl.checkpoints
+    assert runner.state == JobState.PAUSED
+    held = runner.checkpoints
     qtbot.wait(100)
-    assert ctl.checkpoints <= held + 1  # at most the checkpoint in flight
+    assert runner.checkpoints <= held + 1  # at most the checkpoint in flight
     runner.resume()
-    qtbot.waitUntil(lambda: ctl.checkpoints > held + 100, timeout=5000)
-    assert runner.state == "running"
+    qtbot.waitUntil(lambda: runner.checkpoints > held + 100, timeout=5000)
+    assert runner.state == JobState.RUNNING
 
 
 def test_single_step_while_paused(runner, qtbot):
     runner.start(counting, (1000, "s"), paused=True)
-    ctl = runner._ctl
     runner.step()
-    qtbot.waitUntil(lambda: ctl.checkpoints == 1, timeout=2000)
+    qtbot.waitUntil(lambda: runner.checkpoints == 1, timeout=2000)
     runner.step(4)
-    qtbot.waitUntil(lambda: ctl.checkpoints == 5, timeout=2000)
+    qtbot.waitUntil(lambda: runner.checkpoints == 5, timeout=2000)
     qtbot.waitUntil(lambda: len(runner.recorder.events) == 5, timeout=2000)
-    assert runner.state == "paused"
+    assert runner.state == JobState.PAUSED
 
 
 def test_stop_ends_the_worker_within_200_ms(runner, qtbot):
     runner.start(endless, "x")
     qtbot.waitUntil(lambda: len(runner.recorder.events) > 1, timeout=5000)
-    thread = runner._thread
+    assert runner.thread_count() == 1
     runner.stop()
-    assert thread.wait(200), "the worker did not end within 200 ms of stop()"
-    assert runner.state == "stopped"
+    qtbot.waitUntil(lambda: runner.thread_count() == 0, timeout=200)  # the worker ended within 200 ms
+    assert runner.state == JobState.STOPPED
 
 
 def test_a_stale_job_is_dropped_when_a_new_one_starts(runner, qtbot):
@@ -120,7 +119,7 @@ def test_a_stale_job_is_dropped_when_a_new_one_starts(runner, qtbot):
     qtbot.waitUntil(lambda: len(runner.recorder.events) > 3, timeout=5000)
     runner.start(counting, (50, "new"))
     cut = len(runner.recorder.events)
-    qtbot.waitUntil(lambda: runner.state == "finished", timeout=5000)
+    qtbot.waitUntil(lambda: runner.state == JobState.FINISHED, timeout=5000)
     later = runner.recorder.events[cut:]
     assert later and all(getattr(e, "values", {}).get("tag", "new") == "new" for e in later if isinstance(e, Metrics))
     assert later[-1].summary == {"tag": "new"}
@@ -132,9 +131,9 @@ def test_an_exception_is_surfaced_as_a_readable_failure(runner, qtbot):
     failure = blocker.args[0]
     assert failure.message == "RuntimeError: the model exploded on purpose"
     assert "Traceback" in failure.details
-    assert runner.state == "failed"
+    assert runner.state == JobState.FAILED
     runner.start(counting, (3, "after"))  # the runner stays usable
-    qtbot.waitUntil(lambda: runner.state == "finished", timeout=5000)
+    qtbot.waitUntil(lambda: runner.state == JobState.FINISHED, timeout=5000)
 
 
 def test_200_start_stop_cycles_leave_no_thread_and_no_memory_growth(qtbot):
@@ -162,3 +161,9 @@ def test_200_start_stop_cycles_leave_no_thread_and_no_memory_growth(qtbot):
     assert growth < 512 * 1024, f"memory grew by {growth} bytes over 200 cycles"
     assert threading.active_count() <= baseline_threads
     assert runner.thread_count() == 0
+
+
+def test_job_states_compare_with_their_names_and_show_as_words():
+    assert JobState.RUNNING == "running" and JobState("paused") is JobState.PAUSED  # widgets compare names
+    assert [s for s in JobState if s.is_active] == [JobState.RUNNING, JobState.PAUSED]
+    assert JobState.DIVERGED.label == "Diverged"

@@ -55,6 +55,10 @@ def test_max_batch_limits_batch(qtbot):
     assert form.values()["batch_size"] == 50
     assert not form.batch_size.try_text("60")
     assert form.batch_size.error.text()
+    form.set_max_batch(80)  # a smaller value stays; the slider's end is the new maximum
+    assert form.values()["batch_size"] == 50
+    form.batch_size.slider.setValue(form.batch_size.slider.maximum())
+    assert form.values()["batch_size"] == 80
 
 
 def test_fields_hide_controls(qtbot):

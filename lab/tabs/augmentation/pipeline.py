@@ -276,6 +276,3 @@ class PipelineEditor(QWidget):
             if self.list.item(r).data(Qt.UserRole) == key:
                 self._label_item(self.list.item(r))
         self.changed.emit()
-
-    def selected_row(self) -> int:
-        return self.list.currentRow()

@@ -20,9 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.bias_variance.classification import CLASS_DATASETS
+from core.bias_variance.config import CLASS_DATASETS, FAMILIES, BiasVarConfig
 from core.bias_variance.data import TRUTHS, make_truth
-from core.bias_variance.sweeps import FAMILIES, BiasVarConfig
 from core.datasets.points2d import DATASETS
 from widgets.param_form import ErrorLabel, NumberField
 
@@ -63,7 +62,6 @@ NUMBERS = [
     ("val_fraction", "validation fraction", 0.3, 0.05, 0.8, {"decimals": 2}),
     ("patience", "patience (epochs)", 50, 5, 2000, {"integer": True}),
 ]
-COMPLEXITY_KNOBS = ("degree", "k", "depth", "width", "ridge")
 
 
 class SettingsPanel(QScrollArea):
@@ -193,7 +191,7 @@ class SettingsPanel(QScrollArea):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ValueError(f"{name} must be a number")
                 try:
-                    field._check(v)
+                    field.check(v)
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
         if state.get("truth") == "formula":
@@ -267,7 +265,3 @@ class SettingsPanel(QScrollArea):
         self.numbers["boost_depth"].setVisible(not tiny)
         for name in ("boost_width", "boost_epochs"):
             self.numbers[name].setVisible(tiny)
-
-    def complexity_field(self) -> NumberField:
-        """The control of the current family's complexity knob."""
-        return self.numbers[{"poly": "degree", "knn": "k", "tree": "depth", "mlp": "width"}[self.family.currentData()]]

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QWidget
 
-from core.bias_variance.sweeps import KNOBS, sweep_values
+from core.bias_variance.config import KNOBS, sweep_values
 from core.engine import Event, Finished, History, Metrics, Snapshot
 from lab.tabs.bias_variance.pages import Page, faint, fmt, gapped, marker_line, scatter_item
 from widgets.export import export_widget_png, write_csv

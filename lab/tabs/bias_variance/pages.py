@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
-from core.bias_variance.sweeps import KNOBS, sweep_values
+from core.bias_variance.config import KNOBS, sweep_values
 from core.engine import Event, Finished, History, Metrics, Snapshot
 from lab.tabs.bias_variance.plane import PlaneView
 from widgets.live_plot import LivePlot

@@ -12,7 +12,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from core.bias_variance.sweeps import FAMILIES, KNOBS, biasvar_job, validate
+from core.bias_variance.config import FAMILIES, KNOBS, validate
+from core.bias_variance.job import biasvar_job
+from core.bias_variance.simulation import Progress
 from core.engine import Diverged, Event, Message
 from lab.tabs.base import LabTab, PagedTab
 from lab.tabs.bias_variance.controls import SettingsPanel
@@ -101,8 +103,6 @@ class BiasVarianceTab(PagedTab, LabTab):
 
     @Slot(object)
     def on_event(self, event: Event) -> None:
-        from core.bias_variance.sweeps import Progress
-
         if isinstance(event, Progress):
             self.progress.show()
             self.progress.setValue(round(1000 * event.done / max(event.total, 1e-9)))

@@ -354,7 +354,7 @@ class ConvolutionTab(LabTab):
     @Slot(int, int, int, float)
     def _on_kernel_edited(self, channel: int, r: int, c: int, value: float) -> None:
         steps = self._steps
-        plane = max(0, self.view._shown_plane)
+        plane = self.view.kernel_plane
         w = np.asarray(self._state["weight"], float)
         kh, kw = w.shape[2:]
         if steps.kind == "grad_kernel":

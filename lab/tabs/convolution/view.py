@@ -120,6 +120,12 @@ class SteppingView(QFrame):
         self._shown_plane = -1
         self._fresh = True
 
+    @property
+    def kernel_plane(self) -> int:
+        """The output plane whose kernel the kernel grids show (0 before any is shown):
+        an edit of the kernel grids is an edit of that plane's kernel."""
+        return max(0, self._shown_plane)
+
     def show_steps(self, steps: StepList, index: int, *, image_mode: bool = False, input_editable: bool = True, kernel_editable: bool = True) -> None:
         self.steps = steps
         self.image_mode, self.input_editable, self.kernel_editable = image_mode, input_editable, kernel_editable

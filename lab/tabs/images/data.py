@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.datasets.images import DOWNLOADABLE, SOURCES, DataConfig, DownloadConfig, default_data_dir, download_job, is_downloaded
 from core.engine import Finished, Snapshot
-from lab.runner import JobRunner
+from lab.runner import JobRunner, JobState
 from widgets.banner import MessageBanner
 
 __all__ = ["DataPanel", "SUBSETS", "augmentation_available"]
@@ -302,11 +302,11 @@ class DataPanel(QWidget):
     def _on_download_failed(self, failure) -> None:
         self.banner.show_message(failure.message, "error", action=("Use the built-in shapes", self.use_builtin), details=failure.details)
 
-    @Slot(str)
-    def _on_download_state(self, state: str) -> None:
-        if state == "stopped":
+    @Slot(object)
+    def _on_download_state(self, state: JobState) -> None:
+        if state == JobState.STOPPED:
             self.banner.show_message("Download cancelled; nothing half-finished was kept.", "info")
-        if state not in ("running", "paused"):
+        if not state.is_active:
             self._refresh_download_status()
 
     def use_builtin(self) -> None:

@@ -196,7 +196,6 @@ class ResultsView(QTabWidget):
         self.grid_images = None
         self.grid_labels = None
         self.grid_pred = None
-        self.grid_prob = None
         self.last_eval: dict | None = None
         self.spec: dict | None = None
         self.state: dict | None = None
@@ -260,7 +259,7 @@ class ResultsView(QTabWidget):
 
     def on_eval(self, data: dict) -> None:
         self.last_eval = data
-        self.grid_pred, self.grid_prob = data["grid_pred"], data["grid_prob"]
+        self.grid_pred = data["grid_pred"]
         if "state" in data:
             self.state = data["state"]
             self._dirty.add("inside")

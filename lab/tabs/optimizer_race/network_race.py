@@ -127,7 +127,7 @@ class _NetControls(QWidget):
         for field, key in ((self.noise, "noise"), (self.epochs, "epochs"), (self.seed, "seed")):
             if isinstance(s[key], bool) or not isinstance(s[key], (int, float)):
                 raise ValueError(f"'{key}' must be a number")
-            field._check(s[key])
+            field.check(s[key])
 
     def set_state(self, s: dict) -> None:
         self.dataset.setCurrentIndex(self.dataset.findData(s["dataset"]))
@@ -213,7 +213,7 @@ class NetPage(QWidget):
         self.controls.check_state(s)
         if isinstance(s["batch_size"], bool) or not isinstance(s["batch_size"], int):
             raise ValueError("'batch_size' must be a whole number")
-        self.batch_size._check(s["batch_size"])
+        self.batch_size.check(s["batch_size"])
         if not isinstance(s["racers"], list) or not s["racers"]:
             raise ValueError("'racers' must be a non-empty list")
         for v in s["racers"]:
@@ -316,7 +316,7 @@ class BatchPage(QWidget):
             raise ValueError(f"Unknown optimizer {s['optimizer']!r}")
         if isinstance(s["lr"], bool) or not isinstance(s["lr"], (int, float)):
             raise ValueError("'lr' must be a number")
-        self.lr._check(s["lr"])
+        self.lr.check(s["lr"])
         sizes = parse_int_list(s["batch_sizes"], "Batch sizes", 1, 100_000)
         if not 2 <= len(sizes) <= 4:
             raise ValueError("Compare between two and four batch sizes")

@@ -214,6 +214,10 @@ class RacerRow(QWidget):
         self.copy_button.clicked.connect(lambda: self.copy_requested.emit(self))
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
 
+    def hyper_field(self, key: str) -> QLineEdit:
+        """The text box of hyper-parameter ``key`` (β₁, ρ, …) of this racer's optimizer."""
+        return self._hyper[key]
+
     def set_color(self, color: str) -> None:
         self.color = color
         self.swatch.setStyleSheet(f"background: {color}; border: 1px solid #444;")

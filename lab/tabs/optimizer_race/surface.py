@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from core.engine import Event, Finished, Snapshot
 from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
-from core.optimizer_race.surfaces import SURFACES, check_start, make_surface, surface_grid
+from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
 from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
 from widgets.contour_view import ContourView
@@ -278,6 +278,11 @@ class SurfacePage(QWidget):
         self.inspect_combo.setCurrentIndex(min(max(current, 0), len(settings) - 1))
         self.inspect_combo.blockSignals(False)
 
+    @property
+    def surface(self) -> Surface:
+        """The surface on the map, the one the next race runs on."""
+        return self._surface
+
     def config(self, device: str) -> RaceConfig:
         if self.formula_error.isVisible() and self.surface_combo.currentData() == "custom":
             raise ValueError(f"Fix the formula first: {self.formula_error.text()}")
@@ -334,7 +339,7 @@ class SurfacePage(QWidget):
             check_start(surface, *s["start"])
         for field, key in ((self.condition, "condition"), (self.steps_field, "steps"), (self.epsilon, "epsilon"),
                            (self.seed, "seed")):
-            field._check(s[key])
+            field.check(s[key])
         from lab.tabs.optimizer_race.racers import check_racer
 
         if not isinstance(s["racers"], list) or not s["racers"]:
@@ -368,7 +373,6 @@ class SurfacePage(QWidget):
         self._last_gap: np.ndarray | None = None
         self._last_dist: np.ndarray | None = None
         self._diverged = self._escaped = None
-        self._board_rows: list[dict] = []
 
     def reset(self) -> None:
         for p in self.plots().values():
@@ -444,7 +448,6 @@ class SurfacePage(QWidget):
         return float(self.epsilon.value())
 
     def _show_board(self, rows: list[dict]) -> None:
-        self._board_rows = rows
         if self.board.rowCount() != len(rows):
             self.board.setRowCount(len(rows))
             for r in range(len(rows)):

@@ -5,9 +5,11 @@ import threading
 import numpy as np
 import pytest
 
+from core.bias_variance.config import BiasVarConfig
 from core.bias_variance.ensembles import early_stop_epoch
+from core.bias_variance.job import biasvar_job
 from core.bias_variance.mlp import train_mlp
-from core.bias_variance.sweeps import BiasVarConfig, Progress, biasvar_job
+from core.bias_variance.simulation import Progress
 from core.engine import Cancelled, Finished, History, Metrics, RunControl, Snapshot, run_headless
 from tests.core.bias_variance.test_sweeps import drive
 
@@ -156,11 +158,11 @@ def test_boosting_tiny_mlps_lowers_the_bias():
 def test_fits_that_diverge_are_left_out_and_reported():
     from dataclasses import replace
 
-    from core.bias_variance.sweeps import _data, simulate_finite
+    from core.bias_variance.simulation import simulate_finite, simulated_data
     from core.engine import Diverged, Message
 
     cfg = BiasVarConfig(family="mlp", m=4, n=10, epochs=20)
-    data = _data(cfg)
+    data = simulated_data(cfg)
     y = data.y.copy()
     y[1, 3] = np.nan  # member 1's loss is NaN from the first step: it diverges alone
     (kept, grid_pred, _), events = drive(simulate_finite(cfg, replace(data, y=y), RunControl(), "width 16"))

@@ -5,11 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.bias_variance.config import BiasVarConfig, estimate_memory, validate
 from core.bias_variance.data import make_truth, sample_data, streams
 from core.bias_variance.ensembles import bagged_predictions
 from core.bias_variance.fit import fit_poly, fit_tree, scale_inputs
+from core.bias_variance.job import biasvar_job
+from core.bias_variance.simulation import fit_predict, simulate
 from core.bias_variance.stats import bootstrap_weights, decompose, kfold_weights
-from core.bias_variance.sweeps import BiasVarConfig, biasvar_job, estimate_memory, fit_predict, simulate, validate
 from core.engine import Finished, Message, Metrics, run_headless
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -9,7 +9,7 @@ import torch
 
 from core.datasets.points2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
-from core.model_io import _quiet_jit, load_model, save_model_archive
+from core.model_io import load_model, quiet_jit, save_model_archive
 from core.network.fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
 from core.network.model import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network.settings import PreparedData, TrainSettings
@@ -214,7 +214,7 @@ def test_model_archive_rebuilds_the_network(tmp_path, capsys):
     assert NetworkSpec.from_dict(loaded_spec) == spec
     x = torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     assert torch.allclose(rebuilt(x), model(x))
-    with _quiet_jit():
+    with quiet_jit():
         scripted = torch.jit.load(str(path / "model.torchscript.pt"))  # the feature map scripts too
     assert torch.allclose(scripted(x), model(x))
     # The stand-alone script (needs only torch) gives the same numbers; python rebuild.py in-process.

@@ -3,20 +3,12 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from core.devices import warm_up
-from lab.tabs.activations.tab import ActivationsTab
-from lab.tabs.base import LabContext
+from lab.runner import JobState
 
 
 @pytest.fixture
-def tab(qtbot):
-    warm_up()
-    t = ActivationsTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
-    yield t
-    t.shutdown()
+def tab(make_tab):
+    return make_tab("activations")
 
 
 def check(checklist, label, on=True):
@@ -65,7 +57,7 @@ def test_parameter_slider_changes_the_curve(tab):
 def test_measuring_cost_fills_the_table(tab, qtbot):
     page = tab.page("curves")
     page.cost_button.click()
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=30000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=30000)
     col = page.table.columnCount() - 1
     texts = [page.table.item(r, col).text() for r in range(page.table.rowCount())]
     assert texts[2] == "1.00×" and all(t.endswith("×") for t in texts)
@@ -77,11 +69,11 @@ def test_depth_experiment_runs_from_the_play_button_and_reruns_on_a_change(tab, 
     page.fields["trials"].try_text("2")
     page.fields["depth"].try_text("10")
     qtbot.mouseClick(page.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=20000)
     x, y = page.plot.data("Sigmoid")
     assert len(x) == 10 and y[0] < y[-1] / 1e3  # the input-side layer gets far less gradient
     page.fields["depth"].try_text("12")  # results on screen: a change recomputes at once
-    qtbot.waitUntil(lambda: tab.runner.state == "finished" and len(page.plot.data("Sigmoid")[0]) == 12, timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED and len(page.plot.data("Sigmoid")[0]) == 12, timeout=20000)
 
 
 def test_dead_relu_step_and_play(tab, qtbot):
@@ -89,9 +81,9 @@ def test_dead_relu_step_and_play(tab, qtbot):
     page = tab.page()
     page.fields["epochs"].try_text("40")
     qtbot.keyClick(tab, Qt.Key_Right)  # → : one step
-    qtbot.waitUntil(lambda: tab.runner.state == "paused" and tab.runner._ctl.checkpoints == 1, timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.PAUSED and tab.runner.checkpoints == 1, timeout=20000)
     qtbot.keyClick(tab, Qt.Key_Space)  # space: play
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=30000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=30000)
     tab.page().layers_plot.redraw()
     x, _ = page.dead_plot.data("ReLU")
     assert x[-1] == 40
@@ -104,7 +96,7 @@ def test_divergence_is_shown_per_network(tab, qtbot):
     page.fields["learning_rate"].try_text("20")
     page.fields["epochs"].try_text("200")
     page.controls.play_button.click()
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=30000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=30000)
     assert "diverged at epoch" in tab.banner.text()
 
 
@@ -113,7 +105,7 @@ def test_zero_centred_page_reports_the_sign_pattern(tab, qtbot):
     page = tab.page()
     page.fields["steps"].try_text("100")
     page.controls.play_button.click()
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=20000)
     assert "100%</b> with positive inputs" in page.stats.text()
     assert page.positive.path.getData()[0].shape == (101,)
 
@@ -122,22 +114,21 @@ def test_reset_clears_the_plots(tab, qtbot):
     tab.show_page("zero_centred")
     page = tab.page()
     page.controls.play_button.click()
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=20000)
     qtbot.keyClick(tab, Qt.Key_R)
     assert page.distance_plot.names() == [] and page.stats.text() == ""
 
 
-def test_experiment_state_round_trips_and_bad_state_changes_nothing(tab):
+def test_experiment_state_round_trips_and_bad_state_changes_nothing(tab, make_tab):
     tab.show_page("depth")
     tab.page().fields["depth"].set_value(33)
     state = tab.experiment_state()
-    other = ActivationsTab()
+    other = make_tab("activations", show=False)
     other.apply_experiment_state(state)
     assert other.experiment_state() == state
     with pytest.raises(ValueError, match="Depth"):
         other.apply_experiment_state({"page": "curves", "curves": {"functions": ["relu"]}, "depth": {"depth": 0}})
     assert other.experiment_state() == state
-    other.shutdown()
 
 
 def test_render_writes_figures_and_data(tab, tmp_path):
@@ -150,7 +141,7 @@ def test_render_writes_figures_and_data(tab, tmp_path):
     assert all(p.stat().st_size > 0 for p in written)
 
 
-def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(qtbot):
+def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(make_tab, qtbot):
     """A real out-of-memory error class raised on a 'cuda:0' config; the rerun goes to the CPU."""
     import torch
 
@@ -168,13 +159,11 @@ def test_a_job_failing_on_an_accelerator_offers_a_cpu_rerun(qtbot):
     class Cfg:
         device: str
 
-    t = ActivationsTab(LabContext("cuda:0"))
-    qtbot.addWidget(t)
+    t = make_tab("activations", device="cuda:0", show=False)
     t.runner.start(picky, Cfg("cuda:0"))
-    qtbot.waitUntil(lambda: t.runner.state == "failed", timeout=5000)
+    qtbot.waitUntil(lambda: t.runner.state == JobState.FAILED, timeout=5000)
     assert "Out of memory on cuda:0" in t.banner.text()
     assert t.banner.action_button.text() == "Rerun on CPU"
     t.banner.action_button.click()
-    qtbot.waitUntil(lambda: t.runner.state == "finished", timeout=5000)
+    qtbot.waitUntil(lambda: t.runner.state == JobState.FINISHED, timeout=5000)
     assert t.context.device == "cpu"
-    t.shutdown()

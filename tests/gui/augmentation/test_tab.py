@@ -8,30 +8,25 @@ from PySide6.QtCore import QEvent, QModelIndex, Qt
 from PySide6.QtGui import QHelpEvent
 from PySide6.QtWidgets import QApplication, QToolTip
 
-from lab.tabs.augmentation.tab import AugmentationTab
+from lab.runner import JobState
 
 
-def open_tab(qtbot, draws):
+def open_tab(make_tab, qtbot, draws):
     """A shown tab whose first grid of ``draws`` draws is on screen."""
-    t = AugmentationTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
+    t = make_tab("augmentation", size=(1400, 900))
     t.controls.count_spin.setValue(draws)
     settled(t, qtbot)
     return t
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = open_tab(qtbot, 6)
-    yield t
-    t.shutdown()
+def tab(make_tab, qtbot):
+    return open_tab(make_tab, qtbot, 6)
 
 
 def settled(tab, qtbot, timeout=15000):
     """Wait until the newest grid job has finished and its draws are painted."""
-    qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in ("finished", "failed"), timeout=timeout)
+    qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in (JobState.FINISHED, JobState.FAILED), timeout=timeout)
     tab._flush()
 
 
@@ -125,7 +120,7 @@ def test_a_crop_larger_than_the_image_keeps_the_last_good_grid(tab, qtbot):
     editor.fields["pad_if_needed"].setChecked(False)
     assert editor.fields["size"].try_text("400")
     settled(tab, qtbot)
-    assert tab.runner.state == "failed"
+    assert tab.runner.state == JobState.FAILED
     assert "cannot transform this 256×256 image" in tab.banner.text()
     assert tab.grid_view.image_for(0) == first and tab.grid_view.filled() == 6
 

@@ -11,14 +11,13 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
 from lab.experiments import PRESETS_DIR, load_experiment
+from lab.runner import JobState
 from tests.gui.augmentation.test_tab import open_tab, settled
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = open_tab(qtbot, 4)
-    yield t
-    t.shutdown()
+def tab(make_tab, qtbot):
+    return open_tab(make_tab, qtbot, 4)
 
 
 def drop(tab, path):
@@ -39,7 +38,7 @@ def test_dropped_images_of_every_kind_and_bad_files(tab, qtbot, tmp_path):
     drop(tab, gray)
     assert tab.image.shape == (64, 80, 3) and "grayscale" in tab.controls.image_note.text()
     settled(tab, qtbot)
-    assert tab.runner.state == "finished" and tab.grid_view.filled() == 4
+    assert tab.runner.state == JobState.FINISHED and tab.grid_view.filled() == 4
     good = tab.grid_view.image_for(0).copy()
 
     rgba = tmp_path / "logo.webp"

@@ -4,23 +4,15 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from core.devices import warm_up
 from lab.experiments import list_presets
-from lab.tabs.base import LabContext
-from lab.tabs.bias_variance.tab import BiasVarianceTab
+from lab.runner import JobState
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture
-def tab(qtbot):
-    warm_up()
-    t = BiasVarianceTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
-    yield t
-    t.shutdown()
+def tab(make_tab):
+    return make_tab("bias_variance", size=(1400, 900))
 
 
 def type_into(qtbot, field, text):
@@ -37,7 +29,7 @@ def click_page(qtbot, tab, key):
 
 
 def finished(qtbot, tab, timeout=20000):
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=timeout)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=timeout)
 
 
 def test_changing_the_degree_refits_all_curves(tab, qtbot):
@@ -90,7 +82,7 @@ def test_boosting_steps_round_by_round(tab, qtbot):
     qtbot.waitUntil(lambda: page.snapshot is not None and page.snapshot["round"] == 1, timeout=10000)
     qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: page.snapshot["round"] == 2, timeout=10000)
-    assert tab.runner.state == "paused"
+    assert tab.runner.state == JobState.PAUSED
     rounds, _ = page.curve_plot.data("bias²")
     assert rounds.tolist() == [0, 1, 2]
 
@@ -111,7 +103,7 @@ def test_bad_settings_are_refused_with_a_message(tab, qtbot):
     click_page(qtbot, tab, "complexity")
     type_into(qtbot, tab.settings.numbers["x_min"], "2")  # above "x to" = 1
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
-    assert "x max above x min" in tab.banner.text() and tab.runner.state == "idle"
+    assert "x max above x min" in tab.banner.text() and tab.runner.state == JobState.IDLE
     type_into(qtbot, tab.settings.numbers["x_min"], "0")
     tab.settings.family.setCurrentIndex(tab.settings.family.findData("knn"))
     for name, value in (("n", "500"), ("m", "5000")):

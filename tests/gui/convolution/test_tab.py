@@ -10,18 +10,14 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from lab.experiments import PRESETS_DIR, load_experiment
-from lab.tabs.convolution.tab import ConvolutionTab
+from lab.runner import JobState
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = ConvolutionTab()
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
+def tab(make_tab, qtbot):
+    t = make_tab("convolution")
     qtbot.waitUntil(lambda: t.steps is not None, timeout=5000)
-    yield t
-    t.shutdown()
+    return t
 
 
 def rebuilt(tab, qtbot, count):
@@ -173,7 +169,7 @@ def test_presets_reproduce_the_classic_animations_and_export(tab, qtbot, tmp_pat
     assert rows[0].startswith("step,plane,row,col") and len(rows) == 10
     for name in names:
         tab.apply_experiment_state(load_experiment(PRESETS_DIR / "convolution" / f"{name}.json").state)
-        qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=5000)
+        qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=5000)
         assert tab.banner.text() == ""
 
 

@@ -9,8 +9,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from core.datasets.images import DownloadConfig, download_job
-from lab.tabs.base import LabContext
-from lab.tabs.images.tab import ImagesTab
+from lab.runner import JobState
 
 pytestmark = pytest.mark.usefixtures("_one_thread")
 
@@ -24,23 +23,19 @@ def _one_thread():
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = ImagesTab(LabContext("cpu"))
-    qtbot.addWidget(t)
-    t.resize(1300, 850)
-    t.show()
+def tab(make_tab):
+    t = make_tab("images")
     # A small, quick problem: 20 shapes per class at 16×16, two epochs.
     t.data_panel.n_per_class.setValue(20)
     t.data_panel.size.setValue(16)
     t.epochs.set_value(2)
-    yield t
-    t.shutdown()
+    return t
 
 
 def _train(tab, qtbot):
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state in ("finished", "failed", "diverged"), timeout=60000)
-    assert tab.runner.state == "finished", tab.banner.text()
+    qtbot.waitUntil(lambda: tab.runner.state in (JobState.FINISHED, JobState.FAILED, JobState.DIVERGED), timeout=60000)
+    assert tab.runner.state == JobState.FINISHED, tab.banner.text()
 
 
 def _click_at_center(qtbot, widget, rect):
@@ -165,29 +160,25 @@ def test_failed_download_offers_the_builtin_set(tab, qtbot, tmp_path):
     assert not tab.runner.is_active and "not downloaded yet" in tab.banner.text()
     missing = ("sub", "f.gz", "0" * 32, ((tmp_path / "nowhere.gz").as_uri(),))
     panel.runner.start(download_job, DownloadConfig("mnist", str(tmp_path), resources=(missing,)))
-    qtbot.waitUntil(lambda: panel.runner.state == "failed", timeout=10000)
+    qtbot.waitUntil(lambda: panel.runner.state == JobState.FAILED, timeout=10000)
     assert "built-in" in tab.banner.text()
     qtbot.mouseClick(tab.banner.action_button, Qt.LeftButton)
     assert panel.source.currentData() == "builtin"
 
 
-def test_experiment_state_round_trip_and_refusal(tab):
+def test_experiment_state_round_trip_and_refusal(tab, make_tab):
     tab.training.set_values({"optimizer": "sgd", "lr": 0.05})
     tab.stack.set_layers([{"type": "flatten"}, {"type": "linear", "units": 32}])
     state = tab.experiment_state()
     assert json.loads(json.dumps(state)) == state
-    other = ImagesTab(LabContext("cpu"))
-    try:
-        other.apply_experiment_state(state)
-        assert other.experiment_state() == state
-        before = other.experiment_state()
-        for bad in ({"layers": [{"type": "conv", "kernel": 99}]}, {"epochs": 0}, {"data": {"source": "imagenet"}}, {"training": {"lr": -1}}):
-            with pytest.raises(ValueError):
-                other.apply_experiment_state({**state, **bad})
-            assert other.experiment_state() == before
-    finally:
-        other.shutdown()
-        other.deleteLater()
+    other = make_tab("images", show=False)
+    other.apply_experiment_state(state)
+    assert other.experiment_state() == state
+    before = other.experiment_state()
+    for bad in ({"layers": [{"type": "conv", "kernel": 99}]}, {"epochs": 0}, {"data": {"source": "imagenet"}}, {"training": {"lr": -1}}):
+        with pytest.raises(ValueError):
+            other.apply_experiment_state({**state, **bad})
+        assert other.experiment_state() == before
 
 
 def test_download_progress_and_success(tab, qtbot, tmp_path):

@@ -7,20 +7,16 @@ import pytest
 from PySide6.QtCore import Qt
 
 from lab.experiments import PRESETS_DIR, load_experiment
-from lab.tabs.initialization.tab import InitializationTab
+from lab.runner import JobState
 
 SMALL = {"depth": 6, "widths": "64", "input_dim": 64, "batch": 200, "train_steps": 0}
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = InitializationTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
+def tab(make_tab):
+    t = make_tab("initialization", size=(1400, 900))
     t.apply_experiment_state(SMALL)  # replaces the classic-size run the tab starts with
-    yield t
-    t.shutdown()
+    return t
 
 
 def settled(tab, qtbot, n_schemes=None, timeout=15000):
@@ -123,7 +119,7 @@ def test_play_trains_each_scheme_and_zero_init_stays_symmetric(tab, qtbot):
     tab.apply_experiment_state({**preset.state, "train_steps": 25})
     settled(tab, qtbot, 3)
     qtbot.mouseClick(tab.play.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state == "finished", timeout=30000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=30000)
     assert sorted(tab.training.loss.names()) == ["Constant", "Xavier normal", "Zeros"]
     steps, _ = tab.training.loss.data("Xavier normal")
     assert steps[-1] == 25

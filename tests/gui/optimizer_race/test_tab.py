@@ -8,27 +8,18 @@ from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
-from core.devices import warm_up
-from lab.tabs.base import LabContext
+from lab.runner import JobState
 from lab.tabs.optimizer_race.racers import racer_values
-from lab.tabs.optimizer_race.tab import OptimizersTab
 
 FAST = 10  # the speed slider's "max" position
 
 
 @pytest.fixture(scope="module")
-def shared_tab(qapp):
+def shared_tab(make_module_tab):
     """One tab for the module (building it costs a second); each test sets its own state."""
-    warm_up()
-    t = OptimizersTab(LabContext("cpu"))
-    t.resize(1400, 900)
-    t.show()
+    t = make_module_tab("optimizers", size=(1400, 900))
     t.controls.speed_slider.setValue(FAST)
-    defaults = t.experiment_state()
-    yield t, defaults
-    t.shutdown()
-    t.close()
-    t.deleteLater()
+    return t, t.experiment_state()
 
 
 @pytest.fixture
@@ -51,8 +42,8 @@ def small_race(tab, racers, surface="quadratic", steps=200, **extra):
 
 def play_until_done(tab, qtbot, timeout=15000):
     qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state in ("finished", "stopped", "failed"), timeout=timeout)
-    assert tab.runner.state == "finished"
+    qtbot.waitUntil(lambda: tab.runner.state in (JobState.FINISHED, JobState.STOPPED, JobState.FAILED), timeout=timeout)
+    assert tab.runner.state == JobState.FINISHED
 
 
 def test_play_races_every_optimizer_and_fills_map_curves_and_leaderboard(tab, qtbot):
@@ -96,7 +87,7 @@ def test_a_bad_formula_is_refused_at_the_field_and_the_map_stays(tab, qtbot):
     page.formula.setText("(x-1)^2 + 2*y^2")
     page.formula.editingFinished.emit()
     assert not page.formula_error.isVisibleTo(tab)
-    assert page._surface.minima[0] == pytest.approx((1.0, 0.0), abs=1e-6)
+    assert page.surface.minima[0] == pytest.approx((1.0, 0.0), abs=1e-6)
 
 
 def test_step_button_explains_one_step_with_its_numbers(tab, qtbot):
@@ -128,7 +119,7 @@ def test_fair_race_tunes_learning_rates_then_races(tab, qtbot):
     page = tab.surface_page
     small_race(tab, [racer_values("sgd", lr=5.0), racer_values("adagrad", lr=1e-4)], steps=150)
     qtbot.mouseClick(page.tune_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state == "finished" and page.board.rowCount() == 2, timeout=20000)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED and page.board.rowCount() == 2, timeout=20000)
     lrs = [v["lr"] for v in page.racers.values()]
     assert lrs[0] < 0.6 and lrs[1] > 1e-4
     assert not any(page.board.item(r, 1).text().startswith("diverged") for r in range(2))
@@ -145,7 +136,7 @@ def test_racer_list_copies_removes_and_refuses_bad_values(tab, qtbot):
     copy.lr.try_text("0.1")
     names = [s.name for s in tab.surface_page.config("cpu").racers]
     assert "Adam η=0.01" in names and "Adam η=0.1" in names
-    beta = copy._hyper["beta1"]
+    beta = copy.hyper_field("beta1")
     beta.setText("1.5")
     beta.editingFinished.emit()
     assert "β₁ must be between" in copy.error.text() and copy.value()["hyper"]["beta1"] == 0.9

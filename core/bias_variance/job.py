@@ -1,0 +1,37 @@
+"""The lab's one job: ``biasvar_job(cfg, ctl)`` validates the config and runs the
+analysis ``cfg.analysis`` names:
+
+- ``fits``, ``complexity`` (the U-curve), ``learning``: see :mod:`core.bias_variance.regression`;
+- ``bagging``, ``boosting``, ``cv``, ``early_stopping``: see :mod:`core.bias_variance.ensembles`;
+- for ``cfg.task == "classification"``: see :mod:`core.bias_variance.classification`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from core.bias_variance import ensembles as ens
+from core.bias_variance.classification import classification_job
+from core.bias_variance.config import BiasVarConfig, validate
+from core.bias_variance.regression import complexity_job, fits_job, learning_job
+from core.engine import Event, RunControl
+
+__all__ = ["biasvar_job"]
+
+
+def biasvar_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
+    """The one job of the tab: validates, then runs ``cfg.analysis``."""
+    validate(cfg)
+    if cfg.task == "classification":
+        yield from classification_job(cfg, ctl)
+        return
+    jobs = {
+        "fits": fits_job,
+        "complexity": complexity_job,
+        "learning": learning_job,
+        "bagging": ens.bagging_job,
+        "boosting": ens.boosting_job,
+        "cv": ens.cv_job,
+        "early_stopping": ens.early_stopping_job,
+    }
+    yield from jobs[cfg.analysis](cfg, ctl)
