@@ -9,6 +9,7 @@ fresh network (as in Playground); training settings change while it runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 
@@ -57,7 +58,7 @@ class NetworkTab(LabTab):
         self._run_seed = 0
         self._job_live: LiveControl | None = None
         self._pending_history: list[History] = []
-        self._curves_pushed_at = 0.0
+        self._curves_pushed_at = -math.inf  # perf_counter counts from boot: 0.0 would be a real time
         self._initial_weights: dict | None = None  # a loaded or hand-edited network, for the next start
         # No periodic timer: each new picture schedules one redraw (the job sends at most
         # ~60 a second), and a timer waking while the job trains would cost it the
