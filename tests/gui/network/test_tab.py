@@ -166,3 +166,14 @@ def test_multiclass_and_regression_draw(qtbot, tab, dataset):
     qtbot.mouseClick(tab.view.diagram, Qt.LeftButton, pos=_center(tab.view.diagram.node_rect(1, 0)))  # a neuron, large
     qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
     assert tab.view.heatmap.rgba() is not None and tab.view.show_output.isVisibleTo(tab)
+
+
+def test_a_hidden_tab_still_draws_the_pictures_its_job_waits_for(qtbot, tab):
+    # The job waits for each picture to be drawn (LiveControl.expect_frame): were pictures
+    # drawn only while the tab is on screen, a tab behind another would stall its job.
+    tab.hide()
+    frames, epoch = tab.frames_drawn, tab.epoch
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.frames_drawn >= frames + 5 and tab.epoch >= epoch + 10, timeout=WAIT)
+    assert not tab.isVisible()
+    tab.runner.pause()
