@@ -39,9 +39,8 @@ class LayerControl(QWidget):
 
     changed = Signal()
 
-    def __init__(self, index: int, *, output: bool = False, parent=None):
+    def __init__(self, *, output: bool = False, parent=None):
         super().__init__(parent)
-        self.index, self.is_output = index, output
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(1)
@@ -120,13 +119,13 @@ class LayerControlsRow(QWidget):
                 c.deleteLater()
         self.controls = []
         for i in range(n_hidden):
-            c = LayerControl(i, parent=self)
+            c = LayerControl(parent=self)
             c.minus.clicked.connect(lambda _=False, k=i: self.neurons_requested.emit(k, -1))
             c.plus.clicked.connect(lambda _=False, k=i: self.neurons_requested.emit(k, +1))
             c.changed.connect(self.layer_changed)
             c.show()
             self.controls.append(c)
-        self.output_control = LayerControl(n_hidden, output=True, parent=self)
+        self.output_control = LayerControl(output=True, parent=self)
         self.output_control.changed.connect(self.layer_changed)
         self.output_control.show()
         self.setFixedHeight(max(c.sizeHint().height() for c in [*self.controls, self.output_control]) + 2)

@@ -9,22 +9,24 @@ fresh network (as in Playground); training settings change while it runs.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QFileDialog
 
 from core.engine import Diverged, Event, Finished, History, Message, Snapshot
-from core.network.data import DataSettings, PointSet, generate_points
+from core.network.data import DataSettings, PointSet, generate_points, load_points_csv, save_points_csv
 from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
 from core.network.settings import TrainSettings
+from core.network.state import read_state
 from core.network.training import LiveControl, TrainConfig, train_network
 from lab.tabs.base import LabTab
-from lab.tabs.network.state import NetworkFiles, apply_state, feature_images, network_images, read_state
-from lab.tabs.network.view import build_ui
-from widgets.theme import theme
+from lab.tabs.network.model_files import read_network_model, save_network_model
+from lab.tabs.network.pictures import feature_images, network_images
+from lab.tabs.network.view import NetworkView
+from widgets.export import save_gif
 
 __all__ = ["NetworkTab"]
 
@@ -56,15 +58,8 @@ class NetworkTab(LabTab):
         self._run_seed = 0
         self._job_live: LiveControl | None = None
         self._pending_history: list[History] = []
-        self._curves_pushed_at = 0.0
-        self._engine_text = ""
-        build_ui(self)
-        theme().changed.connect(self._restyle)
-        self._restyle(theme().style)
-        self.runner.state_changed.connect(self._mark_dirty)  # paused or finished: curves catch up at once
-        self.files = NetworkFiles(self)
-        self._sync_controls_from_spec()
-        self._points_changed(restart=False)
+        self._curves_pushed_at = -math.inf  # perf_counter counts from boot: 0.0 would be a real time
+        self._initial_weights: dict | None = None  # a loaded or hand-edited network, for the next start
         # No periodic timer: each new picture schedules one redraw (the job sends at most
         # ~60 a second), and a timer waking while the job trains would cost it the
         # interpreter lock for nothing.
@@ -72,41 +67,45 @@ class NetworkTab(LabTab):
         self._curve_timer.setSingleShot(True)
         self._curve_timer.setInterval(round(CURVE_PERIOD_S * 1000))
         self._curve_timer.timeout.connect(self._schedule_redraw)
+        self.view = NetworkView(max_batch=int(self.points.is_train.sum()))
+        self.set_content(self.view)
+        self.bind_play_controls(self.view.controls)
+        self.view.controls.reset_requested.connect(self.show_fresh_network)  # after the runner's own reset
+        self._connect_view()
+        self.runner.state_changed.connect(self._mark_dirty)  # paused or finished: curves catch up at once
+        self._sync_controls_from_spec()
+        self._points_changed(restart=False)
         self.start(paused=True)  # show the untrained network at once
 
-    # -- UI ------------------------------------------------------------------------------
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        QTimer.singleShot(0, self._align_layer_row)
-
-    @Slot(object)
-    def _restyle(self, _style=None) -> None:
-        """Fonts grow in presentation mode: the side panel and the counter follow."""
-        font = QApplication.font()
-        font.setPointSizeF(font.pointSizeF() * 1.3)
-        font.setBold(True)
-        self.counter.setFont(font)
-        QTimer.singleShot(0, self._fit_left_panel)  # after the new fonts have reached the layouts
-
-    @Slot()
-    def _fit_left_panel(self) -> None:
-        self.left_panel.adjustSize()
-        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
-        self._align_layer_row()
-
-    @Slot()
-    def _align_layer_row(self) -> None:
-        self.layer_row.set_centers(self.diagram.column_centers())
+    def _connect_view(self) -> None:
+        v = self.view
+        v.layer_count_requested.connect(self._change_layer_count)
+        v.neurons_requested.connect(self._change_neurons)
+        v.layers_edited.connect(self._layers_edited)
+        v.feature_toggled.connect(self.toggle_feature)
+        v.selection_changed.connect(self._mark_dirty)
+        v.weight_edited.connect(self._edit_weight)
+        v.training_changed.connect(self._training_changed)
+        v.network_changed.connect(self._network_changed)
+        v.data_settings_changed.connect(self._data_settings_changed)
+        v.regenerate_requested.connect(self._regenerate)
+        v.map_clicked.connect(self._map_clicked)
+        v.discretize_toggled.connect(self._mark_dirty)
+        v.record_gif_toggled.connect(self._record_toggled)
+        v.save_model_requested.connect(self._save_model_to)
+        v.load_model_requested.connect(self._load_model_from)
+        v.save_points_requested.connect(self._save_points_to)
+        v.load_points_requested.connect(self._load_points_from)
 
     # -- the setup -------------------------------------------------------------------------
     def training_settings(self) -> TrainSettings:
-        t = self.training.values()
+        t = self.view.training.values()
+        ex = self.view.extras
         extras = {
-            "label_smoothing": float(self.extras.label_smoothing.value()) if self.spec.task == "classification" else 0.0,
-            "noise": self.extras.noise.currentData(),
-            "noise_std": float(self.extras.noise_std.value()),
-            "layer_lr": tuple(c.lr_mult.value() for c in [*self.layer_row.controls, self.layer_row.output_control]),
+            "label_smoothing": float(ex.label_smoothing.value()) if self.spec.task == "classification" else 0.0,
+            "noise": ex.noise.currentData(),
+            "noise_std": float(ex.noise_std.value()),
+            "layer_lr": self.view.layer_lr_multipliers(),
         }
         if all(m == 1.0 for m in extras["layer_lr"]):
             extras["layer_lr"] = ()
@@ -116,7 +115,7 @@ class NetworkTab(LabTab):
         settings = self.training_settings()
         Xtr, ytr, Xte, yte = self.points.split()
         cfg = TrainConfig(self.spec, settings, Xtr, ytr, Xte, yte, extent=self.points.extent(),
-                          live=LiveControl(), initial_state=self.files.initial_state)
+                          live=LiveControl(), initial_state=self._initial_weights)
         cfg.check()
         self._job_live = cfg.live
         self._run_seed = settings.seed
@@ -131,13 +130,13 @@ class NetworkTab(LabTab):
     @Slot()
     def show_fresh_network(self) -> None:
         """Reset: a newly initialized network on screen at epoch 0, paused (as Playground)."""
-        self.files.initial_state = None
+        self._initial_weights = None
         self.start(paused=True)
 
     def restart(self) -> None:
         """A fresh network for the new setup; keeps playing if it was playing."""
         running = self.runner.state == "running"
-        self.files.initial_state = None
+        self._initial_weights = None
         self.start(paused=not running)
 
     def run_to_end(self, job_spec=None, max_events=None) -> int:
@@ -162,9 +161,9 @@ class NetworkTab(LabTab):
 
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
         written = super().export_views(out, scale)
-        written += self.heatmap.export(out / "output", scale)  # adds the map's SVG and its values as CSV
+        written += self.view.heatmap.export(out / "output", scale)  # adds the map's SVG and its values as CSV
         if len(self.gif_frames) > 1:
-            written.append(self.files.save_gif(out / "output.gif"))
+            written.append(self.save_gif(out / "output.gif"))
         return written
 
     # -- network edits -----------------------------------------------------------------------
@@ -208,10 +207,7 @@ class NetworkTab(LabTab):
 
     @Slot()
     def _layers_edited(self) -> None:
-        ctrls = self.layer_row.controls
-        spec = self._spec_with(activations=tuple(c.activation.currentData() for c in ctrls),
-                               dropout=tuple(round(c.dropout.value(), 2) for c in ctrls),
-                               batchnorm=tuple(c.batchnorm.isChecked() for c in ctrls))
+        spec = self._spec_with(**self.view.layer_settings())
         if spec is not None and spec != self.spec:
             self._set_spec(spec)
         else:
@@ -227,33 +223,16 @@ class NetworkTab(LabTab):
 
     @Slot()
     def _network_changed(self) -> None:
-        self._set_spec(self._spec_with(loss=self.extras.loss.currentData(), init=self.extras.init.currentData()))
+        extras = self.view.extras
+        self._set_spec(self._spec_with(loss=extras.loss.currentData(), init=extras.init.currentData()))
 
     def _sync_controls_from_spec(self) -> None:
-        s = self.spec
-        self.layer_bar.set_count(len(s.hidden))
-        mults = self.training_settings_multipliers()
-        self.layer_row.rebuild(len(s.hidden))
-        for i, c in enumerate(self.layer_row.controls):
-            c.set_values(s.activations[i], s.dropout[i], s.batchnorm[i], mults[i] if i < len(mults) else 1.0)
-        self.diagram.set_inputs(list(FEATURES), list(FEATURES.values()), [f in s.features for f in FEATURES])
-        self.diagram.set_structure(list(s.hidden), s.n_outputs)
-        for combo, value in ((self.extras.loss, s.loss), (self.extras.init, s.init)):
-            combo.blockSignals(True)
-            combo.setCurrentIndex(combo.findData(value))
-            combo.blockSignals(False)
-        self.extras.loss.setEnabled(s.task == "classification")
-        self.accuracy_plot.setVisible(s.task == "classification")  # regression has no accuracy
+        self.view.show_spec(self.spec)
         self._feature_images = feature_images(self.points.extent(), 24)
-        QTimer.singleShot(0, self._align_layer_row)
-        self._align_layer_row()
-
-    def training_settings_multipliers(self) -> list[float]:
-        return [c.lr_mult.value() for c in self.layer_row.controls]
 
     # -- training settings while running ---------------------------------------------------------
     @Slot()
-    def _training_changed(self, *_args) -> None:
+    def _training_changed(self) -> None:
         try:
             settings = self.training_settings()
             settings.check(int(self.points.is_train.sum()), len(self.spec.hidden) + 1, self.spec.task)
@@ -271,7 +250,7 @@ class NetworkTab(LabTab):
         if self.live is None or not self.runner.is_active:
             # The run has ended (diverged, stopped early): go on from the weights on screen.
             if self.snapshot is not None:
-                self.files.initial_state = dict(self.snapshot["state_dict"])
+                self._initial_weights = dict(self.snapshot["state_dict"])
             self.start(paused=True)
         self.live.set_parameter(layer, row, col, value)
 
@@ -281,15 +260,15 @@ class NetworkTab(LabTab):
         try:
             points = generate_points(settings)
         except ValueError as exc:
-            self.data_panel.error.show_error(str(exc))
+            self.view.data_panel.error.show_error(str(exc))
             return
-        self.data_panel.error.clear_error()
+        self.view.data_panel.error.clear_error()
         self.data_settings = settings
         self.set_points(points)
 
     @Slot()
     def _regenerate(self) -> None:
-        self._data_settings_changed(self.data_panel.settings())
+        self._data_settings_changed(self.view.data_panel.settings())
 
     def set_points(self, points: PointSet, *, restart: bool = True) -> None:
         task_changed = (points.task, points.n_classes) != (self.spec.task, self.spec.n_classes)
@@ -301,11 +280,11 @@ class NetworkTab(LabTab):
         self._points_changed(restart=restart)
 
     def _points_changed(self, restart: bool = True) -> None:
-        p = self.points
-        self.data_panel.set_task(p.task, p.n_classes)
-        self.heatmap.set_extent(p.extent())
-        self.heatmap.set_points(p.X, p.y, p.is_train, p.task, p.n_classes, self._value_scale())
-        self.training.set_max_batch(int(p.is_train.sum()))
+        p, v = self.points, self.view
+        v.data_panel.set_task(p.task, p.n_classes)
+        v.heatmap.set_extent(p.extent())
+        v.heatmap.set_points(p.X, p.y, p.is_train, p.task, p.n_classes, self._value_scale())
+        v.training.set_max_batch(int(p.is_train.sum()))
         self._feature_images = feature_images(p.extent(), 24)
         if restart:
             self.restart()
@@ -317,29 +296,29 @@ class NetworkTab(LabTab):
 
     @Slot(float, float, int)
     def _map_clicked(self, x: float, y: float, button: int) -> None:
-        p = self.points
+        p, panel = self.points, self.view.data_panel
         try:
-            if self.data_panel.erase.isChecked():
+            if panel.erase.isChecked():
                 radius = 0.03 * (p.extent()[1] - p.extent()[0])
                 new = p.without_nearest(x, y, radius)
                 if new is p:
                     return
             elif p.task == "regression":
-                new = p.with_point(x, y, float(self.data_panel.target_value.value()))
+                new = p.with_point(x, y, float(panel.target_value.value()))
             else:
-                choice = self.data_panel.click_class.currentData()
+                choice = panel.click_class.currentData()
                 label = (0 if button == Qt.RightButton.value else 1) if choice == -1 else int(choice)
                 new = p.with_point(x, y, label)
         except ValueError as exc:
-            self.data_panel.error.show_error(str(exc))
+            panel.error.show_error(str(exc))
             return
         if new.task == "classification":
             labels = new.y[new.is_train]
             empty = [k for k in range(new.n_classes) if not (labels == k).any()]
             if empty:  # refuse the edit: a class without training points cannot be learned
-                self.data_panel.error.show_error(f"That would leave class {empty[0]} without training points")
+                panel.error.show_error(f"That would leave class {empty[0]} without training points")
                 return
-        self.data_panel.error.clear_error()
+        panel.error.clear_error()
         self.data_settings = None  # edited by hand: saved as points from now on
         self.set_points(new)
 
@@ -351,7 +330,7 @@ class NetworkTab(LabTab):
         elif isinstance(ev, Snapshot):
             self.snapshot = dict(ev.data)
             self.epoch = int(ev.data["epoch"])
-            if self.model_panel.record_gif.isChecked():
+            if self.view.model_panel.record_gif.isChecked():
                 self._dirty_gif = True
             self._dirty = True
             if self._headless:
@@ -362,8 +341,7 @@ class NetworkTab(LabTab):
             # (see LiveControl.expect_frame), so latency here is training time lost.
             self._schedule_redraw()
         elif isinstance(ev, Message):
-            self._engine_text = ev.text
-            self.engine_label.setText(ev.text)
+            self.view.set_engine_text(ev.text)
         elif isinstance(ev, Diverged):
             self.banner.show_message(
                 f"Diverged at epoch {ev.step}: the loss became NaN or infinite. The picture shows the last good "
@@ -371,9 +349,8 @@ class NetworkTab(LabTab):
         elif isinstance(ev, Finished):
             stop = ev.summary.get("early_stopped")
             if stop:
-                self.loss_plot.getPlotItem().addLine(x=stop, pen={"color": "#d03030", "style": Qt.DashLine})
                 best = ev.summary.get("best_epoch", stop)
-                self.loss_plot.getPlotItem().addLine(x=best, pen={"color": "#009E73", "style": Qt.DotLine})
+                self.view.mark_early_stop(stop, best)
                 self.banner.show_message(
                     f"Early stopping at epoch {stop}: the test loss last improved at epoch {best} (green line).", "info")
 
@@ -389,30 +366,18 @@ class NetworkTab(LabTab):
         """Hand the stored epochs to the curves: a few times a second is plenty for the eye."""
         pending, self._pending_history = self._pending_history, []
         for ev in pending:
-            epochs, v = ev.steps, ev.values
-            self.loss_plot.series("train loss").extend(epochs, v["train_loss"])
-            self.loss_plot.series("test loss", dash=True).extend(epochs, v["test_loss"])
-            if "train_accuracy" in v:
-                self.accuracy_plot.series("train accuracy").extend(epochs, v["train_accuracy"])
-                self.accuracy_plot.series("test accuracy", dash=True).extend(epochs, v["test_accuracy"])
-        for plot in (self.loss_plot, self.accuracy_plot):
-            plot.redraw()
-            if plot.isVisible():
-                plot.viewport().repaint()
+            self.view.extend_curves(ev.steps, ev.values)
+        self.view.redraw_curves()
         self._curves_pushed_at = time.perf_counter()
 
     def reset_view(self) -> None:
-        self.loss_plot.clear_series()
-        self.accuracy_plot.clear_series()
-        for plot in (self.loss_plot, self.accuracy_plot):
-            for item in [i for i in plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]:
-                plot.getPlotItem().removeItem(item)
+        self.view.clear_curves()
         self.metrics = {}
         self._pending_history = []
         self.snapshot = None
         self.epoch = 0
         self._last_values = {}
-        self.diagram.set_structure(list(self.spec.hidden), self.spec.n_outputs)
+        self.view.diagram.set_structure(list(self.spec.hidden), self.spec.n_outputs)
         self._dirty = True
 
     @Slot()
@@ -446,52 +411,33 @@ class NetworkTab(LabTab):
             return
         self._dirty = False
         snap = self.snapshot
-        discrete = self.discretize.isChecked()
+        v = self.view
+        discrete = v.discretize.isChecked()
         classes = self.spec.n_outputs > 1
-        sel = self.diagram.selected
+        sel = v.diagram.selected
         if sel is not None and "neurons" in snap and sel[0] - 1 < len(snap["neurons"]):
             col, i = sel
             field = snap["neurons"][col - 1][i]
-            self.heatmap.set_field(field, discrete=discrete)
+            v.heatmap.set_field(field, discrete=discrete)
         else:
             scale = self._value_scale()
             field = snap["output"]
             if self.spec.task == "classification" and not classes:
                 field, scale = 2 * field - 1, 1.0  # P(class 1) ∈ [0, 1] → [-1, 1], white at 0.5
-            self.heatmap.set_field(field, scale=scale, discrete=discrete, classes=classes)
+            v.heatmap.set_field(field, scale=scale, discrete=discrete, classes=classes)
         images = network_images(snap, self._feature_images, self.spec, self._value_scale(), discrete)
-        self.diagram.set_state(snap["weights"], snap["biases"], images)
-        self._update_counter(snap)
+        v.diagram.set_state(snap["weights"], snap["biases"], images)
+        v.show_counter(snap["epoch"], snap["iteration"], snap["lr"], self._last_values.get("test_loss"))
         if self._dirty_gif:
             self._dirty_gif = False
-            frame = self.heatmap.rgba()
+            frame = v.heatmap.rgba()
             if frame is not None and len(self.gif_frames) < 600:
                 self.gif_frames.append(frame)
         if self.isVisible():
             # Paint now, while the job waits, rather than later while it trains.
-            self.heatmap.repaint_field()
-            self.diagram.repaint()
+            v.heatmap.repaint_field()
+            v.diagram.repaint()
         self.frames_drawn += 1
-
-    def _update_counter(self, snap: dict) -> None:
-        parts = [f"Epoch {snap['epoch']:,}", f"iteration {snap['iteration']:,}", f"lr {snap['lr']:.3g}"]
-        lv = self._last_values
-        if "test_loss" in lv:
-            parts.append(f"test loss {lv['test_loss']:.3f}")
-        self.counter.setText(" · ".join(parts))
-
-    @Slot(int, int)
-    def _select_neuron(self, col: int, index: int) -> None:
-        if col <= 0 or col > len(self.spec.hidden):
-            self.diagram.selected = None
-            self.heatmap.getPlotItem().setTitle("Output")
-            self.show_output.hide()
-        else:
-            self.diagram.selected = (col, index)
-            self.heatmap.getPlotItem().setTitle(f"Layer {col}, neuron {index + 1}")
-            self.show_output.show()
-        self.diagram.update()
-        self._mark_dirty()
 
     @Slot(bool)
     def _record_toggled(self, on: bool) -> None:
@@ -501,13 +447,71 @@ class NetworkTab(LabTab):
         if not self.gif_frames:
             self.banner.show_message("No frames recorded: play while recording", "info")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Save GIF", "boundary.gif", "*.gif")
+        path = self.view.ask_gif_path()
         if path:
-            self.files.save_gif(path)
+            self.save_gif(path)
+
+    # -- files ----------------------------------------------------------------------------------------
+    def save_model(self, path: str | Path) -> Path:
+        """Save the network on screen, its metrics and its setup as a model folder or .zip."""
+        extra = {"training": self.training_settings().to_dict(), "epoch": self.epoch,
+                 "data": dataclasses.asdict(self.data_settings) if self.data_settings else None}
+        return save_network_model(path, self.spec, self.snapshot, self.metrics, extra)
+
+    def load_model(self, path: str | Path) -> None:
+        """Show a saved network with its weights (paused); ValueError if it does not fit the data."""
+        spec, weights = read_network_model(path, self.points)  # changes nothing on a bad file
+        self.runner.stop()
+        self.spec = spec
+        self._sync_controls_from_spec()
+        self._initial_weights = weights
+        self.start(paused=True)
+
+    def save_points_csv(self, path: str | Path) -> Path:
+        """Write every point (training and test) as CSV."""
+        return save_points_csv(path, self.points)
+
+    def load_points_csv(self, path: str | Path) -> None:
+        """Train on the points of a CSV file; ValueError (naming the row) changes nothing."""
+        points = load_points_csv(path, self.view.data_panel.settings().train_fraction)
+        self.data_settings = None
+        self.set_points(points)
+
+    def save_gif(self, path: str | Path) -> Path:
+        """The recorded output maps as an animated GIF."""
+        return save_gif(self.gif_frames, path, fps=15)
+
+    @Slot(str)
+    def _save_model_to(self, path: str) -> None:
+        self._warn_on_failure(self.save_model, path)
+
+    @Slot(str)
+    def _load_model_from(self, path: str) -> None:
+        self._warn_on_failure(self.load_model, path)
+
+    @Slot(str)
+    def _save_points_to(self, path: str) -> None:
+        self._warn_on_failure(self.save_points_csv, path)
+
+    @Slot(str)
+    def _load_points_from(self, path: str) -> None:
+        error = self.view.data_panel.error
+        try:
+            self.load_points_csv(path)
+            error.clear_error()
+        except ValueError as exc:
+            error.show_error(str(exc))
+
+    def _warn_on_failure(self, action, *args) -> None:
+        try:
+            action(*args)
+        except (ValueError, OSError) as exc:
+            self.banner.show_message(str(exc), "warning")
 
     # -- export and experiment files ----------------------------------------------------------------
     def plots(self) -> dict:
-        return {"output": self.heatmap, "loss": self.loss_plot, "accuracy": self.accuracy_plot, "network": self.diagram}
+        v = self.view
+        return {"output": v.heatmap, "loss": v.loss_plot, "accuracy": v.accuracy_plot, "network": v.diagram}
 
     def experiment_state(self) -> dict:
         return {
@@ -515,13 +519,26 @@ class NetworkTab(LabTab):
                     {"points": self.points.to_state()},
             "network": self.spec.to_dict(),
             "training": self.training_settings().to_dict(),
-            "view": {"discretize": self.discretize.isChecked(), "show_test": self.show_test.isChecked()},
+            "view": {"discretize": self.view.discretize.isChecked(), "show_test": self.view.show_test.isChecked()},
             "render_epochs": self.render_epochs,
         }
 
     def apply_experiment_state(self, state: dict) -> None:
+        """Put a saved setup on screen and show its fresh network (paused)."""
         parsed = read_state(state)  # raises ValueError and changes nothing on bad input
-        apply_state(self, parsed)
+        self.runner.stop()
+        if parsed["data_settings"] is not None:
+            self.view.data_panel.set_settings(parsed["data_settings"])
+        self.data_settings = parsed["data_settings"]
+        self.points = parsed["points"]
+        self.spec = parsed["spec"]
+        self.render_epochs = parsed["render_epochs"]
+        self._sync_controls_from_spec()
+        self.view.show_training(parsed["training"], self.spec)
+        self.view.set_view_options(**parsed["view"])
+        self._points_changed(restart=False)
+        self._initial_weights = None
+        self.start(paused=True)
 
     def shutdown(self) -> None:
         self._curve_timer.stop()

@@ -1,12 +1,21 @@
-"""The widgets of the network builder tab and their wiring (the tab's logic is in network.py)."""
+"""The window of the network builder: data and training on the left, the network in the
+middle, the output map and the curves on the right, play controls and counter on top.
+
+:class:`NetworkView` builds and owns these widgets and speaks through its signals; the
+tab (tab.py) holds the data, the network and the job, and connects its slots to them.
+The file dialogs are the view's too: it emits the path the student chose.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from PySide6.QtCore import Qt
+import numpy as np
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -18,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from core.network.model import FEATURES, NetworkSpec
+from core.network.settings import TrainSettings
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.training_form import TrainingForm
@@ -25,116 +36,320 @@ from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
 from widgets.play_controls import PlayControls
+from widgets.theme import theme
 
-if TYPE_CHECKING:
-    from lab.tabs.network.tab import NetworkTab
-
-__all__ = ["build_ui"]
+__all__ = ["NetworkView"]
 
 
-def build_ui(tab: "NetworkTab") -> None:
-    """Create the widgets of the tab and wire them to its slots."""
-    tab.controls = PlayControls()
-    tab.bind_play_controls(tab.controls)
-    tab.controls.reset_requested.connect(tab.show_fresh_network)  # after the runner's own reset
-    tab.counter = QLabel("Epoch 0")
-    tab.counter.setToolTip("Epochs (passes over the training data) and iterations (weight updates)")
-    # Its text changes every frame: a fixed policy keeps that from re-laying out the whole tab.
-    tab.counter.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
-    tab.counter.setMinimumWidth(200)
-    tab.engine_label = QLabel()
-    tab.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
-    status = QVBoxLayout()
-    status.setSpacing(0)
-    status.addWidget(tab.counter)
-    status.addWidget(tab.engine_label)
-    top = QHBoxLayout()
-    top.addWidget(tab.controls, 2)
-    top.addLayout(status, 3)
+class NetworkView(QWidget):
+    """The network builder's widgets. Children are public to read (``view.diagram``);
+    the tab changes them through the methods below."""
 
-    # left: data and training
-    tab.data_panel = DataPanel()
-    tab.training = TrainingForm(max_batch=tab.points.is_train.sum())
-    tab.extras = ExtrasPanel()
-    tab.model_panel = ModelPanel()
-    left = QWidget()
-    lbox = QVBoxLayout(left)
-    for title, w in (("Data", tab.data_panel), ("Training", tab.training), ("More training", tab.extras),
-                     ("Files", tab.model_panel)):
-        g = QGroupBox(title)
-        QVBoxLayout(g).addWidget(w)
-        lbox.addWidget(g)
-    lbox.addStretch(1)
-    scroll = tab.left_scroll = QScrollArea()
-    scroll.setWidget(left)
-    scroll.setWidgetResizable(True)
-    tab.left_panel = left
-    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    layer_count_requested = Signal(int)  # +1 / −1 hidden layers
+    neurons_requested = Signal(int, int)  # hidden layer, +1 / −1 neurons
+    layers_edited = Signal()  # an activation, dropout, batch norm or learning-rate multiplier
+    feature_toggled = Signal(str)
+    selection_changed = Signal()  # a neuron, or the output again, is to be shown large
+    weight_edited = Signal(int, int, int, float)  # linear layer, row, column (-1 = bias), value
+    training_changed = Signal()  # a setting a running job takes on the fly
+    network_changed = Signal()  # loss or initialization: a new network
+    data_settings_changed = Signal(object)  # DataSettings
+    regenerate_requested = Signal()
+    map_clicked = Signal(float, float, int)  # x1, x2, Qt mouse button as int
+    discretize_toggled = Signal(bool)
+    record_gif_toggled = Signal(bool)
+    save_model_requested = Signal(str)  # path
+    load_model_requested = Signal(str)  # path of the archive or the model folder
+    save_points_requested = Signal(str)  # path
+    load_points_requested = Signal(str)  # path
 
-    # middle: the network
-    tab.layer_bar = LayerCountBar()
-    tab.layer_row = LayerControlsRow()
-    tab.diagram = NetworkDiagram()
-    middle = QWidget()
-    mbox = QVBoxLayout(middle)
-    mbox.setContentsMargins(0, 0, 0, 0)
-    mbox.addWidget(tab.layer_bar)
-    mbox.addWidget(tab.layer_row)
-    mbox.addWidget(tab.diagram, 1)
-    hint = QLabel("Click a feature to switch it on or off · click a neuron to see it large · click an edge to "
-                  "type a weight · right-click a neuron to type its bias")
-    hint.setWordWrap(True)
-    mbox.addWidget(hint)
+    def __init__(self, *, max_batch: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controls = PlayControls()
+        self.counter = QLabel("Epoch 0")
+        self.counter.setToolTip("Epochs (passes over the training data) and iterations (weight updates)")
+        # Its text changes every frame: a fixed policy keeps that from re-laying out the whole tab.
+        self.counter.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
+        self.counter.setMinimumWidth(200)
+        self.engine_label = QLabel()
+        self.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
+        status = QVBoxLayout()
+        status.setSpacing(0)
+        status.addWidget(self.counter)
+        status.addWidget(self.engine_label)
+        top = QHBoxLayout()
+        top.addWidget(self.controls, 2)
+        top.addLayout(status, 3)
 
-    # right: output and curves
-    tab.heatmap = Heatmap("Output")
-    tab.show_test = QCheckBox("Show test data")
-    tab.discretize = QCheckBox("Discretize output")
-    tab.show_output = QPushButton("Show output")
-    tab.show_output.setToolTip("Back from a single neuron to the network's output")
-    tab.show_output.hide()
-    tab.loss_plot = LivePlot("Loss", "epoch", "loss")
-    tab.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
-    right = QWidget()
-    rbox = QVBoxLayout(right)
-    rbox.setContentsMargins(0, 0, 0, 0)
-    rbox.addWidget(tab.heatmap, 3)
-    row = QHBoxLayout()
-    row.addWidget(tab.show_test)
-    row.addWidget(tab.discretize)
-    row.addWidget(tab.show_output)
-    row.addStretch(1)
-    rbox.addLayout(row)
-    rbox.addWidget(tab.loss_plot, 2)
-    rbox.addWidget(tab.accuracy_plot, 2)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self._build_settings_column(max_batch))
+        split.addWidget(self._build_network_column())
+        split.addWidget(self._build_output_column())
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(2, 2)
+        split.setSizes([330, 620, 480])
+        box = QVBoxLayout(self)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addLayout(top)
+        box.addWidget(split, 1)
 
-    split = QSplitter(Qt.Horizontal)
-    split.addWidget(scroll)
-    split.addWidget(middle)
-    split.addWidget(right)
-    split.setStretchFactor(1, 3)
-    split.setStretchFactor(2, 2)
-    split.setSizes([330, 620, 480])
-    content = QWidget()
-    cbox = QVBoxLayout(content)
-    cbox.setContentsMargins(0, 0, 0, 0)
-    cbox.addLayout(top)
-    cbox.addWidget(split, 1)
-    tab.set_content(content)
+        self.layer_bar.count_requested.connect(self.layer_count_requested)
+        self.layer_row.neurons_requested.connect(self.neurons_requested)
+        self.layer_row.layer_changed.connect(self.layers_edited)
+        self.diagram.feature_toggled.connect(self.feature_toggled)
+        self.diagram.node_clicked.connect(self._select_neuron)
+        self.show_output.clicked.connect(self._select_output)
+        self.diagram.weight_edited.connect(self.weight_edited)
+        self.training.changed.connect(self.training_changed)
+        self.extras.changed.connect(self.training_changed)
+        self.extras.network_changed.connect(self.network_changed)
+        self.data_panel.settings_changed.connect(self.data_settings_changed)
+        self.data_panel.regenerate_requested.connect(self.regenerate_requested)
+        self.data_panel.load_requested.connect(self._ask_load_points)
+        self.data_panel.save_requested.connect(self._ask_save_points)
+        self.heatmap.clicked.connect(self.map_clicked)
+        self.show_test.toggled.connect(self.heatmap.set_show_test)
+        self.discretize.toggled.connect(self.discretize_toggled)
+        self.model_panel.record_gif.toggled.connect(self.record_gif_toggled)
+        self.model_panel.save_model.clicked.connect(self._ask_save_model)
+        self.model_panel.load_model.clicked.connect(self._ask_load_model)
+        theme().changed.connect(self._restyle)
+        self._restyle(theme().style)
 
-    tab.layer_bar.count_requested.connect(tab._change_layer_count)
-    tab.layer_row.neurons_requested.connect(tab._change_neurons)
-    tab.layer_row.layer_changed.connect(tab._layers_edited)
-    tab.diagram.feature_toggled.connect(tab.toggle_feature)
-    tab.diagram.node_clicked.connect(tab._select_neuron)
-    tab.diagram.weight_edited.connect(tab._edit_weight)
-    tab.training.changed.connect(tab._training_changed)
-    tab.extras.changed.connect(tab._training_changed)
-    tab.extras.network_changed.connect(tab._network_changed)
-    tab.data_panel.settings_changed.connect(tab._data_settings_changed)
-    tab.data_panel.regenerate_requested.connect(tab._regenerate)
-    tab.heatmap.clicked.connect(tab._map_clicked)
-    tab.show_test.toggled.connect(tab.heatmap.set_show_test)
-    tab.discretize.toggled.connect(tab._mark_dirty)
-    tab.show_output.clicked.connect(lambda: tab._select_neuron(-1, -1))
-    tab.model_panel.record_gif.toggled.connect(tab._record_toggled)
+    def _build_settings_column(self, max_batch: int) -> QScrollArea:
+        self.data_panel = DataPanel()
+        self.training = TrainingForm(max_batch=max_batch)
+        self.extras = ExtrasPanel()
+        self.model_panel = ModelPanel()
+        self.left_panel = QWidget()
+        column = QVBoxLayout(self.left_panel)
+        for title, w in (("Data", self.data_panel), ("Training", self.training), ("More training", self.extras),
+                         ("Files", self.model_panel)):
+            group = QGroupBox(title)
+            QVBoxLayout(group).addWidget(w)
+            column.addWidget(group)
+        column.addStretch(1)
+        self.left_scroll = QScrollArea()
+        self.left_scroll.setWidget(self.left_panel)
+        self.left_scroll.setWidgetResizable(True)
+        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        return self.left_scroll
+
+    def _build_network_column(self) -> QWidget:
+        self.layer_bar = LayerCountBar()
+        self.layer_row = LayerControlsRow()
+        self.diagram = NetworkDiagram()
+        middle = QWidget()
+        column = QVBoxLayout(middle)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.layer_bar)
+        column.addWidget(self.layer_row)
+        column.addWidget(self.diagram, 1)
+        hint = QLabel("Click a feature to switch it on or off · click a neuron to see it large · click an edge to "
+                      "type a weight · right-click a neuron to type its bias")
+        hint.setWordWrap(True)
+        column.addWidget(hint)
+        return middle
+
+    def _build_output_column(self) -> QWidget:
+        self.heatmap = Heatmap("Output")
+        self.show_test = QCheckBox("Show test data")
+        self.discretize = QCheckBox("Discretize output")
+        self.show_output = QPushButton("Show output")
+        self.show_output.setToolTip("Back from a single neuron to the network's output")
+        self.show_output.hide()
+        self.loss_plot = LivePlot("Loss", "epoch", "loss")
+        self.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
+        right = QWidget()
+        column = QVBoxLayout(right)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.heatmap, 3)
+        row = QHBoxLayout()
+        row.addWidget(self.show_test)
+        row.addWidget(self.discretize)
+        row.addWidget(self.show_output)
+        row.addStretch(1)
+        column.addLayout(row)
+        column.addWidget(self.loss_plot, 2)
+        column.addWidget(self.accuracy_plot, 2)
+        return right
+
+    # -- the setup in the controls ------------------------------------------------------------
+    def show_spec(self, spec: NetworkSpec) -> None:
+        """Put a network's architecture into the controls and the diagram, without emitting;
+        each hidden layer that stays keeps its learning-rate multiplier."""
+        self.layer_bar.set_count(len(spec.hidden))
+        multipliers = [c.lr_mult.value() for c in self.layer_row.controls]
+        self.layer_row.rebuild(len(spec.hidden))
+        for i, c in enumerate(self.layer_row.controls):
+            c.set_values(spec.activations[i], spec.dropout[i], spec.batchnorm[i],
+                         multipliers[i] if i < len(multipliers) else 1.0)
+        self.diagram.set_inputs(list(FEATURES), list(FEATURES.values()), [f in spec.features for f in FEATURES])
+        self.diagram.set_structure(list(spec.hidden), spec.n_outputs)
+        for combo, value in ((self.extras.loss, spec.loss), (self.extras.init, spec.init)):
+            combo.blockSignals(True)
+            combo.setCurrentIndex(combo.findData(value))
+            combo.blockSignals(False)
+        self.extras.loss.setEnabled(spec.task == "classification")
+        self.accuracy_plot.setVisible(spec.task == "classification")  # regression has no accuracy
+        QTimer.singleShot(0, self.align_layer_row)
+        self.align_layer_row()
+
+    def show_training(self, training: TrainSettings, spec: NetworkSpec) -> None:
+        """Put saved training settings into the controls without emitting (``spec`` is on show)."""
+        form_keys = set(self.training.values())
+        self.training.set_values({k: v for k, v in training.to_dict().items() if k in form_keys}, emit=False)
+        ex = self.extras
+        for w in (ex.noise, ex.noise_std, ex.label_smoothing):
+            w.blockSignals(True)
+        ex.noise.setCurrentIndex(ex.noise.findData(training.noise))
+        ex.noise_std.set_value(training.noise_std, emit=False)
+        ex.label_smoothing.set_value(training.label_smoothing, emit=False)
+        for w in (ex.noise, ex.noise_std, ex.label_smoothing):
+            w.blockSignals(False)
+        multipliers = training.multipliers(len(spec.hidden) + 1)
+        for i, c in enumerate(self.layer_row.controls):
+            c.set_values(spec.activations[i], spec.dropout[i], spec.batchnorm[i], multipliers[i])
+        self.layer_row.output_control.set_values("linear", 0.0, False, multipliers[-1])
+
+    def layer_lr_multipliers(self) -> tuple[float, ...]:
+        """Each linear layer's learning rate as a multiple of the global one, the output's last."""
+        return tuple(c.lr_mult.value() for c in [*self.layer_row.controls, self.layer_row.output_control])
+
+    def layer_settings(self) -> dict[str, tuple]:
+        """The hidden layers' activations, dropout and batch norm as the controls show them."""
+        controls = self.layer_row.controls
+        return {"activations": tuple(c.activation.currentData() for c in controls),
+                "dropout": tuple(round(c.dropout.value(), 2) for c in controls),
+                "batchnorm": tuple(c.batchnorm.isChecked() for c in controls)}
+
+    def set_view_options(self, *, discretize: bool, show_test: bool) -> None:
+        """The output map's options, as a click on their boxes would set them."""
+        self.discretize.setChecked(discretize)
+        self.show_test.setChecked(show_test)
+
+    # -- what the job shows -------------------------------------------------------------------
+    def show_counter(self, epoch: int, iteration: int, lr: float, test_loss: float | None = None) -> None:
+        """Where the run is: epoch, iteration, learning rate and, once known, the test loss."""
+        parts = [f"Epoch {epoch:,}", f"iteration {iteration:,}", f"lr {lr:.3g}"]
+        if test_loss is not None:
+            parts.append(f"test loss {test_loss:.3f}")
+        self.counter.setText(" · ".join(parts))
+
+    def set_engine_text(self, text: str) -> None:
+        """Which engine trains the network (the job says so when it starts)."""
+        self.engine_label.setText(text)
+
+    def extend_curves(self, epochs: np.ndarray, values: dict[str, np.ndarray]) -> None:
+        """Append epochs to the loss curves (and the accuracy curves, for classification)."""
+        self.loss_plot.series("train loss").extend(epochs, values["train_loss"])
+        self.loss_plot.series("test loss", dash=True).extend(epochs, values["test_loss"])
+        if "train_accuracy" in values:
+            self.accuracy_plot.series("train accuracy").extend(epochs, values["train_accuracy"])
+            self.accuracy_plot.series("test accuracy", dash=True).extend(epochs, values["test_accuracy"])
+
+    def redraw_curves(self) -> None:
+        """Draw the curves now, and paint them at once when they are on screen."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.redraw()
+            if plot.isVisible():
+                plot.viewport().repaint()
+
+    def mark_early_stop(self, stop_epoch: int, best_epoch: int) -> None:
+        """Where early stopping ended the run (red) and the best test loss was (green)."""
+        item = self.loss_plot.getPlotItem()
+        item.addLine(x=stop_epoch, pen={"color": "#d03030", "style": Qt.DashLine})
+        item.addLine(x=best_epoch, pen={"color": "#009E73", "style": Qt.DotLine})
+
+    def clear_curves(self) -> None:
+        """Empty the curves and take away the early-stopping lines."""
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.clear_series()
+            for item in [i for i in plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]:
+                plot.getPlotItem().removeItem(item)
+
+    # -- layout -------------------------------------------------------------------------------
+    @Slot()
+    def align_layer_row(self) -> None:
+        """Put each layer's controls over its column of the diagram."""
+        self.layer_row.set_centers(self.diagram.column_centers())
+
+    @Slot()
+    def fit_left_panel(self) -> None:
+        """Make the settings column wide enough for its widest control, scroll bar included."""
+        self.left_panel.adjustSize()
+        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
+        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
+        self.align_layer_row()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        QTimer.singleShot(0, self.align_layer_row)
+
+    @Slot(object)
+    def _restyle(self, _style=None) -> None:
+        """Fonts grow in presentation mode: the side panel and the counter follow."""
+        font = QApplication.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.counter.setFont(font)
+        QTimer.singleShot(0, self.fit_left_panel)  # after the new fonts have reached the layouts
+
+    # -- one neuron large ----------------------------------------------------------------------
+    @Slot(int, int)
+    def _select_neuron(self, col: int, index: int) -> None:
+        if 0 < col <= len(self.diagram.widths):
+            self.diagram.selected = (col, index)
+            self.heatmap.getPlotItem().setTitle(f"Layer {col}, neuron {index + 1}")
+            self.show_output.show()
+        else:  # the output column: the output, as the button gives
+            self._show_output_title()
+        self.diagram.update()
+        self.selection_changed.emit()
+
+    @Slot()
+    def _select_output(self) -> None:
+        self._show_output_title()
+        self.diagram.update()
+        self.selection_changed.emit()
+
+    def _show_output_title(self) -> None:
+        self.diagram.selected = None
+        self.heatmap.getPlotItem().setTitle("Output")
+        self.show_output.hide()
+
+    # -- file dialogs --------------------------------------------------------------------------
+    def ask_gif_path(self) -> str:
+        """Ask where to save the recorded GIF; "" when the student cancels."""
+        return self._ask("Save GIF", True, "boundary.gif", "*.gif")
+
+    def _ask(self, what: str, save: bool, default: str, filters: str) -> str:
+        dialog = QFileDialog.getSaveFileName if save else QFileDialog.getOpenFileName
+        path, _ = dialog(self, what, default, filters)
+        return path
+
+    @Slot()
+    def _ask_save_model(self) -> None:
+        path = self._ask("Save model (a name ending in .zip gives an archive)", True, "network_model.zip",
+                         "Zip archive (*.zip);;Folder (*)")
+        if path:
+            self.save_model_requested.emit(path)
+
+    @Slot()
+    def _ask_load_model(self) -> None:
+        path = self._ask("Load model (.zip, or spec.json inside a model folder)", False, "", "Model (*.zip spec.json)")
+        if path:
+            p = Path(path)
+            self.load_model_requested.emit(str(p.parent if p.name == "spec.json" else p))
+
+    @Slot()
+    def _ask_load_points(self) -> None:
+        path = self._ask("Load points", False, "", "CSV (*.csv *.txt)")
+        if path:
+            self.load_points_requested.emit(path)
+
+    @Slot()
+    def _ask_save_points(self) -> None:
+        path = self._ask("Save points", True, "points.csv", "CSV (*.csv)")
+        if path:
+            self.save_points_requested.emit(path)

@@ -27,47 +27,47 @@ def _center(widget_rect) -> QPoint:
 
 
 def test_clicks_build_the_network_and_play_pause_train_it(qtbot, tab):
-    qtbot.mouseClick(tab.layer_bar.plus, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.layer_bar.plus, Qt.LeftButton)
     assert tab.spec.hidden == (4, 2, 4)
-    qtbot.mouseClick(tab.layer_row.controls[2].plus, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.layer_row.controls[2].plus, Qt.LeftButton)
     assert tab.spec.hidden == (4, 2, 5)
-    feature_row = list(tab.diagram.input_names).index("x1x2")
-    qtbot.mouseClick(tab.diagram, Qt.LeftButton, pos=_center(tab.diagram.node_rect(0, feature_row)))
+    feature_row = list(tab.view.diagram.input_names).index("x1x2")
+    qtbot.mouseClick(tab.view.diagram, Qt.LeftButton, pos=_center(tab.view.diagram.node_rect(0, feature_row)))
     assert tab.spec.features == ("x1", "x2", "x1x2")
     qtbot.waitUntil(lambda: tab.snapshot is not None and len(tab.snapshot["neurons"]) == 3, timeout=WAIT)
     assert [w.shape for w in tab.snapshot["weights"]] == [(4, 3), (2, 4), (5, 2), (1, 5)]
-    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch >= 5, timeout=WAIT)
-    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
     assert tab.runner.state == "paused"
-    qtbot.waitUntil(lambda: len(tab.loss_plot.names()) == 2 and len(tab.loss_plot.data("train loss")[0]) == tab.epoch + 1,
+    qtbot.waitUntil(lambda: len(tab.view.loss_plot.names()) == 2 and len(tab.view.loss_plot.data("train loss")[0]) == tab.epoch + 1,
                     timeout=WAIT)  # paused: the curves catch up with every epoch
-    x, y = tab.loss_plot.data("train loss")
+    x, y = tab.view.loss_plot.data("train loss")
     assert x[0] == 0 and len(x) >= 6 and np.all(np.isfinite(y))
     assert tab.frames_drawn > 0
-    assert "Epoch" in tab.counter.text() and "iteration" in tab.counter.text()
+    assert "Epoch" in tab.view.counter.text() and "iteration" in tab.view.counter.text()
 
 
 def test_step_trains_exactly_one_epoch_and_records_a_gif(qtbot, tab, tmp_path):
-    tab.model_panel.record_gif.setChecked(True)
+    tab.view.model_panel.record_gif.setChecked(True)
     before = tab.epoch
-    qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch == before + 1, timeout=WAIT)
     assert tab.snapshot["iteration"] == (before + 1) * 25  # 250 training points, batches of 10
-    qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: len(tab.gif_frames) >= 2, timeout=WAIT)
-    path = tab.files.save_gif(tmp_path / "boundary.gif")
+    path = tab.save_gif(tmp_path / "boundary.gif")
     assert path.stat().st_size > 1000
-    qtbot.mouseClick(tab.controls.reset_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.reset_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.snapshot is not None and tab.snapshot["epoch"] == 0, timeout=WAIT)
     assert tab.runner.state == "paused" and tab.epoch == 0
 
 
 def test_learning_rate_changes_while_running_without_reset(qtbot, tab):
-    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch >= 3, timeout=WAIT)
     generation = tab.runner.generation
-    assert tab.training.lr.try_text("0.1")
+    assert tab.view.training.lr.try_text("0.1")
     qtbot.waitUntil(lambda: abs(tab.snapshot["lr"] - 0.1) < 1e-9, timeout=WAIT)
     assert tab.runner.generation == generation and tab.epoch >= 3  # the same run, not restarted
     tab.runner.pause()
@@ -79,7 +79,7 @@ def test_too_high_learning_rate_diverges_with_a_message(qtbot, tab):
                                             "batchnorm": [False, False]},
                                 "training": {"lr": 9.0, "batch_size": 1}})
     qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
-    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.runner.state == "diverged", timeout=WAIT)
     assert "Diverged at epoch" in tab.banner.text()
     assert np.all(np.isfinite(tab.snapshot["output"]))  # the last good picture stays
@@ -87,43 +87,43 @@ def test_too_high_learning_rate_diverges_with_a_message(qtbot, tab):
 
 def test_clicks_on_the_map_add_and_remove_points_and_csv(qtbot, tab, tmp_path):
     n = len(tab.points)
-    tab.heatmap.click_at(1.0, 1.0, Qt.RightButton)
+    tab.view.heatmap.click_at(1.0, 1.0, Qt.RightButton)
     assert len(tab.points) == n + 1 and tab.points.y[-1] == 0 and tab.data_settings is None
-    tab.data_panel.erase.setChecked(True)
-    tab.heatmap.click_at(1.0, 1.0)
+    tab.view.data_panel.erase.setChecked(True)
+    tab.view.heatmap.click_at(1.0, 1.0)
     assert len(tab.points) == n
     assert "points" in tab.experiment_state()["data"]
-    saved = tab.files.save_csv(tmp_path / "points.csv")
+    saved = tab.save_points_csv(tmp_path / "points.csv")
     bad = tmp_path / "bad.csv"
     bad.write_text("x1,x2,label\n1,2,0\n3,oops,1\n")
     with pytest.raises(ValueError, match="data row 2"):
-        tab.files.load_csv(bad)
+        tab.load_points_csv(bad)
     assert len(tab.points) == n  # a malformed file changes nothing
-    tab.files.load_csv(saved)
+    tab.load_points_csv(saved)
     assert len(tab.points) == n
     tab.set_points(tab.points.__class__(tab.points.X[:3], np.array([0, 1, 1]), np.array([True, True, False]),
                                         "classification", 2))
     x1, x2 = tab.points.X[0]
-    tab.heatmap.click_at(float(x1), float(x2))  # erasing the only training point of class 0: refused
-    assert len(tab.points) == 3 and "class 0" in tab.data_panel.error.text()
+    tab.view.heatmap.click_at(float(x1), float(x2))  # erasing the only training point of class 0: refused
+    assert len(tab.points) == 3 and "class 0" in tab.view.data_panel.error.text()
 
 
 def test_batch_larger_than_training_set_is_refused_at_the_control(qtbot, tab):
-    assert not tab.training.batch_size.try_text("400")
-    assert "between 1 and 250" in tab.training.batch_size.error.text()
-    assert tab.training.values()["batch_size"] == 10
+    assert not tab.view.training.batch_size.try_text("400")
+    assert "between 1 and 250" in tab.view.training.batch_size.error.text()
+    assert tab.view.training.values()["batch_size"] == 10
 
 
 def test_typed_weight_reaches_the_network(qtbot, tab):
     w = tab.snapshot["weights"][0][1, 0]
-    assert tab.diagram.value_text(tab.diagram.edge_midpoint(0, 1, 0)) == f"Weight {w:.4g} — click to type a new value"
-    qtbot.mouseClick(tab.diagram, Qt.LeftButton, pos=tab.diagram.edge_midpoint(0, 1, 0).toPoint())
-    assert tab.diagram._editor.isVisible() and tab.diagram._editing == (0, 1, 0)
-    editor = tab.diagram._editor
+    assert tab.view.diagram.value_text(tab.view.diagram.edge_midpoint(0, 1, 0)) == f"Weight {w:.4g} — click to type a new value"
+    qtbot.mouseClick(tab.view.diagram, Qt.LeftButton, pos=tab.view.diagram.edge_midpoint(0, 1, 0).toPoint())
+    assert tab.view.diagram._editor.isVisible() and tab.view.diagram._editing == (0, 1, 0)
+    editor = tab.view.diagram._editor
     editor.clear()
     qtbot.keyClicks(editor, "abc")
     qtbot.keyClick(editor, Qt.Key_Return)
-    assert editor.isVisible() and tab.diagram.edit_error  # refused, box stays open
+    assert editor.isVisible() and tab.view.diagram.edit_error  # refused, box stays open
     editor.clear()
     qtbot.keyClicks(editor, "1.5")
     qtbot.keyClick(editor, Qt.Key_Return)
@@ -147,9 +147,9 @@ def test_experiment_round_trip_and_bad_state(qtbot, tab, tmp_path):
 def test_model_saves_and_loads_back(qtbot, tab, tmp_path):
     tab.run_to_end((tab.current_job()[0], __import__("dataclasses").replace(tab.current_job()[1], max_epochs=3, live=None)))
     weights = [w.copy() for w in tab.snapshot["weights"]]
-    path = tab.files.save_model(tmp_path / "model.zip")
+    path = tab.save_model(tmp_path / "model.zip")
     tab.apply_experiment_state(tab.experiment_state())  # a fresh network
-    tab.files.load_model(path)
+    tab.load_model(path)
     qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
     for a, b in zip(tab.snapshot["weights"], weights):
         assert np.allclose(a, b)
@@ -157,12 +157,23 @@ def test_model_saves_and_loads_back(qtbot, tab, tmp_path):
 
 @pytest.mark.parametrize("dataset", ["blobs", "multi_gaussian"])
 def test_multiclass_and_regression_draw(qtbot, tab, dataset):
-    tab.data_panel.dataset.setCurrentIndex(tab.data_panel.dataset.findData(dataset))
+    tab.view.data_panel.dataset.setCurrentIndex(tab.view.data_panel.dataset.findData(dataset))
     qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
     assert tab.spec.task == tab.points.task and tab.spec.n_outputs == (4 if dataset == "blobs" else 1)
-    qtbot.mouseClick(tab.controls.step_button, Qt.LeftButton)
+    qtbot.mouseClick(tab.view.controls.step_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch == 1, timeout=WAIT)
     frames = tab.frames_drawn
-    qtbot.mouseClick(tab.diagram, Qt.LeftButton, pos=_center(tab.diagram.node_rect(1, 0)))  # a neuron, large
+    qtbot.mouseClick(tab.view.diagram, Qt.LeftButton, pos=_center(tab.view.diagram.node_rect(1, 0)))  # a neuron, large
     qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
-    assert tab.heatmap.rgba() is not None and tab.show_output.isVisibleTo(tab)
+    assert tab.view.heatmap.rgba() is not None and tab.view.show_output.isVisibleTo(tab)
+
+
+def test_a_hidden_tab_still_draws_the_pictures_its_job_waits_for(qtbot, tab):
+    # The job waits for each picture to be drawn (LiveControl.expect_frame): were pictures
+    # drawn only while the tab is on screen, a tab behind another would stall its job.
+    tab.hide()
+    frames, epoch = tab.frames_drawn, tab.epoch
+    assert tab.start()
+    qtbot.waitUntil(lambda: tab.frames_drawn >= frames + 5 and tab.epoch >= epoch + 10, timeout=WAIT)
+    assert not tab.isVisible()
+    tab.runner.pause()
