@@ -22,6 +22,7 @@ __all__ = [
     "is_accelerator_failure",
     "is_out_of_memory",
     "describe_failure",
+    "available_memory",
 ]
 
 
@@ -152,3 +153,27 @@ def describe_failure(exc: BaseException, device: str) -> str:
 
 def resolve_kind(device: str) -> str:
     return (device or "cpu").split(":")[0].lower()
+
+
+def available_memory(device: str) -> int | None:
+    """Bytes a job may still allocate on ``device`` (None where torch cannot tell).
+
+    CUDA: the driver's free memory. CPU: the kernel's estimate of memory available without
+    swapping (Linux ``MemAvailable``), else free physical pages. MPS shares the CPU's memory."""
+    kind = resolve_kind(device)
+    if kind == "cuda" and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(torch_device(device))
+        return int(free)
+    if kind in ("cpu", "mps"):
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+        try:
+            return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    return None

@@ -23,6 +23,7 @@ import shutil
 import tempfile
 import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -268,7 +269,7 @@ def load_model_archive(path: str | Path) -> tuple[dict, dict[str, torch.Tensor],
         raise ValueError(f"{name} is not a dllab model archive: it has no {SPEC_FILE}")
     try:
         header = json.loads(files[SPEC_FILE].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{name}: {SPEC_FILE} is not valid JSON ({exc})") from None
     if not isinstance(header, dict) or header.get("format") != ARCHIVE_FORMAT:
         raise ValueError(f"{name} is not a dllab model archive ({SPEC_FILE} has no 'format': '{ARCHIVE_FORMAT}')")
@@ -294,12 +295,18 @@ def load_model(
 ) -> tuple[nn.Module, dict, dict[str, list[float]], dict]:
     """Rebuild the archived model with its weights: (model, spec, metrics, extra)."""
     spec, state, metrics, extra = load_model_archive(path)
-    model = build_model(spec, builder)
+    name = Path(path).name
+    try:
+        model = build_model(spec, builder)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a spec from a file: whatever it holds, one refusal
+        raise ValueError(f"{name}: its spec does not describe a model that can be built ({type(exc).__name__}: {exc})") from None
     try:
         model.load_state_dict(state)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ValueError(f"{Path(path).name}: the weights do not fit the model the spec describes ({first})") from None
+    except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{name}: the weights do not fit the model the spec describes ({first})") from None
     model.eval()
     return model, spec, metrics, extra
 
@@ -320,8 +327,9 @@ def _read_files(path: Path) -> dict[str, bytes]:
                 depth = info.filename.count("/")
                 if base in wanted and depth <= 1 and base not in out:  # files at the top or one folder down
                     out[base] = zf.read(info)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ValueError(f"{path.name} is a damaged zip file ({exc})") from None
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError, RuntimeError, ValueError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
+        raise ValueError(f"{path.name} is a damaged zip file ({type(exc).__name__}: {exc})") from None
     return out
 
 

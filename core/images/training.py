@@ -23,7 +23,7 @@ import json
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -31,9 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.datasets.images import DataConfig, PreparedData, prepare
-from core.devices import is_out_of_memory, torch_device
+from core.devices import available_memory, is_out_of_memory, torch_device
 from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
-from core.images.models import build_model, infer_stack, layer_label, normalize_layer, torchvision_model
+from core.images.models import StackReport, build_model, infer_stack, layer_label, normalize_layer, torchvision_model
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
 __all__ = [
@@ -45,6 +45,8 @@ __all__ = [
     "class_probabilities",
     "first_layer_filters",
     "load_state",
+    "estimate_training_bytes",
+    "check_memory",
 ]
 
 SPEC_KIND = "dllab-image-classifier"
@@ -107,13 +109,43 @@ def model_spec(layers: list[dict], data: PreparedData) -> dict:
     }
 
 
-def model_from_spec(spec: dict) -> nn.Module:
+MAX_IMAGE_SIDE = 4096
+
+
+def check_spec(spec: Any) -> None:
+    """ValueError naming the field when a spec (from a file: anything) is not one of ours."""
     if not isinstance(spec, dict) or spec.get("kind") != SPEC_KIND:
         raise ValueError("This model was not made by the image-network lab")
+    missing = [k for k in ("layers", "input_shape", "classes") if k not in spec]
+    if missing:
+        raise ValueError(f"The image-model spec lacks {', '.join(missing)}")
+    shape = spec["input_shape"]
+    if not (isinstance(shape, list) and len(shape) == 3 and all(type(v) is int for v in shape)
+            and 1 <= shape[0] <= 4 and all(1 <= v <= MAX_IMAGE_SIDE for v in shape[1:])):
+        raise ValueError(f"input_shape must be [channels 1–4, height, width 1–{MAX_IMAGE_SIDE}], got {shape!r}")
+    classes = spec["classes"]
+    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) for c in classes)):
+        raise ValueError("classes must be a list of at least two class names")
+    if len(set(classes)) != len(classes):
+        raise ValueError("classes must name each class once")
+    if not isinstance(spec["layers"], list):
+        raise ValueError("layers must be a list of layers")
+    for key in ("mean", "std"):
+        values = spec.get(key, [0.0] * shape[0] if key == "mean" else [1.0] * shape[0])
+        if not (isinstance(values, list) and len(values) == shape[0]
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+            raise ValueError(f"{key} must hold one finite number per channel ({shape[0]})")
+        if key == "std" and min(values) <= 0:
+            raise ValueError("std must be positive")
+
+
+def model_from_spec(spec: dict) -> nn.Module:
+    """The untrained model an image-model spec describes; ValueError for any bad spec."""
+    check_spec(spec)
     try:
         return build_model(spec["layers"], spec["input_shape"], len(spec["classes"]))
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"The image-model spec is incomplete ({exc})") from None
+    except (KeyError, TypeError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"The image-model spec is incomplete ({type(exc).__name__}: {exc})") from None
 
 
 def load_state(model: nn.Module, state: dict) -> nn.Module:
@@ -283,6 +315,34 @@ def _state_numpy(model: nn.Module) -> dict[str, np.ndarray]:
     return {k: to_numpy(v) for k, v in model.state_dict().items()}
 
 
+# Optimizer state per parameter, in copies of the weights (Adam keeps two moments).
+_STATE_COPIES = {"sgd": 0, "momentum": 1, "nesterov": 1, "adagrad": 1, "rmsprop": 1, "adadelta": 2}
+
+
+def estimate_training_bytes(report: StackReport, optimizer: str, batch_size: int, data_bytes: int = 0) -> int:
+    """Memory a training run needs, in bytes (float32), before anything is allocated.
+
+    Weights, their gradients and the optimizer's state, plus every layer's output kept for
+    the backward pass and its gradient, for one batch; ``data_bytes`` for data kept on the
+    device. An estimate: allocator slack and library workspaces come on top."""
+    copies = 2 + _STATE_COPIES.get(optimizer, 2)
+    activations = sum(math.prod(r.out_shape) for r in report.rows if r.out_shape)
+    return 4 * (copies * report.total_params + 2 * batch_size * activations) + int(data_bytes)
+
+
+def check_memory(report: StackReport, cfg: "ImageTrainConfig", data_bytes: int = 0) -> None:
+    """ValueError with the estimate when the device cannot hold the run (None where it can,
+    or where the device does not say how much it has)."""
+    need = estimate_training_bytes(report, cfg.optimizer, cfg.batch_size, data_bytes)
+    have = available_memory(cfg.device)
+    if have is not None and need > have:
+        raise ValueError(
+            f"This network needs about {need / 2**30:.1f} GiB to train ({report.total_params:,} parameters, "
+            f"{OPTIMIZERS[cfg.optimizer].label} state and batch {cfg.batch_size}), but {cfg.device} has "
+            f"{have / 2**30:.1f} GiB available: use fewer or narrower layers, or a smaller batch."
+        )
+
+
 def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
     cfg.validate()
     device = torch_device(cfg.device)
@@ -292,6 +352,8 @@ def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
     report = infer_stack(cfg.layers, data.input_shape, n_classes)
     if not report.ok:
         raise ValueError(report.error)
+    data_bytes = sum(t.numel() * t.element_size() for t in (data.x_train, data.x_val)) if device.type != "cpu" else 0
+    check_memory(report, cfg, data_bytes)
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.layers, data.input_shape, n_classes).to(device)
     try:

@@ -19,6 +19,7 @@ from core.convolution.spec import cost_text, output_size, output_size_text, unvi
 from core.convolution.stepper import StepList, steps_job
 from core.convolution.text import backward_text
 from core.engine import Event, Snapshot
+from lab.runner import JobState
 from lab.tabs.base import LabTab
 from lab.tabs.convolution.controls import ConvControls
 from lab.tabs.convolution.export import GifRecorder, export_csv, export_frame, export_gif
@@ -207,12 +208,12 @@ class ConvolutionTab(LabTab):
             self.set_index(-1)  # play again from the start
         self._carry = 0.0
         self.timer.start()
-        self.play.set_state("running")
+        self.play.set_state(JobState.RUNNING)
 
     def _stop_timer(self) -> None:
         if self.timer.isActive():
             self.timer.stop()
-            self.play.set_state("paused")
+            self.play.set_state(JobState.PAUSED)
 
     def steps_per_tick(self) -> float:
         if self._steps is None:

@@ -22,6 +22,7 @@ from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
 from core.network.settings import TrainSettings
 from core.network.state import read_state
 from core.network.training import LiveControl, TrainConfig, train_network
+from lab.runner import JobState
 from lab.tabs.base import LabTab
 from lab.tabs.network.model_files import read_network_model, save_network_model
 from lab.tabs.network.pictures import feature_images, network_images
@@ -135,7 +136,7 @@ class NetworkTab(LabTab):
 
     def restart(self) -> None:
         """A fresh network for the new setup; keeps playing if it was playing."""
-        running = self.runner.state == "running"
+        running = self.runner.state == JobState.RUNNING
         self._initial_weights = None
         self.start(paused=not running)
 
@@ -403,7 +404,7 @@ class NetworkTab(LabTab):
     def _draw(self) -> None:
         self._redraw_scheduled = False
         if self._pending_history:
-            if time.perf_counter() - self._curves_pushed_at > CURVE_PERIOD_S or self.runner.state != "running":
+            if time.perf_counter() - self._curves_pushed_at > CURVE_PERIOD_S or self.runner.state != JobState.RUNNING:
                 self._push_curves()
             elif not self._curve_timer.isActive():
                 self._curve_timer.start()  # the last epochs of a run must reach the curves too

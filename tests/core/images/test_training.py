@@ -8,11 +8,12 @@ import torch
 
 from core.datasets.images import DataConfig, prepare
 from core.engine import Diverged, Finished, History, Message, Metrics, RunControl, Snapshot, run_headless
-from core.images.models import preset_layers
+from core.images.models import infer_stack, preset_layers
 from core.images.training import (
     SPEC_KIND,
     ImageTrainConfig,
     class_probabilities,
+    estimate_training_bytes,
     feature_maps,
     load_state,
     model_from_spec,
@@ -209,3 +210,23 @@ def test_image_archive_rebuilds_from_spec_and_state_dict_with_torch_alone(layers
     with torch.no_grad():
         expected = model(torch.zeros(1, 1, 32, 32))
     assert f"{expected[0, 0].item():.4f}" in printed
+
+
+def test_a_network_the_device_cannot_hold_is_refused_with_the_estimate_before_any_allocation():
+    # 100 × Linear(4096): 1.66 G parameters, ~27 GB with Adam -- more than this machine has.
+    layers = [{"type": "flatten"}] + [{"type": "linear", "units": 4096} for _ in range(100)]
+    events = []
+    with pytest.raises(ValueError, match=r"needs about 2\d\.\d GiB to train \(1,6\d\d,\d{3},\d{3} parameters, Adam") as err:
+        for event in train_images(_cfg(layers_json=json.dumps(layers), optimizer="adam"), RunControl()):
+            events.append(event)
+    assert "available" in str(err.value)
+    assert not any(isinstance(e, (Metrics, Snapshot)) for e in events)
+
+
+def test_training_memory_estimate_counts_weights_gradients_state_and_activations():
+    report = infer_stack([{"type": "flatten"}, {"type": "linear", "units": 10}], (1, 4, 4), 3)
+    params = 16 * 10 + 10 + 10 * 3 + 3
+    activations = 16 + 10 + 3  # flatten, linear, output per image
+    assert report.total_params == params
+    assert estimate_training_bytes(report, "sgd", 8) == 4 * (2 * params + 2 * 8 * activations)
+    assert estimate_training_bytes(report, "adam", 8) == 4 * (4 * params + 2 * 8 * activations)

@@ -6,20 +6,16 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
 
-from lab.tabs.network.tab import NetworkTab
+from lab.runner import JobState
 
 WAIT = 30000  # ms; the shared test machine can be slow, real work finishes far sooner
 
 
 @pytest.fixture
-def tab(qtbot):
-    t = NetworkTab()
-    qtbot.addWidget(t)
-    t.resize(1400, 900)
-    t.show()
+def tab(make_tab, qtbot):
+    t = make_tab("network", size=(1400, 900))
     qtbot.waitUntil(lambda: t.snapshot is not None, timeout=WAIT)  # the untrained network is shown at once
-    yield t
-    t.shutdown()
+    return t
 
 
 def _center(widget_rect) -> QPoint:
@@ -39,7 +35,7 @@ def test_clicks_build_the_network_and_play_pause_train_it(qtbot, tab):
     qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.epoch >= 5, timeout=WAIT)
     qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
-    assert tab.runner.state == "paused"
+    assert tab.runner.state == JobState.PAUSED
     qtbot.waitUntil(lambda: len(tab.view.loss_plot.names()) == 2 and len(tab.view.loss_plot.data("train loss")[0]) == tab.epoch + 1,
                     timeout=WAIT)  # paused: the curves catch up with every epoch
     x, y = tab.view.loss_plot.data("train loss")
@@ -60,7 +56,7 @@ def test_step_trains_exactly_one_epoch_and_records_a_gif(qtbot, tab, tmp_path):
     assert path.stat().st_size > 1000
     qtbot.mouseClick(tab.view.controls.reset_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: tab.snapshot is not None and tab.snapshot["epoch"] == 0, timeout=WAIT)
-    assert tab.runner.state == "paused" and tab.epoch == 0
+    assert tab.runner.state == JobState.PAUSED and tab.epoch == 0
 
 
 def test_learning_rate_changes_while_running_without_reset(qtbot, tab):
@@ -80,7 +76,7 @@ def test_too_high_learning_rate_diverges_with_a_message(qtbot, tab):
                                 "training": {"lr": 9.0, "batch_size": 1}})
     qtbot.waitUntil(lambda: tab.snapshot is not None, timeout=WAIT)
     qtbot.mouseClick(tab.view.controls.play_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: tab.runner.state == "diverged", timeout=WAIT)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.DIVERGED, timeout=WAIT)
     assert "Diverged at epoch" in tab.banner.text()
     assert np.all(np.isfinite(tab.snapshot["output"]))  # the last good picture stays
 
