@@ -21,6 +21,12 @@ from core.datasets.points2d import DATASETS, DOMAIN, make_dataset, train_mask
 __all__ = ["DataSettings", "PointSet", "generate_points", "save_points_csv", "load_points_csv", "parse_points_csv"]
 
 MAX_CLASSES = 10
+# A CSV for a plane of toy data: beyond these the file is not one (and would block the
+# window while being read, or overflow float32 on the way in).
+MAX_POINTS = 20_000
+MAX_CSV_BYTES = 4 * 2**20
+MAX_COORDINATE = 1e4
+MAX_TARGET = 1e6
 
 
 @dataclass(frozen=True)
@@ -146,6 +152,9 @@ def save_points_csv(path: str | Path, points: PointSet) -> Path:
 def load_points_csv(path: str | Path, train_fraction: float = 0.5, seed: int = 0) -> PointSet:
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CSV_BYTES:
+            raise ValueError(f"{path.name} is {size / 2**20:.1f} MB; a point set for the plane is at most {MAX_CSV_BYTES // 2**20} MB ({MAX_POINTS:,} rows)")
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ValueError(f"Cannot read {path.name}: {exc}") from None
@@ -162,6 +171,8 @@ def parse_points_csv(text: str, train_fraction: float = 0.5, seed: int = 0, name
         rows = rows[1:]  # a header
     if len(rows) < 2:
         raise ValueError(f"{name} needs at least two rows of x1, x2, label")
+    if len(rows) > MAX_POINTS:
+        raise ValueError(f"{name} has {len(rows):,} rows; the builder takes at most {MAX_POINTS:,} points")
     X, labels, split = [], [], []
     for line, r in enumerate(rows, start=1):
         cells = [c.strip() for c in r]
@@ -173,6 +184,10 @@ def parse_points_csv(text: str, train_fraction: float = 0.5, seed: int = 0, name
             raise ValueError(f"{name}, data row {line}: {', '.join(cells[:3])} are not all numbers") from None
         if not all(math.isfinite(v) for v in (x1, x2, lab)):
             raise ValueError(f"{name}, data row {line}: numbers must be finite")
+        if max(abs(x1), abs(x2)) > MAX_COORDINATE:
+            raise ValueError(f"{name}, data row {line}: coordinates must lie within ±{MAX_COORDINATE:g}, got ({x1:g}, {x2:g})")
+        if abs(lab) > MAX_TARGET:
+            raise ValueError(f"{name}, data row {line}: the label or target must lie within ±{MAX_TARGET:g}, got {lab:g}")
         X.append((x1, x2))
         labels.append(lab)
         if len(cells) > 3 and cells[3]:

@@ -45,7 +45,19 @@ def test_csv_round_trip_and_foreign_files(tmp_path):
     ("1,2,0\n3,4,0\n", "same label"),
     ("1,2,0,train\n3,4,1,maybe\n", "train or test"),
     ("1,2,0\n", "at least two rows"),
+    # finite in float64, infinite once stored as float32 (the builder's dtype)
+    ("1e39,0,0\n1,1,1\n", "within ±10000"),
+    ("1e308,0,0\n1,1,1\n", "within ±10000"),
+    ("0,0,1e300\n1,1,0.5\n", "within ±1e\\+06"),
+    ("".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(20_001)), "at most 20,000 points"),
 ])
 def test_malformed_csv_is_refused_with_the_reason(text, words):
     with pytest.raises(ValueError, match=words):
         parse_points_csv(text)
+
+
+def test_a_csv_too_large_for_the_plane_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_bytes(b"1,2,0\n" * 800_000)  # 4.6 MB
+    with pytest.raises(ValueError, match="huge.csv is 4.6 MB"):
+        load_points_csv(path)
