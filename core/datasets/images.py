@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 import threading
 import urllib.error
 import urllib.request
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +311,46 @@ def download_job(cfg: DownloadConfig, ctl: RunControl) -> Iterator[Event]:
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
+def _image_files(root: Path, class_to_idx: dict[str, int], extensions: tuple[str, ...]) -> tuple[list[tuple[str, int]], list[str]]:
+    """(path, label) of every image file under the class folders, and what was passed over.
+
+    Only regular files count: a FIFO named like an image would block the read forever.
+    Links to folders are not followed (a link loop would list the same images again and
+    again), and a file reached twice through links is read once."""
+    samples, passed_over, seen = [], [], set()
+    for name, label in sorted(class_to_idx.items(), key=lambda kv: kv[1]):
+        for folder, dirs, files in os.walk(root / name, followlinks=False):
+            dirs.sort()
+            for file in sorted(files):
+                path = os.path.join(folder, file)
+                if not file.lower().endswith(extensions):
+                    continue
+                try:
+                    regular = stat.S_ISREG(os.stat(path).st_mode)
+                    real = os.path.realpath(path)
+                except OSError:
+                    regular = False
+                if not regular:
+                    passed_over.append(os.path.relpath(path, root))
+                elif real not in seen:
+                    seen.add(real)
+                    samples.append((path, label))
+    return samples, passed_over
+
+
+def _open_image(path: str):
+    """PIL's image, refusing decompression bombs outright (the size warning is an error)."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+# Everything PIL raises for a file that is not a readable image of sane size.
+_UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, Warning)
+
+
 @dataclass
 class FolderImages:
     images: torch.Tensor  # uint8 N×C×H×W
@@ -324,7 +366,7 @@ def load_image_folder(root: str | Path, size: int = 32, channels: int = 0, check
     ``check`` is called between images (a job passes ``ctl.checkpoint`` to allow cancel).
     """
     from PIL import Image
-    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
     root = Path(root)
     if not root.is_dir():
@@ -337,17 +379,17 @@ def load_image_folder(root: str | Path, size: int = 32, channels: int = 0, check
         raise ValueError(f"{root.name} has no sub-folders; put the images of each class in a sub-folder of its own") from None
     if len(classes) < 2:
         raise ValueError(f"{root.name} has only one class folder ({classes[0]}); a classifier needs at least two")
-    samples = make_dataset(str(root), class_to_idx, IMG_EXTENSIONS, allow_empty=True)
-    pictures, labels, skipped, all_gray = [], [], [], True
+    samples, skipped = _image_files(root, class_to_idx, IMG_EXTENSIONS)
+    pictures, labels, all_gray = [], [], True
     for path, label in samples:
         if check is not None:
             check()
         try:
-            with Image.open(path) as im:
+            with _open_image(path) as im:
                 all_gray &= im.mode in _GRAY_MODES
                 pictures.append(im.convert("RGB").resize((size, size), Image.Resampling.BILINEAR))
                 labels.append(label)
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        except (*_UNREADABLE, Image.DecompressionBombError):
             skipped.append(os.path.relpath(path, root))
     counts = np.bincount(np.asarray(labels, np.int64), minlength=len(classes))
     empty = [c for c, k in zip(classes, counts) if k == 0]
@@ -529,7 +571,7 @@ def input_signature(cfg: DataConfig) -> tuple[tuple[int, int, int], list[str]]:
     if cfg.source == "cifar10":
         return (3, 32, 32), ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     from PIL import Image
-    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes, make_dataset
+    from torchvision.datasets.folder import IMG_EXTENSIONS, find_classes
 
     key = _source_key(cfg)
     with _cache_lock:
@@ -546,13 +588,13 @@ def input_signature(cfg: DataConfig) -> tuple[tuple[int, int, int], list[str]]:
     channels = cfg.channels
     if channels == 0:
         channels = 1
-        for path, _ in make_dataset(str(root), class_to_idx, IMG_EXTENSIONS, allow_empty=True):
+        for path, _ in _image_files(root, class_to_idx, IMG_EXTENSIONS)[0]:
             try:
-                with Image.open(path) as im:  # reads the header only
+                with _open_image(path) as im:  # reads the header only
                     if im.mode not in _GRAY_MODES:
                         channels = 3
                         break
-            except (OSError, ValueError, SyntaxError):
+            except (*_UNREADABLE, Image.DecompressionBombError):
                 continue
     return (channels, cfg.size, cfg.size), list(classes)
 
@@ -562,11 +604,13 @@ def load_image_for_model(path: str | Path, input_shape, mean, std) -> tuple[torc
     from PIL import Image
 
     c, h, w = (int(v) for v in input_shape)
+    if not Path(path).is_file():
+        raise ValueError(f"{Path(path).name} is not a regular file")
     try:
-        with Image.open(path) as im:
+        with _open_image(str(path)) as im:
             im = im.convert("L" if c == 1 else "RGB").resize((w, h), Image.Resampling.BILINEAR)
             arr = np.asarray(im, dtype=np.float32) / 255
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except (*_UNREADABLE, Image.DecompressionBombError) as exc:
         raise ValueError(f"{Path(path).name} cannot be read as an image ({type(exc).__name__})") from None
     raw = torch.from_numpy(arr.reshape(h, w, -1).transpose(2, 0, 1).copy())
     m = torch.tensor(mean, dtype=torch.float32).view(-1, 1, 1)

@@ -17,6 +17,7 @@ from core.datasets.images import (
     channel_stats,
     download_job,
     load_image_folder,
+    load_image_for_model,
     load_source,
     prepare,
 )
@@ -217,3 +218,33 @@ def test_downloaded_mnist_loads_offline_as_uint8(tmp_path):
     data = prepare(cfg)
     assert data.x_train.dtype == torch.float32 and len(data.y_train) == 24
     assert abs(float(data.x_train.mean())) < 1e-4
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims a huge picture (the data never comes)."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    return b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+
+
+def test_bombs_fifos_and_link_loops_in_an_image_folder_are_passed_over(tmp_path):
+    import os
+
+    root = _make_folder(tmp_path / "pets", color=True)
+    (root / "cats" / "bomb.png").write_bytes(_png_header_claiming(20_000, 20_000))
+    os.mkfifo(root / "dogs" / "pipe.png")  # reading it would block forever
+    (root / "cats" / "again").symlink_to(root / "cats", target_is_directory=True)  # a link loop
+    (root / "dogs" / "twin.png").symlink_to(root / "dogs" / "0.png")  # one file reached twice
+    f = load_image_folder(root, size=8)
+    assert f.images.shape[0] == 6  # 3 cats, 3 dogs: no copies through the links
+    assert {str(Path("cats") / "bomb.png"), str(Path("dogs") / "pipe.png")} <= set(f.skipped)
+    from core.datasets.images import input_signature
+
+    assert input_signature(DataConfig(source="folder", folder=str(root), size=8)) == ((3, 8, 8), ["cats", "dogs"])
+    with pytest.raises(ValueError, match="bomb.png cannot be read"):
+        load_image_for_model(root / "cats" / "bomb.png", (3, 8, 8), [0.5] * 3, [0.5] * 3)
+    with pytest.raises(ValueError, match="pipe.png is not a regular file"):
+        load_image_for_model(root / "dogs" / "pipe.png", (3, 8, 8), [0.5] * 3, [0.5] * 3)
