@@ -21,7 +21,11 @@ def fmt(v: float, digits: int = 3) -> str:
         return "−∞" if v < 0 else "∞"
     if math.isnan(v):
         return "nan"
-    if abs(v - round(v)) < 1e-9:
+    if v != 0 and (abs(v) >= 1e6 or abs(v) < 10.0**-digits):
+        # 1e+308 rather than 309 digits (which widened the window past any screen), and
+        # 3e−12 rather than a false 0.
+        s = f"{v:.{digits}g}"
+    elif abs(v - round(v)) < 1e-9:
         s = str(int(round(v)))
     else:
         s = f"{v:.{digits}f}".rstrip("0").rstrip(".")

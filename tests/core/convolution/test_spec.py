@@ -157,6 +157,8 @@ def test_step_text_writes_out_products_partial_sums_and_bias():
     cols = step_csv_rows(steps)
     assert list(cols["value"]) == list(steps.values.ravel()) and len(cols["step"]) == 4
     assert fmt(1 / 3) == "0.333" and fmt(-2.0) == "−2"
+    # a bias of 1e308 printed in full was 309 digits wide; tiny values are not a false 0
+    assert fmt(1e308) == "1e+308" and fmt(-3e-12) == "−3e−12" and fmt(2.5e6) == "2.5e+06"
 
 
 def test_backward_text_names_the_equivalent_convolution():
