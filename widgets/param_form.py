@@ -114,11 +114,13 @@ class NumberField(QWidget):
         self._on_edit()
         return not self.error.isVisible()
 
-    def check(self, v: float) -> None:
+    def check(self, v: float, maximum: float | None = None) -> None:
         """Raise ValueError, with the reason a student reads, unless ``v`` is a value this
-        field accepts; lets a form check every setting before it changes any."""
-        if not (self.minimum <= v <= self.maximum):
-            raise ValueError(f"Must be between {self._fmt(self.minimum)} and {self._fmt(self.maximum)}")
+        field accepts (with ``maximum`` as the top of its range, when the range is about to
+        move); lets a form check every setting before it changes any."""
+        top = self.maximum if maximum is None else maximum
+        if not (self.minimum <= v <= top):
+            raise ValueError(f"Must be between {self._fmt(self.minimum)} and {self._fmt(top)}")
         if self.integer and v != round(v):
             raise ValueError("Must be a whole number")
 

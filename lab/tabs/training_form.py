@@ -122,12 +122,15 @@ class TrainingForm(QWidget):
             out[k] = int(v) if f.integer else float(v)
         return out
 
-    def set_values(self, values: dict, *, emit: bool = True) -> None:
-        """Apply some or all settings; ValueError (and nothing changed) when one is bad."""
+    def check_values(self, values: dict, *, max_batch: int | None = None) -> None:
+        """ValueError naming the setting unless the form can show every one of ``values``.
+
+        ``max_batch`` is the batch-size limit the form will have (the training-set size of
+        data about to be shown): an experiment is checked whole before anything changes."""
         unknown = set(values) - set(DEFAULT_TRAINING)
         if unknown:
             raise ValueError(f"Unknown training setting(s): {', '.join(sorted(unknown))}")
-        for key, v in values.items():  # check everything before touching anything
+        for key, v in values.items():
             if key in self._combos:
                 if self._combos[key].findData(v) < 0:
                     choices = [self._combos[key].itemData(i) for i in range(self._combos[key].count())]
@@ -137,9 +140,13 @@ class TrainingForm(QWidget):
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
                     raise ValueError(f"{key}: expected a number, got {v!r}")
                 try:
-                    field.check(float(v))
+                    field.check(float(v), max_batch if key == "batch_size" else None)
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
+
+    def set_values(self, values: dict, *, emit: bool = True) -> None:
+        """Apply some or all settings; ValueError (and nothing changed) when one is bad."""
+        self.check_values(values)  # everything before touching anything
         before = self.values()
         self._updating = True
         try:

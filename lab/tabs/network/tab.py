@@ -527,7 +527,13 @@ class NetworkTab(LabTab):
     def apply_experiment_state(self, state: dict) -> None:
         """Put a saved setup on screen and show its fresh network (paused)."""
         parsed = read_state(state)  # raises ValueError and changes nothing on bad input
+        # All or nothing: the form's own limits (the batch size against the new data's
+        # training points, the learning rate's range) are checked before anything changes.
+        n_train = int(parsed["points"].is_train.sum())
+        form_keys = set(self.view.training.values())
+        self.view.training.check_values({k: v for k, v in parsed["training"].to_dict().items() if k in form_keys}, max_batch=n_train)
         self.runner.stop()
+        self.view.training.set_max_batch(n_train)
         if parsed["data_settings"] is not None:
             self.view.data_panel.set_settings(parsed["data_settings"])
         self.data_settings = parsed["data_settings"]

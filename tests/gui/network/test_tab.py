@@ -173,3 +173,20 @@ def test_a_hidden_tab_still_draws_the_pictures_its_job_waits_for(qtbot, tab):
     qtbot.waitUntil(lambda: tab.frames_drawn >= frames + 5 and tab.epoch >= epoch + 10, timeout=WAIT)
     assert not tab.isVisible()
     tab.runner.pause()
+
+
+def test_every_preset_opens_after_every_other_and_a_refusal_changes_nothing(qtbot, tab):
+    """Overfitting (30 training points) then batch 250: the batch limit of the new data, not
+    the old, decides -- and a state the form cannot show changes nothing at all."""
+    from lab.experiments import find_preset, load_experiment
+
+    small, full = (load_experiment(find_preset(f"network/{n}")).state for n in ("overfitting", "batch_size_250"))
+    tab.apply_experiment_state(small)
+    tab.apply_experiment_state(full)
+    assert tab.view.training.values()["batch_size"] == full["training"]["batch_size"]
+    tab.apply_experiment_state(small)
+    before = tab.experiment_state()
+    too_fast = {**full, "training": {**full["training"], "lr": 50.0}}  # the core allows 1000, the form 10
+    with pytest.raises(ValueError, match="Learning rate"):
+        tab.apply_experiment_state(too_fast)
+    assert tab.experiment_state() == before
