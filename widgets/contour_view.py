@@ -17,7 +17,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
 
-from widgets.export import export_plot, write_csv
+from widgets.export import drop_scene_export, export_plot, write_csv
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["ContourView", "log_levels"]
@@ -53,6 +53,7 @@ class ContourView(pg.PlotWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent=parent)
+        drop_scene_export(self)
         self.setMinimumSize(320, 280)
         item = self.getPlotItem()
         item.setAspectLocked(False)

@@ -20,6 +20,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QWidget
 
 __all__ = [
+    "drop_scene_export",
     "export_plot",
     "export_widget_png",
     "write_csv",
@@ -29,6 +30,12 @@ __all__ = [
 ]
 
 EXPORT_FILTERS = "PNG image (*.png);;SVG vector image (*.svg);;CSV data (*.csv)"
+
+
+def drop_scene_export(plot: pg.PlotWidget) -> None:
+    """Remove pyqtgraph's own "Export…" from the plot's right-click menu: its SVG exporter
+    fails on Qt 6.11 paths, and the plot's own "Save … as" menu does every format."""
+    plot.scene().contextMenu = []
 
 
 def _plot_item(plot) -> pg.PlotItem:

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 
-from widgets.export import export_plot, write_csv
+from widgets.export import drop_scene_export, export_plot, write_csv
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["Heatmap", "field_to_rgba", "class_probability_rgba", "class_colors", "rgba_to_qimage", "NEGATIVE", "POSITIVE"]
@@ -88,6 +88,7 @@ class Heatmap(pg.PlotWidget):
 
     def __init__(self, title: str = "", parent=None):
         super().__init__(parent=parent)
+        drop_scene_export(self)
         self.setMinimumSize(240, 240)
         self.title = title
         item = self.getPlotItem()

@@ -15,7 +15,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
-from widgets.export import export_plot
+from widgets.export import drop_scene_export, export_plot
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["LivePlot", "Series"]
@@ -89,6 +89,7 @@ class LivePlot(pg.PlotWidget):
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "", *, log_y: bool = False, parent=None):
         super().__init__(parent=parent)
+        drop_scene_export(self)
         self.setMinimumSize(220, 160)
         self.title = title
         self._series: dict[str, Series] = {}

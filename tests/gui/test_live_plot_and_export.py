@@ -102,3 +102,17 @@ def test_readout_shows_values_under_the_cursor(plot, qtbot):
     scene_pos = plot.getPlotItem().vb.mapViewToScene(__import__("pyqtgraph").Point(2.0, 2.0))
     plot._on_mouse_moved((scene_pos,))
     assert "loss = 2" in plot.readout_text()
+
+
+def test_right_click_menu_offers_our_exports_and_not_pyqtgraphs_own(qtbot):
+    """pyqtgraph's scene "Export…" opens an SVG exporter that fails on Qt 6.11 paths."""
+    from widgets.contour_view import ContourView
+    from widgets.heatmap import Heatmap
+
+    for widget in (LivePlot("t", "x", "y"), Heatmap("h"), ContourView()):
+        # What pyqtgraph adds to every item's right-click menu: the scene's own actions.
+        qtbot.addWidget(widget)
+        assert not any("Export" in a.text() for a in widget.scene().contextMenu)
+        if not isinstance(widget, Heatmap):  # the heatmap saves through its tab
+            menu_titles = [a.text() for a in widget.getPlotItem().vb.menu.actions()]
+            assert any(t.startswith("Save") for t in menu_titles), menu_titles
