@@ -45,6 +45,7 @@ class RedrawScheduler(QObject):
         # perf_counter counts from boot, so "never drawn" must be -inf, not 0.0.
         self._last_frame = -math.inf
         self._armed_for = math.inf  # when the armed timer fires (perf_counter time)
+        self._in_frame = False
         self.frames = 0  # frames run (timer firings), for tests and the benchmark
         self.redraws = 0  # view.redraw() calls made by the scheduler
         self._timer = QTimer(self)
@@ -62,7 +63,8 @@ class RedrawScheduler(QObject):
         period = self.period_s if max_hz is None else max(self.period_s, 1.0 / max_hz)
         self._pending[view] = period
         if view.isVisible():
-            self._arm(self._due(view, period))
+            if not self._in_frame:  # a frame running now draws it or arms for it itself
+                self._arm(self._due(view, period))
         else:
             self._watch(view)
 
@@ -114,15 +116,26 @@ class RedrawScheduler(QObject):
         self._last_frame = now
         self._armed_for = math.inf
         self.frames += 1
-        later = math.inf  # the earliest throttled view not due in this frame
-        for view, period in list(self._pending.items()):
-            if not self._shown(view):
-                continue
-            due = self._last_drawn.get(view, -math.inf) + period
-            if due > now + EARLY_S:
-                later = min(later, due)
-            else:
-                self._draw(view, now)
+        later = math.inf  # the earliest view not due in this frame
+        drew = True
+        self._in_frame = True
+        try:
+            # Views asked for by a redraw in this frame (a page that fills its plots) are
+            # drawn in it too; a view drawn once is not due again in the same frame, so
+            # this ends.
+            while drew:
+                drew = False
+                for view, period in list(self._pending.items()):
+                    if not self._shown(view):
+                        continue
+                    due = self._last_drawn.get(view, -math.inf) + period
+                    if due > now + EARLY_S:
+                        later = min(later, due)
+                    else:
+                        self._draw(view, now)
+                        drew = True
+        finally:
+            self._in_frame = False
         if later < math.inf:
             self._arm(later)
 

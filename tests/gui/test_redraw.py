@@ -53,6 +53,21 @@ def test_many_requests_before_a_frame_are_one_redraw(scheduler, qtbot):
     assert not scheduler.active  # nothing left to draw: no timer
 
 
+def test_a_view_asked_for_by_another_redraw_is_drawn_in_the_same_frame(scheduler, qtbot):
+    plot = shown(qtbot, View(scheduler))
+
+    class Page(View):
+        def redraw(self):  # a page that fills its plot: the plot asks for a frame
+            super().redraw()
+            plot.ask()
+
+    page = shown(qtbot, Page(scheduler))
+    page.ask()
+    qtbot.waitUntil(lambda: plot.redrawn == 1)
+    assert page.redrawn == 1 and scheduler.frames == 1
+    assert not scheduler.active  # and no empty frame is left armed behind it
+
+
 def test_frames_come_at_most_at_the_frame_rate(qtbot):
     scheduler = RedrawScheduler(hz=20)
     busy = shown(qtbot, View(scheduler, again=True))  # asks again from every redraw
