@@ -3,8 +3,9 @@ what the network will see.
 
 Every change to the pipeline, the image, the seed or the number of draws starts a
 fresh grid job (the runner stops the old one and drops its stale results); the draws
-arrive progressively and are painted from a 30 Hz timer. The grid on screen is only
-replaced draw by draw, so a pipeline that fails on an image leaves the last good grid.
+arrive progressively and are painted on the redraw scheduler's frames (at most ~30 a
+second). The grid on screen is only replaced draw by draw, so a pipeline that fails on
+an image leaves the last good grid.
 torchvision is imported by the job (on the worker thread), never by this module.
 """
 
