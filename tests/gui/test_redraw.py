@@ -159,6 +159,18 @@ def test_draw_now_catches_a_hidden_view_up_and_drops_its_request(scheduler, qtbo
     assert view.redrawn == 1  # its Show finds nothing waiting
 
 
+def test_flush_draws_every_shown_request_now_and_leaves_hidden_ones_waiting(scheduler, qtbot):
+    shown_one = shown(qtbot, View(scheduler))
+    slow = shown(qtbot, View(scheduler, max_hz=1))
+    hidden = View(scheduler)
+    qtbot.addWidget(hidden)
+    for view in (shown_one, slow, hidden):
+        view.ask()
+    scheduler.flush()
+    assert (shown_one.redrawn, slow.redrawn, hidden.redrawn) == (1, 1, 0)
+    assert scheduler.is_pending(hidden) and not scheduler.active
+
+
 def test_cancel_drops_a_request(scheduler, qtbot):
     view = shown(qtbot, View(scheduler))
     view.ask()
