@@ -206,9 +206,8 @@ class JobRunner(QObject):
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         thread.start()
-        self._speed_mark = (time.perf_counter(), 0)
-        self._speed_timer.start()
         self._set_state(JobState.PAUSED if paused else JobState.RUNNING)
+        self._follow_speed()  # also when the state stays "running": a new job counts from 0
         return self._generation
 
     def rerun(self, transform_cfg: Callable[[Any], Any] | None = None) -> int | None:
@@ -283,9 +282,16 @@ class JobRunner(QObject):
     def _set_state(self, state: JobState) -> None:
         if state != self._state:
             self._state = state
-            if not state.is_active:
-                self._speed_timer.stop()
+            self._follow_speed()
             self.state_changed.emit(state)
+
+    def _follow_speed(self) -> None:
+        """Measure the speed only while running: a paused or ended job wakes no timer."""
+        if self._state == JobState.RUNNING and self._ctl is not None:
+            self._speed_mark = (time.perf_counter(), self._ctl.checkpoints)
+            self._speed_timer.start()
+        else:
+            self._speed_timer.stop()
 
     @Slot()
     def _drain(self) -> None:

@@ -1,8 +1,9 @@
 """ContourView: a 2-D loss surface as a shaded map with log-spaced contour lines, the
 paths of several racers drawn as they move, minima marked, click to choose a start.
 
-Data arrive by :meth:`append_points` (cheap: numpy buffers); a ~30 Hz timer pushes
-only what changed to pyqtgraph. Arrows (gradient, velocity, ...) can be shown at one
+Data arrive by :meth:`append_points` (cheap: numpy buffers) and ask the redraw
+scheduler for a frame, which pushes only what changed to pyqtgraph (at most ~30 times a
+second, and never while the map is idle or hidden). Arrows (gradient, velocity, ...) can be shown at one
 racer's point. Export: PNG at a scale, SVG, CSV of the paths; :meth:`frames` renders
 the race step by step for an animated GIF.
 """
@@ -13,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.export import drop_scene_export, export_plot, write_csv
+from widgets.redraw import request_redraw
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["ContourView", "log_levels"]
 
-REDRAW_HZ = 30
 N_LEVELS = 14
 
 
@@ -87,10 +88,6 @@ class ContourView(pg.PlotWidget):
         self._grid: tuple | None = None
         self.scene().sigMouseClicked.connect(self._on_click)
         self._add_export_menu()
-        self._timer = QTimer(self)
-        self._timer.setInterval(round(1000 / REDRAW_HZ))
-        self._timer.timeout.connect(self.redraw)
-        self._timer.start()
         theme().changed.connect(self._restyle)
         self._restyle(theme().style)
 
@@ -148,7 +145,7 @@ class ContourView(pg.PlotWidget):
         self._paths = [np.empty((256, 2)) for _ in names]
         self._counts = [0] * len(names)
         self._visible_upto = None
-        self._dirty = True
+        self._mark_dirty()
 
     def append_points(self, chunk: np.ndarray) -> None:
         """Positions (k, N, 2) of the N racers at k more steps (or (N, 2) for one)."""
@@ -161,7 +158,7 @@ class ContourView(pg.PlotWidget):
                 self._paths[i] = np.resize(self._paths[i], (max(need, 2 * len(self._paths[i])), 2))
             self._paths[i][self._counts[i] : need] = chunk[:, i]
             self._counts[i] = need
-        self._dirty = True
+        self._mark_dirty()
 
     def path(self, i: int) -> np.ndarray:
         return self._paths[i][: self._counts[i]].copy()
@@ -229,6 +226,10 @@ class ContourView(pg.PlotWidget):
         return self._arrows[i]
 
     # -- drawing -----------------------------------------------------------------
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        request_redraw(self)
+
     @Slot()
     def redraw(self) -> None:
         if not self._dirty:
@@ -334,7 +335,7 @@ class ContourView(pg.PlotWidget):
             xs, ys, Z, floor = self._grid
             self.set_surface(xs, ys, Z, floor, np.column_stack(self._minima.getData()) if len(self._minima.data) else [],
                              item.titleLabel.text)
-        self._dirty = True
+        self._mark_dirty()
 
     def _restyle_title(self) -> None:
         style = theme().style

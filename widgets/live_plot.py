@@ -1,26 +1,27 @@
-"""LivePlot: append-only curves redrawn from a ~30 Hz timer, never once per event.
+"""LivePlot: append-only curves redrawn on change at most ~30 times a second, never once
+per event.
 
-Appending only stores numbers (amortised O(1)); the timer pushes to pyqtgraph just
-the series that changed since the last frame. Log-y, legend, a readout of the values
+Appending only stores numbers (amortised O(1)) and asks the redraw scheduler for a
+frame; the frame pushes to pyqtgraph just the series that changed since the last one.
+An idle or hidden plot wakes no timer. Log-y, legend, a readout of the values
 under the cursor, and export (PNG at ×1–×4, SVG, CSV) from the context menu.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog
 
 from widgets.export import drop_scene_export, export_plot
+from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["LivePlot", "Series"]
-
-REDRAW_HZ = 33  # ~30 Hz: a frame every 30 ms
 
 
 def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,9 +38,13 @@ def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.n
 
 
 class Series:
-    """A growable (x, y) buffer with doubling capacity."""
+    """A growable (x, y) buffer with doubling capacity.
 
-    def __init__(self, name: str, color: str, width_factor: float = 1.0, dash: bool = False, symbol: str | None = None):
+    ``on_change`` is called when the series turns dirty (not at every append): its plot
+    asks for one frame, and the appends until that frame cost nothing more."""
+
+    def __init__(self, name: str, color: str, width_factor: float = 1.0, dash: bool = False, symbol: str | None = None,
+                 on_change: Callable[[], None] | None = None):
         self.name = name
         self.color = color
         self.width_factor = width_factor
@@ -50,6 +55,13 @@ class Series:
         self.n = 0
         self.dirty = False
         self.curve: pg.PlotDataItem | None = None
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        if not self.dirty:
+            self.dirty = True
+            if self._on_change is not None:
+                self._on_change()
 
     def append(self, x: float, y: float) -> None:
         if self.n == len(self._x):
@@ -58,7 +70,7 @@ class Series:
         self._x[self.n] = x
         self._y[self.n] = y
         self.n += 1
-        self.dirty = True
+        self._changed()
 
     def extend(self, xs: Iterable[float], ys: Iterable[float]) -> None:
         xs, ys = np.asarray(xs, float).ravel(), np.asarray(ys, float).ravel()
@@ -69,7 +81,7 @@ class Series:
         self._x[self.n : need] = xs
         self._y[self.n : need] = ys
         self.n = need
-        self.dirty = True
+        self._changed()
 
     def set(self, xs, ys) -> None:
         self.n = 0
@@ -125,9 +137,6 @@ class LivePlot(pg.PlotWidget):
         self._cache_static_items()
         self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
         self._add_export_menu()
-        self._timer = QTimer(self)
-        self._timer.setInterval(round(1000 / REDRAW_HZ))
-        self._timer.timeout.connect(self._on_timer)
         theme().changed.connect(self._restyle)
         self._restyle(theme().style)
 
@@ -137,7 +146,7 @@ class LivePlot(pg.PlotWidget):
         s = self._series.get(name)
         if s is None:
             color = color or theme().style.series_color(len(self._series))
-            s = Series(name, color, width, dash, symbol)
+            s = Series(name, color, width, dash, symbol, on_change=self._request_redraw)
             if symbol:
                 s.curve = self.getPlotItem().plot([], [], name=name)
             else:
@@ -188,23 +197,14 @@ class LivePlot(pg.PlotWidget):
         return s.x.copy(), s.y.copy()
 
     # -- drawing ----------------------------------------------------------------
-    @Slot()
-    def _on_timer(self) -> None:
-        if self.isVisible():
-            self.redraw()
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.redraw()
-        self._timer.start()
-
-    def hideEvent(self, event) -> None:
-        super().hideEvent(event)
-        self._timer.stop()  # a hidden plot keeps its data dirty and draws when shown
+    def _request_redraw(self) -> None:
+        # A hidden plot keeps its series dirty and is drawn when it is shown.
+        request_redraw(self)
 
     def redraw(self) -> None:
-        """Push changed series to their curves (the timer does this ~30 times a second
-        while the plot is visible; exports and headless runs call it directly)."""
+        """Push changed series to their curves (the redraw scheduler does this at most
+        ~30 times a second while the plot is visible; exports and headless runs call it
+        directly)."""
         changed = False
         max_points = max(400, 2 * self.width())
         for s in self._series.values():
@@ -364,7 +364,8 @@ class LivePlot(pg.PlotWidget):
         return cols
 
     def export(self, path: str | Path, scale: float = 1.0) -> Path:
-        self.redraw()
+        self.redraw()  # the file shows the latest data, whether a frame drew it yet or not
+        redraw_scheduler().cancel(self)
         cols = self.csv_columns() if Path(path).suffix.lower() == ".csv" else None
         return export_plot(self, path, scale, csv_columns=cols)
 

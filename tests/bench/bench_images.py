@@ -111,7 +111,7 @@ def gui_fps(seconds: float = 4.0) -> dict:
 
     def tick():
         ticks[0] += 1
-        tab.results.refresh()
+        tab.results.redraw()
         tab.results.loss_plot.redraw()
         tab.results.acc_plot.redraw()
 

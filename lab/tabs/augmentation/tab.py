@@ -3,8 +3,9 @@ what the network will see.
 
 Every change to the pipeline, the image, the seed or the number of draws starts a
 fresh grid job (the runner stops the old one and drops its stale results); the draws
-arrive progressively and are painted from a 30 Hz timer. The grid on screen is only
-replaced draw by draw, so a pipeline that fails on an image leaves the last good grid.
+arrive progressively and are painted on the redraw scheduler's frames (at most ~30 a
+second). The grid on screen is only replaced draw by draw, so a pipeline that fails on
+an image leaves the last good grid.
 torchvision is imported by the job (on the worker thread), never by this module.
 """
 
@@ -28,6 +29,7 @@ from lab.tabs.base import LabTab
 from widgets.export import export_widget_png
 from widgets.image_grid_view import ImageGridView
 from widgets.live_plot import LivePlot
+from widgets.redraw import request_redraw
 
 __all__ = ["AugmentationTab"]
 
@@ -99,10 +101,6 @@ class AugmentationTab(LabTab):
         self._regen.setSingleShot(True)
         self._regen.setInterval(5)  # coalesces a burst of changes (one event-loop pass) into one restart
         self._regen.timeout.connect(self.regenerate)
-        self._paint = QTimer(self)
-        self._paint.setInterval(33)
-        self._paint.timeout.connect(self._flush)
-        self._paint.start()
 
         c = self.controls
         c.editor.set_entries(default_spec()["transforms"])
@@ -316,7 +314,9 @@ class AugmentationTab(LabTab):
                 self._pending_n = ev.data["n"]
                 if self._awaiting_first:  # the first draw after a change goes on screen at once
                     self._awaiting_first = False
-                    self._flush()
+                    self.redraw()
+                else:
+                    request_redraw(self)
             elif ev.kind == "stats":
                 self.histograms.show_stats(ev.data)
             elif ev.kind == "sweep":
@@ -327,12 +327,12 @@ class AugmentationTab(LabTab):
                 self.code_text = ev.data["text"]
                 self.code_view.setPlainText(self.code_text)
         elif isinstance(ev, Finished):
-            self._flush()
+            self.redraw()
             self.preprocess_page.set_images([d["image"] for _, d in sorted(self.draws.items())])
 
-    @Slot()
-    def _flush(self) -> None:
-        """Paint the draws that arrived since the last frame (runs at ~30 Hz)."""
+    def redraw(self) -> None:
+        """Paint the draws that arrived since the last frame (the redraw scheduler calls
+        this at most ~30 times a second while draws arrive)."""
         if not self._pending:
             return
         if self.grid_view.count() != self._pending_n:
@@ -426,7 +426,7 @@ class AugmentationTab(LabTab):
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         self.run_to_end()
-        self._flush()
+        self.redraw()
         written = self.export_views(out, scale)  # showing the preprocessing page refreshes it
         (out / "pipeline.py").write_text(self.code_text, encoding="utf-8")
         written += [out / "pipeline.py", self.save_pipeline(out / "pipeline.json")]

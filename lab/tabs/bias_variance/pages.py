@@ -1,6 +1,7 @@
 """Pages of the bias–variance tab: the fitted curves, the U-curve against complexity,
 learning curves against n, and early stopping. Each page keeps the latest results
-and redraws from a ~30 Hz timer when something changed (never once per event)."""
+and, when something changed, asks the redraw scheduler for a frame (never a redraw
+per event, and no timer while nothing changes)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
@@ -16,6 +17,7 @@ from core.bias_variance.config import KNOBS, sweep_values
 from core.engine import Event, Finished, History, Metrics, Snapshot
 from lab.tabs.bias_variance.plane import PlaneView
 from widgets.live_plot import LivePlot
+from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import theme
 
 __all__ = ["Page", "FitsPage", "ComplexityPage", "LearningPage", "EarlyStoppingPage", "gapped", "faint", "marker_line", "ERROR_SERIES"]
@@ -77,11 +79,6 @@ class Page(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._dirty = False
-        self._timer = QTimer(self)
-        self._timer.setInterval(33)
-        self._timer.timeout.connect(self._tick)
-        self._timer.start()
         self.summary = QLabel(" ")
         self.summary.setWordWrap(True)
         self.summary.setMinimumHeight(3 * self.summary.fontMetrics().lineSpacing() + 4)
@@ -107,24 +104,20 @@ class Page(QWidget):
                 item.setBrush(pg.mkBrush(style.series_color(7)))
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
 
-    def mark_dirty(self) -> None:
-        self._dirty = True
-
     @Slot()
-    def _tick(self) -> None:
-        if self._dirty:
-            self._dirty = False
-            self.redraw()
+    def mark_dirty(self) -> None:
+        request_redraw(self)
 
     def flush(self) -> None:
-        """Draw now (before an export)."""
-        self._tick()
+        """Draw now, shown or not (before an export)."""
+        redraw_scheduler().draw_now(self)
         for view in self.plots().values():
             if isinstance(view, LivePlot):
                 view.redraw()
 
     def redraw(self) -> None:
-        pass
+        """Draw what the page adds to its plots (markers, labels); the redraw scheduler
+        calls this after :meth:`mark_dirty`."""
 
     def prepare(self, cfg) -> None:
         """Before a run of ``cfg``: e.g. show the x range the curves will fill."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QScrollArea, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from core.datasets.images import DOWNLOADABLE, SOURCES, input_signature, is_downloaded
@@ -29,7 +29,6 @@ from widgets.play_controls import PlayControls
 __all__ = ["ImagesTab", "DEFAULT_TRAINING"]
 
 DEFAULT_TRAINING = {"optimizer": "adam", "lr": 0.003, "batch_size": 64, "patience": 0, "seed": 0}
-REFRESH_MS = 66  # ~15 Hz for the image views; the LivePlots redraw on their own timers
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
@@ -104,10 +103,6 @@ class ImagesTab(LabTab):
         self.data_panel.changed.connect(self._update_report)
         self.data_panel.downloaded.connect(self._on_downloaded)
         self.runner.state_changed.connect(lambda _s: self.model_panel.update_buttons())
-        self._timer = QTimer(self)
-        self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.results.refresh)
-        self._timer.start()
         self.stack.set_layers(preset_layers("small_cnn"), emit=False)
         self._update_report()
 
@@ -228,7 +223,7 @@ class ImagesTab(LabTab):
         elif isinstance(ev, Finished):
             self.trained = dict(ev.summary)
             self.results.on_finished(ev.summary)
-            self.results.refresh()
+            self.results.redraw()
             self.model_panel.update_buttons()
 
     def plots(self) -> dict:
@@ -237,7 +232,7 @@ class ImagesTab(LabTab):
     def run_to_end(self, job_spec=None, max_events=None) -> int:
         n = super().run_to_end(job_spec, max_events)
         self.results.setCurrentIndex(3)  # draw the Inside page too, for export
-        self.results.refresh()
+        self.results.redraw()
         self.results.setCurrentIndex(0)
         return n
 
@@ -270,6 +265,5 @@ class ImagesTab(LabTab):
         self.stack.set_layers(layers)
 
     def shutdown(self) -> None:
-        self._timer.stop()
         self.data_panel.shutdown()
         super().shutdown()

@@ -1,7 +1,7 @@
 """What the image lab shows: curves, confusion, prediction grid, filters, feature maps.
 
-Events only store data and mark views dirty; :meth:`ResultsView.refresh` (from the
-tab's timer) draws what changed. Feature maps and class probabilities of the chosen
+Events only store data and mark views dirty, which asks the redraw scheduler for a
+frame; :meth:`ResultsView.redraw` then draws what changed. Feature maps and class probabilities of the chosen
 image are computed here, on the GUI thread, from the latest weights the job sent —
 a forward pass of one image through a small network takes a millisecond.
 """
@@ -33,11 +33,13 @@ from widgets.export import export_plot, write_csv
 from widgets.image_grid import ImageGrid
 from widgets.live_plot import LivePlot
 from widgets.matrix_view import MatrixView
+from widgets.redraw import request_redraw
 from widgets.theme import theme
 
 __all__ = ["ResultsView", "BarChart"]
 
 CORRECT, WRONG = "#2e9d4a", "#d03030"
+IMAGE_VIEWS_HZ = 15  # the grid, matrix and feature maps cost more than a curve: half the frame rate
 
 
 class BarChart(QWidget):
@@ -210,7 +212,8 @@ class ResultsView(QTabWidget):
         self.best_acc = 0.0
         self.steps_total = 0
         self.step = 0
-        self._dirty = {"grid", "eval", "inside"}
+        self._dirty: set[str] = set()
+        self._mark("grid", "eval", "inside")
         self.confusion.clear()
         self.per_class.set_values([], [])
         self.probs.set_values([], [])
@@ -241,7 +244,7 @@ class ResultsView(QTabWidget):
         if self.selected is None and len(self.grid_images):
             self.selected = 0
         self.grid.set_selected(self.selected)
-        self._dirty |= {"grid", "inside"}
+        self._mark("grid", "inside")
 
     def on_history(self, ev: History) -> None:
         self.loss_plot.series("train loss", width=0.6).extend(ev.steps, ev.values["train_loss"])
@@ -255,23 +258,28 @@ class ResultsView(QTabWidget):
         self.metrics = dict(v)
         self.best_acc = max(self.best_acc, v["val_acc"])
         self.step = ev.step
-        self._dirty.add("stats")
+        self._mark("stats")
 
     def on_eval(self, data: dict) -> None:
         self.last_eval = data
         self.grid_pred = data["grid_pred"]
         if "state" in data:
             self.state = data["state"]
-            self._dirty.add("inside")
-        self._dirty |= {"eval", "grid"}
+            self._mark("inside")
+        self._mark("eval", "grid")
 
     def on_finished(self, summary: dict) -> None:
         self.state = summary.get("state", self.state)
         self.spec = summary.get("spec", self.spec)
-        self._dirty |= {"inside", "stats"}
+        self._mark("inside", "stats")
 
     # -- drawing -----------------------------------------------------------------------
-    def refresh(self) -> None:
+    def _mark(self, *parts: str) -> None:
+        self._dirty.update(parts)
+        request_redraw(self, max_hz=IMAGE_VIEWS_HZ)
+
+    def redraw(self) -> None:
+        """Draw the parts that changed (the redraw scheduler calls this after a change)."""
         dirty, self._dirty = self._dirty, set()
         if "stats" in dirty and self.metrics:
             m = self.metrics
@@ -291,7 +299,7 @@ class ResultsView(QTabWidget):
         if "inside" in dirty and self.currentIndex() == 3:
             self._update_inside()
         elif "inside" in dirty:
-            self._dirty.add("inside")  # draw when the page is shown
+            self._dirty.add("inside")  # drawn when the page is shown (currentChanged asks again)
 
     def _update_grid_labels(self) -> None:
         if self.grid_images is None:
@@ -348,12 +356,12 @@ class ResultsView(QTabWidget):
         self.external_image = (normalized, raw, model, list(classes))
         self.setCurrentIndex(3)
         self._mark_inside()
-        self.refresh()
+        self.redraw()
         return class_probabilities(model, normalized)
 
     @Slot()
     def _mark_inside(self, *_args) -> None:
-        self._dirty.add("inside")
+        self._mark("inside")
 
     def current_model(self):
         """The network with the latest weights the job sent (rebuilt when the spec changes)."""

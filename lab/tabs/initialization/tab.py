@@ -22,10 +22,10 @@ from lab.tabs.initialization.controls import InitControls
 from lab.tabs.initialization.views import SignalsView, TrainingView
 from widgets.export import export_widget_png
 from widgets.play_controls import PlayControls
+from widgets.redraw import request_redraw
 
 __all__ = ["InitializationTab"]
 
-REDRAW_MS = 33
 RECOMPUTE_EVERY_MS = 40  # a slider drag starts at most one run per 40 ms, the last value always
 
 
@@ -67,11 +67,7 @@ class InitializationTab(LabTab):
 
         self.results: dict[str, dict] = {}
         self.notes: list[str] = []
-        self._dirty = False
-        self._redraw_timer = QTimer(self)
-        self._redraw_timer.setInterval(REDRAW_MS)
-        self._redraw_timer.timeout.connect(self._redraw)
-        self._redraw_timer.start()
+        self._dirty = False  # results or view choices changed since the signals view was drawn
         self._recompute_timer = QTimer(self)
         self._recompute_timer.setSingleShot(True)
         self._recompute_timer.setInterval(RECOMPUTE_EVERY_MS)
@@ -150,7 +146,7 @@ class InitializationTab(LabTab):
     def on_event(self, event: Event) -> None:
         if isinstance(event, Snapshot) and event.kind == "layers":
             self.results[event.data["scheme"]] = event.data
-            self._dirty = True
+            self._mark_dirty()
         elif isinstance(event, Snapshot) and event.kind == "symmetry":
             self.training.show_symmetry({**event.data, "step": event.step})
         elif isinstance(event, History):
@@ -162,11 +158,14 @@ class InitializationTab(LabTab):
             self.notes.append(event.text)
             self.banner.show_message("; ".join(self.notes), "warning")
 
+    @Slot()
     def _mark_dirty(self) -> None:
         self._dirty = True
+        request_redraw(self)
 
-    @Slot()
-    def _redraw(self) -> None:
+    def redraw(self) -> None:
+        """Draw the signals view from the latest results (the redraw scheduler calls this
+        after a change; exports call it to catch up)."""
         if not self._dirty:
             return
         self._dirty = False
@@ -181,7 +180,7 @@ class InitializationTab(LabTab):
         self.signals.set_schemes(self.controls.checked_schemes())
         self.signals.clear()
         self.training.clear()
-        self._dirty = True
+        self._mark_dirty()
 
     # -- export and state ---------------------------------------------------------------------
     def plots(self) -> dict:
@@ -193,7 +192,7 @@ class InitializationTab(LabTab):
 
     def save_comparison_sheet(self, path: str | Path, scale: float = 2.0) -> Path:
         """The signals view (every scheme's histograms and the curves across depth) as PNG."""
-        self._redraw()
+        self.redraw()
         for plot in self.signals.depth_plots().values():
             plot.redraw()
         return export_widget_png(self.signals, path, scale)
@@ -207,7 +206,7 @@ class InitializationTab(LabTab):
     def _export_all_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export every view into a folder")
         if folder:
-            self._redraw()
+            self.redraw()
             written = self.export_views(Path(folder), 2.0)
             self.banner.show_message(f"Wrote {len(written)} files to {folder}", "info")
 
@@ -217,7 +216,7 @@ class InitializationTab(LabTab):
         self._recompute_timer.stop()  # the synchronous run below replaces it
         self.runner.shutdown()  # and a run in flight must not deliver its (other) results into it
         self.run_to_end()
-        self._redraw()
+        self.redraw()
         for plot in self.signals.depth_plots().values():
             plot.redraw()
         QCoreApplication.processEvents()  # let the headers' layout take their new text
@@ -236,5 +235,5 @@ class InitializationTab(LabTab):
             raise ValueError("The experiment state must be an object")
         self.controls.apply_state(state)
         self.signals.set_schemes(self.controls.checked_schemes())
-        self._dirty = True
+        self._mark_dirty()
         self._recompute_timer.start()

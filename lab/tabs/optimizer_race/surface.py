@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -32,9 +32,10 @@ from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_fro
 from widgets.contour_view import ContourView
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField, parse_number
+from widgets.redraw import request_redraw
 from widgets.theme import theme
 
-__all__ = ["SurfacePage", "StackedPlot", "DEFAULT_SURFACE_STATE"]
+__all__ = ["SurfacePage", "DEFAULT_SURFACE_STATE"]
 
 DEFAULT_SURFACE_STATE = {
     "surface": "quadratic",
@@ -48,24 +49,7 @@ DEFAULT_SURFACE_STATE = {
     "racers": [racer_values(s.kind) for s in DEFAULT_RACERS],
 }
 ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
-
-
-class StackedPlot(LivePlot):
-    """A LivePlot on a page of a stack: while hidden it leaves its timer redraws for later
-    (its series stay dirty and are drawn when it is shown, or when it is exported)."""
-
-    _exporting = False
-
-    def redraw(self) -> None:
-        if self.isVisible() or self._exporting:
-            super().redraw()
-
-    def export(self, path, scale: float = 1.0):
-        self._exporting = True
-        try:
-            return super().export(path, scale)
-        finally:
-            self._exporting = False
+PANELS_HZ = 5  # a table refresh costs more than a frame of the map: the panels keep to 5 a second
 
 
 class SurfacePage(QWidget):
@@ -150,10 +134,10 @@ class SurfacePage(QWidget):
                                [(self.inspector, 2), (QLabel("Leaderboard"), 0), (self.board, 3)])
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
-        self.dist_plot = StackedPlot("Distance to minimum", "step", "", log_y=True)
-        self.grad_plot = StackedPlot("Gradient norm |g|", "step", "", log_y=True)
-        self.stepsize_plot = StackedPlot("Step size |Δp|", "step", "", log_y=True)
-        self.lr_plot = StackedPlot("Learning rate η", "step", "", log_y=True)
+        self.dist_plot = LivePlot("Distance to minimum", "step", "", log_y=True)
+        self.grad_plot = LivePlot("Gradient norm |g|", "step", "", log_y=True)
+        self.stepsize_plot = LivePlot("Step size |Δp|", "step", "", log_y=True)
+        self.lr_plot = LivePlot("Learning rate η", "step", "", log_y=True)
         for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
             p.legend.setVisible(False)  # the racer list and the map carry the colours' names
         # Two curves on screen (loss and one chosen metric): every visible plot repaints
@@ -199,13 +183,10 @@ class SurfacePage(QWidget):
         self.racers.changed.connect(self._on_racers_changed)
         self._on_surface_changed()
         self._on_racers_changed()
-        # Snapshots only store data; the leaderboard and the step panel are rebuilt from
-        # this timer (a table refresh per snapshot would cost more than a frame).
+        # Snapshots only store data; the leaderboard and the step panel are rebuilt on
+        # the redraw scheduler's frames (a table refresh per snapshot would cost more
+        # than a frame).
         self._panels_dirty = False
-        self._panel_timer = QTimer(self)
-        self._panel_timer.setInterval(200)
-        self._panel_timer.timeout.connect(self.refresh_panels)
-        self._panel_timer.start()
 
     # -- settings ---------------------------------------------------------------
     def plots(self) -> dict:
@@ -390,7 +371,7 @@ class SurfacePage(QWidget):
         elif isinstance(ev, Snapshot) and ev.kind == "race":
             self._add_chunk(ev.data)
         elif isinstance(ev, Finished) and "leaderboard" in ev.summary:
-            self.refresh_panels()
+            self.redraw()
             self._show_board(ev.summary["leaderboard"])
 
     def _begin(self, data: dict) -> None:
@@ -433,9 +414,12 @@ class SurfacePage(QWidget):
         if "inspect" in data:
             self._inspect_data = data["inspect"]
         self._panels_dirty = True
+        request_redraw(self, max_hz=PANELS_HZ)
 
     @Slot()
-    def refresh_panels(self) -> None:
+    def redraw(self) -> None:
+        """Rebuild the leaderboard and the step-by-step panel from the latest snapshot
+        (the map and the curves draw themselves)."""
         if not self._panels_dirty or self._reached is None or self._last_gap is None:
             return
         self._panels_dirty = False

@@ -117,9 +117,9 @@ class OptimizersTab(LabTab):
         return self._page(self.current_page()).plots()
 
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
-        # After a headless run no timer has fired yet: bring the map and panels up to date.
+        # After a headless run no frame has drawn yet: bring the map and panels up to date.
         self.surface_page.contour.redraw()
-        self.surface_page.refresh_panels()
+        self.surface_page.redraw()
         written = super().export_views(out, scale)
         # The map also gives SVG and its paths as CSV (the base writes plain plots as PNG only).
         if self.current_page() != "surface":

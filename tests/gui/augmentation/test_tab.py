@@ -27,7 +27,7 @@ def tab(make_tab, qtbot):
 def settled(tab, qtbot, timeout=15000):
     """Wait until the newest grid job has finished and its draws are painted."""
     qtbot.waitUntil(lambda: not tab._regen.isActive() and tab.runner.state in (JobState.FINISHED, JobState.FAILED), timeout=timeout)
-    tab._flush()
+    tab.redraw()
 
 
 def select_step(tab, qtbot, title):

@@ -104,7 +104,7 @@ def test_train_look_inside_save_load_predict(tab, qtbot, tmp_path):
     _click_at_center(qtbot, res.grid, res.grid.cell_rect(3))
     assert res.selected == 3
     res.setCurrentIndex(3)
-    res.refresh()
+    res.redraw()
     names, probs = res.probs.values()
     assert names == res.classes and probs.sum() == pytest.approx(1, abs=1e-5)
     assert res.maps.count() == 8 and res.map_layer.count() == 6
