@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from lab.tabs.network.tab import NetworkTab
+from widgets.redraw import redraw_scheduler
 
 WAIT = 30000  # ms; the shared test machine can be slow, real work finishes far sooner
 
@@ -177,3 +178,13 @@ def test_a_hidden_tab_still_draws_the_pictures_its_job_waits_for(qtbot, tab):
     qtbot.waitUntil(lambda: tab.frames_drawn >= frames + 5 and tab.epoch >= epoch + 10, timeout=WAIT)
     assert not tab.isVisible()
     tab.runner.pause()
+
+
+def test_an_edit_behind_another_tab_is_drawn_once_the_tab_is_shown(qtbot, tab):
+    tab.hide()
+    frames = tab.frames_drawn
+    tab.view.discretize.setChecked(True)  # a hidden box takes no clicks
+    assert redraw_scheduler().is_pending(tab)  # asked; drawn when shown, not before
+    tab.show()
+    qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
+    assert not redraw_scheduler().is_pending(tab)
