@@ -28,6 +28,7 @@ from lab.tabs.network.model_files import read_network_model, save_network_model
 from lab.tabs.network.pictures import feature_images, network_images
 from lab.tabs.network.view import NetworkView
 from widgets.export import save_gif
+from widgets.redraw import redraw_scheduler, request_redraw
 
 __all__ = ["NetworkTab"]
 
@@ -63,11 +64,12 @@ class NetworkTab(LabTab):
         self._initial_weights: dict | None = None  # a loaded or hand-edited network, for the next start
         # No periodic timer: each new picture schedules one redraw (the job sends at most
         # ~60 a second), and a timer waking while the job trains would cost it the
-        # interpreter lock for nothing.
+        # interpreter lock for nothing. The curves redraw more slowly than pictures
+        # arrive; this single shot brings them the last epochs when no picture follows.
         self._curve_timer = QTimer(self)
         self._curve_timer.setSingleShot(True)
         self._curve_timer.setInterval(round(CURVE_PERIOD_S * 1000))
-        self._curve_timer.timeout.connect(self._schedule_redraw)
+        self._curve_timer.timeout.connect(self._request_redraw)
         self.view = NetworkView(max_batch=int(self.points.is_train.sum()))
         self.set_content(self.view)
         self.bind_play_controls(self.view.controls)
@@ -383,18 +385,29 @@ class NetworkTab(LabTab):
 
     @Slot()
     def _mark_dirty(self, *_):
+        """An edit or a new runner state: redraw on the application's next frame, once shown."""
         self._dirty = True
-        self._schedule_redraw()
+        request_redraw(self)
+
+    @Slot()
+    def _request_redraw(self) -> None:
+        request_redraw(self)
 
     @Slot()
     def _schedule_redraw(self) -> None:
+        """A new picture: draw it as soon as the event loop is free, shown or not, not on the
+        shared frame clock. The job waits for each picture to be drawn and paces its own
+        frames (LiveControl.expect_frame, TrainConfig.frame_s); a wait for the next frame
+        tick would be training time lost, and a hidden tab would stall its job."""
         if not self._redraw_scheduled:
             self._redraw_scheduled = True
             QTimer.singleShot(0, self.redraw)
 
-    # -- drawing (from the timer) ---------------------------------------------------------------
+    # -- drawing -------------------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
+        """Draw what changed (called by the redraw scheduler, for the job's pictures, and headless)."""
+        redraw_scheduler().cancel(self)  # this draw serves a pending request too
         try:
             self._draw()
         finally:
@@ -549,4 +562,5 @@ class NetworkTab(LabTab):
 
     def shutdown(self) -> None:
         self._curve_timer.stop()
+        redraw_scheduler().cancel(self)
         super().shutdown()

@@ -7,6 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from lab.runner import JobState
+from widgets.redraw import redraw_scheduler
 
 WAIT = 30000  # ms; the shared test machine can be slow, real work finishes far sooner
 
@@ -190,3 +191,13 @@ def test_every_preset_opens_after_every_other_and_a_refusal_changes_nothing(qtbo
     with pytest.raises(ValueError, match="Learning rate"):
         tab.apply_experiment_state(too_fast)
     assert tab.experiment_state() == before
+
+
+def test_an_edit_behind_another_tab_is_drawn_once_the_tab_is_shown(qtbot, tab):
+    tab.hide()
+    frames = tab.frames_drawn
+    tab.view.discretize.setChecked(True)  # a hidden box takes no clicks
+    assert redraw_scheduler().is_pending(tab)  # asked; drawn when shown, not before
+    tab.show()
+    qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
+    assert not redraw_scheduler().is_pending(tab)
