@@ -74,6 +74,22 @@ class NetworkDiagram(QWidget):
             self.selected = None
         self._layout_changed()
 
+    def select(self, node: tuple[int, int] | None) -> None:
+        """Mark the neuron (column, index) as the one shown large, or none."""
+        if node != self.selected:
+            self.selected = node
+            self.update()
+
+    @property
+    def editing(self) -> tuple[int, int, int] | None:
+        """(layer, row, column) of the weight or bias being typed in (column −1: a bias), or None."""
+        return self._editing if self._editor.isVisible() else None
+
+    @property
+    def editor(self) -> QLineEdit:
+        """The in-place field for typing a weight or bias (hidden while nothing is typed)."""
+        return self._editor
+
     def set_state(self, weights: list[np.ndarray], biases: list[np.ndarray], images: list[list[QImage | None]] | None) -> None:
         """Weights (out, in) per linear layer (inputs = active features only) and node pictures per column."""
         self.weights, self.biases = list(weights), list(biases)

@@ -36,6 +36,7 @@ from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
 from widgets.play_controls import PlayControls
+from widgets.redraw import redraw_scheduler
 from widgets.theme import theme
 
 __all__ = ["NetworkView"]
@@ -251,7 +252,8 @@ class NetworkView(QWidget):
     def redraw_curves(self) -> None:
         """Draw the curves now, and paint them at once when they are on screen."""
         for plot in (self.loss_plot, self.accuracy_plot):
-            plot.redraw()
+            if not redraw_scheduler().draw_now(plot):  # the plot asked for itself when its data grew
+                plot.redraw()
             if plot.isVisible():
                 plot.viewport().repaint()
 
@@ -299,7 +301,7 @@ class NetworkView(QWidget):
     @Slot(int, int)
     def _select_neuron(self, col: int, index: int) -> None:
         if 0 < col <= len(self.diagram.widths):
-            self.diagram.selected = (col, index)
+            self.diagram.select((col, index))
             self.heatmap.getPlotItem().setTitle(f"Layer {col}, neuron {index + 1}")
             self.show_output.show()
         else:  # the output column: the output, as the button gives
@@ -314,7 +316,7 @@ class NetworkView(QWidget):
         self.selection_changed.emit()
 
     def _show_output_title(self) -> None:
-        self.diagram.selected = None
+        self.diagram.select(None)
         self.heatmap.getPlotItem().setTitle("Output")
         self.show_output.hide()
 

@@ -115,8 +115,8 @@ def test_typed_weight_reaches_the_network(qtbot, tab):
     w = tab.snapshot["weights"][0][1, 0]
     assert tab.view.diagram.value_text(tab.view.diagram.edge_midpoint(0, 1, 0)) == f"Weight {w:.4g} — click to type a new value"
     qtbot.mouseClick(tab.view.diagram, Qt.LeftButton, pos=tab.view.diagram.edge_midpoint(0, 1, 0).toPoint())
-    assert tab.view.diagram._editor.isVisible() and tab.view.diagram._editing == (0, 1, 0)
-    editor = tab.view.diagram._editor
+    assert tab.view.diagram.editing == (0, 1, 0)
+    editor = tab.view.diagram.editor
     editor.clear()
     qtbot.keyClicks(editor, "abc")
     qtbot.keyClick(editor, Qt.Key_Return)
