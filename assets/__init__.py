@@ -1,4 +1,4 @@
-"""The lab's data: preset experiments and sample images.
+"""The lab's data: preset experiments, sample images and the application icon.
 
 A package of its own so that the wheel ships these files (as package data) and an
 installed lab finds them wherever pip put them, through importlib.resources rather than
@@ -7,6 +7,7 @@ may read it too.
 
     presets/<tab>/<name>.json   experiment files, the same format File ▸ Save writes
     images/<name>.png           sample images drawn by core.datasets.samples
+    icons/dllab.svg             the application icon
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
-__all__ = ["presets_dir", "images_dir"]
+__all__ = ["presets_dir", "images_dir", "icon_path"]
 
 
 def _folder(name: str) -> Path:
@@ -35,3 +36,7 @@ def images_dir() -> Path:
     """The folder of sample images (PNG) used by the augmentation and convolution labs."""
     return _folder("images")
 
+
+def icon_path() -> Path:
+    """The application icon, as SVG (Qt renders it crisply at every size)."""
+    return _folder("icons") / "dllab.svg"
