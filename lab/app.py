@@ -4,20 +4,37 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from assets import icon_path
 from lab.settings import SettingsStore
 from widgets.theme import theme
 
-__all__ = ["create_application", "run_app"]
+__all__ = ["application_icon", "create_application", "run_app"]
+
+# Windows groups a window under its process's AppUserModelID and shows that ID's icon in
+# the taskbar; without an ID of our own the lab would sit under python.exe's icon.
+WINDOWS_APP_ID = "dllab.dllab"
+
+
+def application_icon() -> QIcon:
+    """The lab's icon: the window, the taskbar and the About box show it."""
+    return QIcon(str(icon_path()))
 
 
 def create_application(argv: list[str] | None = None) -> QApplication:
+    """The one QApplication, with the lab's name and icon (also on one made elsewhere, e.g. by a test)."""
     app = QApplication.instance()
     if app is None:
+        if sys.platform == "win32":
+            import ctypes
+
+            ctypes.windll.shell32.SetCurrentProcessExplicitAppUserModelID(WINDOWS_APP_ID)
         app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationName("dllab")
         app.setOrganizationName("dllab")
+    app.setWindowIcon(application_icon())
     return app
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assets import presets_dir
+
 __all__ = [
     "Experiment",
     "load_experiment",
@@ -24,7 +26,7 @@ __all__ = [
 
 FORMAT = "dllab-experiment"
 VERSION = 1
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "presets"
+PRESETS_DIR = presets_dir()
 
 
 @dataclass(frozen=True)

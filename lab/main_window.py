@@ -12,7 +12,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -356,8 +356,14 @@ class MainWindow(QMainWindow):
             f"</table>"
         )
 
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About the deep-learning lab", self.about_text())
+    def show_about(self) -> QMessageBox:
+        # QMessageBox.about() does the same but blocks in exec(); opened window-modal, the
+        # box can be looked at (and closed) by a test.
+        box = QMessageBox(QMessageBox.NoIcon, "About the deep-learning lab", self.about_text(), QMessageBox.Ok, self)
+        box.setAttribute(Qt.WA_DeleteOnClose)
+        box.setIconPixmap(self.windowIcon().pixmap(QSize(64, 64), self.devicePixelRatioF()))
+        box.open()
+        return box
 
     # -- lifetime --------------------------------------------------------------------------
     def event(self, e: QEvent) -> bool:

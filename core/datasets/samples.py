@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+from assets import images_dir
+
 __all__ = ["SAMPLES", "IMAGES_DIR", "make_sample", "load_sample", "sample_names", "digit_image", "write_assets", "load_image_file"]
 
-IMAGES_DIR = Path(__file__).resolve().parents[2] / "assets" / "images"
+IMAGES_DIR = images_dir()
 SIZE = 256
 DIGIT_SIZE = 48
 MAX_SIDE = 1024  # larger images are scaled down (with a note) so that a grid stays fast

@@ -3,11 +3,11 @@ generated Python code reproduces the lab's grid."""
 
 import json
 import runpy
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from assets import presets_dir
 from core.augmentation.draws import GridConfig, RecordingPipeline, draw_grid_job
 from core.augmentation.pixels import image_tensor, to_display
 from core.datasets.samples import load_sample
@@ -210,7 +210,7 @@ def test_pipeline_from_json_reads_spec_files_and_presets(tmp_path):
     path = tmp_path / "p.json"
     path.write_text(spec_to_json(default_spec()))
     assert len(pipeline_from_json(path).transforms) == 4
-    presets = sorted((Path(__file__).resolve().parents[2] / "assets" / "presets" / "augmentation").glob("*.json"))
+    presets = sorted((presets_dir() / "augmentation").glob("*.json"))
     assert len(presets) >= 3
     for preset in presets:
         load_spec(preset)  # every preset holds a valid pipeline

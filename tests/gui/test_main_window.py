@@ -3,6 +3,7 @@ import time
 import pytest
 from PySide6.QtCore import QSettings
 
+from lab.experiments import PRESETS_DIR
 from lab.main_window import MainWindow
 from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
@@ -131,5 +132,5 @@ def test_opening_a_bad_experiment_keeps_the_tab_as_it_was(window, tmp_path, monk
     assert not window.open_experiment(bad)
     assert "between 1 and 50" in warnings[0]
     assert tab.experiment_state() == before
-    assert window.open_experiment("assets/presets/activations/zero_centred.json")
+    assert window.open_experiment(PRESETS_DIR / "activations" / "zero_centred.json")
     assert tab.page().key == "zero_centred"

@@ -7,8 +7,6 @@ put back). :meth:`show_state` writes a state into the widgets without emitting.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,13 +22,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from assets import images_dir
 from core.convolution.spec import PADDING_MODES
 from lab.tabs.convolution.state import DIRECTION_LABELS, FILLS, OP_LABELS
 from widgets.param_form import ErrorLabel, parse_number
 
 __all__ = ["ConvControls", "IMAGE_DIR", "PRESET_LABELS"]
 
-IMAGE_DIR = Path(__file__).resolve().parents[3] / "assets" / "images"
+IMAGE_DIR = images_dir()
 PRESET_LABELS = {
     "identity": "identity",
     "box": "box blur",

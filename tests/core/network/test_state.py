@@ -1,16 +1,16 @@
 """Every network-builder preset reaches the outcome its lesson promises (headless, no Qt)."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from assets import presets_dir
 from core.engine import Diverged, History, run_headless
 from core.network.state import config_from_state, read_state
 from core.network.training import train_network
 
-PRESETS = Path(__file__).resolve().parents[3] / "assets" / "presets" / "network"
+PRESETS = presets_dir() / "network"
 
 
 def _run(name, epochs=None):
