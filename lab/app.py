@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+import lab
 from assets import icon_path
+from lab.crash_reports import install_logging
 from lab.settings import SettingsStore
 from widgets.theme import theme
 
@@ -58,7 +62,10 @@ def run_app(
     if presentation:
         prefs = replace(prefs, presentation=True)
     theme().set_style(dark=prefs.theme == "dark", font_scale=prefs.font_scale, presentation=prefs.presentation)
+    log = install_logging()
     window = MainWindow(store, prefs, initial_tab=tab, preset=preset)
+    window.report_uncaught_exceptions()
+    logging.getLogger("dllab").info("dllab %s started; log at %s", lab.__version__, log)
     if exit_after_paint:
         # Used by the start-up benchmark: report when the first frame is painted.
         def report(t: float) -> None:
@@ -68,4 +75,21 @@ def run_app(
 
         window.first_painted.connect(report)
     window.show()
-    return app.exec()
+    return finish(app.exec())
+
+
+def finish(exit_code: int) -> int:
+    """The exit code, once nothing is left that would abort the interpreter on its way out.
+
+    A job still inside a step it cannot leave (a long torch call) keeps its thread running;
+    Python's shutdown would destroy that QThread under it and Qt aborts the process. The
+    settings and window state are saved by then, so the process ends here, at once."""
+    from lab.runner import workers_still_running
+
+    if workers_still_running():
+        logging.getLogger("dllab").info("A job was still inside a step at exit; ending without waiting for it")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
+    return exit_code

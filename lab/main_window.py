@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFileDialog,
     QLabel,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 import lab
+from lab.crash_reports import ExceptionReporter, log_path
 from lab.experiments import Experiment, list_presets, load_experiment, save_experiment
 from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
@@ -34,6 +36,8 @@ from lab.tabs import TABS, TabSpec, load_tab_class
 from lab.tabs.base import LabContext, LabTab
 from widgets.export import export_widget_png
 from widgets.theme import theme
+
+CLOSE_BUDGET_S = 0.8  # joining every lab's job when the window closes
 
 __all__ = ["MainWindow"]
 
@@ -238,6 +242,25 @@ class MainWindow(QMainWindow):
         self.status_device.setText(f"Device: {device}")
 
     # -- current tab, job state ------------------------------------------------------------
+    def report_uncaught_exceptions(self) -> ExceptionReporter:
+        """Show every exception nobody caught (any thread) in the current tab's banner."""
+        reporter = ExceptionReporter(self)
+        reporter.reported.connect(self.show_uncaught)
+        reporter.install()
+        self.destroyed.connect(reporter.uninstall)
+        return reporter
+
+    @Slot(str, str)
+    def show_uncaught(self, message: str, details: str) -> None:
+        """An uncaught exception, where the student looks: the banner, with details to copy."""
+        tab = self.current_tab()
+        text = f"{message}. The lab keeps running; the details are in the log ({log_path()})."
+        if tab is None:
+            self.statusBar().showMessage(text)
+            return
+        copy = ("Copy details", lambda: QApplication.clipboard().setText(details))
+        tab.banner.show_message(text, "error", action=copy, details=details)
+
     def current_tab(self) -> LabTab | None:
         w = self.tab_widget.currentWidget()
         return w if isinstance(w, LabTab) else None
@@ -353,6 +376,7 @@ class MainWindow(QMainWindow):
             f"<tr><td>CUDA</td><td>{cuda} ({cuda_ok})</td></tr>"
             f"<tr><td>Qt</td><td>{qVersion()} (PySide6 {pyside_version})</td></tr>"
             f"<tr><td>Python</td><td>{platform.python_version()} on {platform.system()}</td></tr>"
+            f"<tr><td>Log file</td><td>{log_path()}</td></tr>"
             f"</table>"
         )
 
@@ -377,9 +401,14 @@ class MainWindow(QMainWindow):
         return super().event(e)
 
     def closeEvent(self, event) -> None:
-        # Ask every lab's job to stop first, then join them: they wind down together.
+        # Ask every lab's job to stop first, then join them: they wind down together. One
+        # budget for all: a step that cannot be interrupted (a long torch call) is left to
+        # end on its own, and the window still closes within about a second.
         for tab in self.tab_instances.values():
             tab.runner.request_stop()
+        deadline = time.perf_counter() + CLOSE_BUDGET_S
+        for tab in self.tab_instances.values():
+            tab.runner.shutdown(timeout_ms=max(0, int((deadline - time.perf_counter()) * 1000)))
         for tab in self.tab_instances.values():
             tab.shutdown()
         if self._loader.isRunning():

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
 from core.engine import Cancelled, Diverged, Event, Finished, RunControl
 
-__all__ = ["JobRunner", "JobFailure", "JobState"]
+__all__ = ["JobRunner", "JobFailure", "workers_still_running", "JobState"]
 
 
 class JobState(StrEnum):
@@ -54,6 +54,12 @@ class JobFailure:
 
 
 _STILL_RUNNING: list = []  # workers that outlived their runner's shutdown wait
+
+
+def workers_still_running() -> bool:
+    """Whether a job's thread is still inside a step it cannot leave (after shutdown gave
+    up waiting): the process must then end without destroying it (see lab.app)."""
+    return any(t.isRunning() for t in _STILL_RUNNING)
 
 
 class _Mailbox(QObject):
@@ -263,7 +269,10 @@ class JobRunner(QObject):
             if not t.wait(remaining):
                 ok = False
                 # Still inside a long torch call: keep the thread object alive until the
-                # process ends (destroying a running QThread aborts the interpreter).
+                # process ends (destroying a running QThread aborts the interpreter), and
+                # wait for it no more (a second shutdown must not wait again).
+                self._retired.remove(t)
+                t.setParent(None)
                 _STILL_RUNNING.append(t)
         self._mailbox.take_all()
         return ok
