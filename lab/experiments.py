@@ -48,13 +48,26 @@ class Experiment:
         }
 
 
+# Read on the GUI thread: a 48 MB file blocked the window for 11 s. The largest real
+# experiment (a network builder state with its points) is well under 1 MB.
+MAX_EXPERIMENT_BYTES = 4 * 2**20
+
+
 def load_experiment(path: str | Path) -> Experiment:
     """Read and check an experiment file; ValueError with a readable reason otherwise."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_EXPERIMENT_BYTES:
+            raise ValueError(
+                f"{path.name} is {size / 2**20:.1f} MB; an experiment file is at most {MAX_EXPERIMENT_BYTES // 2**20} MB "
+                "(it holds settings and a few hundred points, not data sets)"
+            )
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ValueError(f"Cannot read {path.name}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path.name} is nested too deeply to be an experiment file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path.name} is not a valid JSON file ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:

@@ -97,6 +97,11 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
         self._build_menus()
         self._build_status_bar()
+        if self.store.set_aside:
+            self.statusBar().showMessage(
+                f"The settings file was too large to be the lab's: it was moved to {self.store.set_aside}, "
+                "and the lab starts with its default settings."
+            )
 
         geometry, state = self.store.window_state()
         if geometry is not None:

@@ -56,13 +56,40 @@ def _coerce(value, default):
     raise ValueError(value)
 
 
+MAX_SETTINGS_BYTES = 1 * 2**20
+
+
+def _set_aside_if_oversized(path: str) -> str:
+    """Rename a settings file too large to be ours (start with defaults); its new name, or ""."""
+    try:
+        too_large = os.path.getsize(path) > MAX_SETTINGS_BYTES
+    except OSError:
+        return ""
+    if not too_large:
+        return ""
+    aside = path + ".too-large"
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return ""
+    return aside
+
+
 class SettingsStore:
     def __init__(self, path: str | None = None):
         path = path or os.environ.get("DLLAB_SETTINGS")
-        if path:
-            self.qsettings = QSettings(path, QSettings.IniFormat)
-        else:
-            self.qsettings = QSettings(QSettings.IniFormat, QSettings.UserScope, "dllab", "dllab")
+
+        def open_settings() -> QSettings:
+            if path:
+                return QSettings(path, QSettings.IniFormat)
+            return QSettings(QSettings.IniFormat, QSettings.UserScope, "dllab", "dllab")
+
+        self.qsettings = open_settings()
+        # QSettings parses the whole file on first use, on the GUI thread: a 50 MB file
+        # delayed the window by half a minute. Real settings are a few kB.
+        self.set_aside = _set_aside_if_oversized(self.qsettings.fileName())
+        if self.set_aside:
+            self.qsettings = open_settings()
 
     @property
     def path(self) -> str:

@@ -48,3 +48,17 @@ def test_presets_are_found_by_short_name():
     assert find_preset("activations/dead_relu").name == "dead_relu.json"
     with pytest.raises(ValueError, match="Known presets"):
         find_preset("activations/nothing_like_this")
+
+
+def test_an_experiment_file_too_large_to_be_one_is_refused_before_it_is_read(tmp_path):
+    path = tmp_path / "huge.json"
+    path.write_bytes(b'{"format": "dllab-experiment", "points": [' + b"0.5, " * 1_000_000 + b"0]}")
+    with pytest.raises(ValueError, match=r"huge.json is 4.8 MB; an experiment file is at most 4 MB"):
+        load_experiment(path)
+
+
+def test_a_deeply_nested_file_is_a_readable_refusal(tmp_path):
+    path = tmp_path / "nested.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="nested too deeply|not a valid JSON"):
+        load_experiment(path)

@@ -1,4 +1,5 @@
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -96,6 +97,15 @@ def test_a_corrupt_settings_file_falls_back_to_defaults(tmp_path, monkeypatch):
     assert store.load() == Preferences()
     path.write_text("[General]\nversion=7\n")
     assert SettingsStore(str(path)).load() == Preferences()
+
+
+def test_a_settings_file_too_large_to_be_ours_is_set_aside_before_it_is_parsed(tmp_path):
+    path = tmp_path / "huge.ini"
+    path.write_text("[General]\n" + "".join(f"key{i}=" + "x" * 60 + "\n" for i in range(30_000)))  # ~2 MB
+    store = SettingsStore(str(path))
+    assert store.set_aside == str(path) + ".too-large" and Path(store.set_aside).exists()
+    assert store.load() == Preferences()
+    assert not path.exists() or path.stat().st_size < 1000
 
 
 def test_tests_never_touch_the_real_settings():
