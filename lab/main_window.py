@@ -242,9 +242,15 @@ class MainWindow(QMainWindow):
             device = "cpu"
         else:
             self.device_note.setText("")
+        before = self.context.device
         self.context.set_device(device)
         self.prefs = replace(self.prefs, device=choice)
         self.status_device.setText(f"Device: {device}")
+        running = [t for t in self.tab_instances.values() if t.runner.is_active]
+        if device != before and running:
+            # A job keeps the device it started on (its tensors live there): say so.
+            names = ", ".join(self.tab_widget.tabText(self.tab_widget.indexOf(t)) for t in running)
+            self.statusBar().showMessage(f"{device} applies from the next run; {names} keeps running on {before}.", 10_000)
 
     # -- current tab, job state ------------------------------------------------------------
     def report_uncaught_exceptions(self) -> ExceptionReporter:

@@ -39,6 +39,16 @@ def test_choosing_a_device_flows_into_the_context(window):
     assert window.prefs.device == "cpu"
 
 
+def test_a_device_chosen_while_a_job_runs_is_said_to_apply_from_the_next_run(window, qtbot):
+    window.device_combo.setCurrentIndex(window.device_combo.findData("cpu"))
+    tab = window.current_tab()
+    qtbot.waitUntil(lambda: tab.runner.is_active, timeout=30000)  # the network builder opens its job paused
+    window.context.set_device("cpu:fake-before")  # as if the job had started on another device
+    window.device_combo.setCurrentIndex(window.device_combo.findData("auto"))
+    assert "applies from the next run" in window.statusBar().currentMessage()
+    assert "keeps running on cpu:fake-before" in window.statusBar().currentMessage()
+
+
 def test_job_state_and_speed_show_in_the_toolbar(window, qtbot):
     tab = window.tab_instances["activations"]
     window.tab_widget.setCurrentWidget(tab)
