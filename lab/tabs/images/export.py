@@ -121,14 +121,16 @@ class ModelPanel(QWidget):
         model, spec, _metrics, extra = load_model(path)
         if spec.get("kind") != SPEC_KIND:
             raise ValueError(f"{Path(path).name} holds a model of another lab ({spec.get('kind')}), not an image classifier")
-        self.loaded = (model, spec, Path(path).name)
         acc = extra.get("val_acc")
         shape = "×".join(str(v) for v in spec["input_shape"])
-        self.status.setText(
+        text = (
             f"Loaded {Path(path).name}: {len(spec['classes'])} classes ({', '.join(spec['classes'][:6])}"
             f"{'…' if len(spec['classes']) > 6 else ''}), input {shape}"
-            + (f", validation accuracy {acc:.1%}" if isinstance(acc, (int, float)) else "")
+            + (f", validation accuracy {acc:.1%}" if isinstance(acc, (int, float)) and not isinstance(acc, bool) else "")
         )
+        # Only now, with everything read: a refusal above leaves the previous model in place.
+        self.loaded = (model, spec, Path(path).name)
+        self.status.setText(text)
         self.update_buttons()
 
     def predict(self, image_path: str | Path) -> tuple[str, float]:

@@ -127,6 +127,22 @@ def test_loading_a_foreign_file_keeps_the_previous_model(tab, tmp_path):
     assert tab.model_panel.loaded is None
 
 
+def test_an_archive_with_class_names_that_are_not_names_is_refused_and_nothing_is_loaded(tab, tmp_path):
+    from core.images.models import preset_layers
+    from core.images.training import SPEC_KIND, model_from_spec
+    from core.model_io import save_model_archive
+    from tests.core.test_model_archive_fuzz import rewrite_spec
+
+    spec = {"kind": SPEC_KIND, "layers": preset_layers("small_cnn"), "input_shape": [1, 16, 16], "classes": ["a", "b"],
+            "mean": [0.5], "std": [0.25]}
+    good = save_model_archive(tmp_path / "good.zip", model_from_spec(spec), spec, {}, torchscript=False)
+    path = tmp_path / "m.zip"
+    path.write_bytes(rewrite_spec(good.read_bytes(), lambda s: s.update(classes=[1, 2])))
+    with pytest.raises(ValueError, match="class names"):
+        tab.model_panel.load(path)
+    assert tab.model_panel.loaded is None and not tab.model_panel.predict_button.isEnabled()
+
+
 def test_onnx_button_says_what_to_install(tab):
     from lab.tabs.images.export import ONNX_HINT, onnx_available
 
