@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -86,6 +86,7 @@ class _NetControls(QWidget):
         self.noise = NumberField("Data noise", defaults["noise"], 0.0, 1.0, decimals=2)
         self.hidden = QLineEdit(defaults["hidden"])
         self.hidden.setToolTip("Neurons per hidden layer, e.g. 4, 2 (Playground's default network)")
+        self.hidden.editingFinished.connect(self._check_hidden)  # say what is wrong at the field, not on Play
         self.activation = QComboBox()
         for key, label in ACTIVATIONS.items():
             self.activation.addItem(label, key)
@@ -111,6 +112,13 @@ class _NetControls(QWidget):
             raise
         self.error.clear_error()
         return layers
+
+    @Slot()
+    def _check_hidden(self) -> None:
+        try:
+            self.hidden_layers()  # shows or clears the message next to the field
+        except ValueError:
+            pass
 
     def state(self) -> dict:
         return {"dataset": self.dataset.currentData(), "noise": float(self.noise.value()), "hidden": self.hidden.text(),

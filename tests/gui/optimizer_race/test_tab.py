@@ -212,3 +212,18 @@ def test_changing_the_surface_replaces_its_contours(tab):
 def test_gif_button_before_any_race_says_what_to_do(tab, qtbot):
     qtbot.mouseClick(tab.gif_button, Qt.LeftButton)
     assert "Run or step the race" in tab.banner.text()
+
+
+def test_hidden_layers_are_checked_at_the_field_before_play(tab, qtbot):
+    tab.pages.setCurrentIndex(1)
+    field = tab.net_page.controls.hidden
+    field.setFocus()
+    field.selectAll()
+    qtbot.keyClicks(field, "4, x")
+    qtbot.keyClick(field, Qt.Key_Return)
+    error = tab.net_page.controls.error
+    assert "Hidden layers" in error.text() and error.isVisible()
+    field.selectAll()
+    qtbot.keyClicks(field, "4, 2")
+    qtbot.keyClick(field, Qt.Key_Return)
+    assert not error.isVisible()
