@@ -201,3 +201,17 @@ def test_an_edit_behind_another_tab_is_drawn_once_the_tab_is_shown(qtbot, tab):
     tab.show()
     qtbot.waitUntil(lambda: tab.frames_drawn > frames, timeout=WAIT)
     assert not redraw_scheduler().is_pending(tab)
+
+
+def test_a_refused_csv_changes_nothing_and_its_message_goes_once_a_good_one_loads(qtbot, tab, tmp_path):
+    before = tab.points
+    bad = tmp_path / "far.csv"
+    bad.write_text("1e39,0,0\n1,1,1\n2,2,0\n")  # finite in float64, inf in float32
+    tab.view.load_points_requested.emit(str(bad))  # what the Load CSV… dialog sends
+    error = tab.view.data_panel.error
+    assert "within ±10000" in error.text() and tab.points is before
+    good = tmp_path / "good.csv"
+    good.write_text("".join(f"{x},{y},{int(x * y > 0)}\n" for x in (-2, -1, 1, 2) for y in (-2, -1, 1, 2)))
+    tab.view.load_points_requested.emit(str(good))
+    assert not error.isVisible() and len(tab.points) == 16
+    assert np.isfinite(tab.points.extent()).all()
