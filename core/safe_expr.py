@@ -12,6 +12,8 @@ import ast
 import math
 from typing import Callable, Sequence
 
+import numpy as np
+
 __all__ = ["parse_expression", "ExpressionError", "FUNCTIONS"]
 
 MAX_LENGTH = 300
@@ -161,8 +163,6 @@ def _constant_value(node: ast.AST) -> float | None:
 
     Evaluated in float64 numpy arithmetic, as the formula itself will be: a negative base
     to a fractional power is NaN there (refused), never a Python complex number."""
-    import numpy as np
-
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return _real(node.value, repr(node.value))
     if isinstance(node, ast.Name) and node.id in CONSTANTS:
