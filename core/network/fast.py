@@ -21,9 +21,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.network.compiled import (
+    ACTIVATION_CODES,
+    OPT_ADAMW,
+    OPT_SGD,
+    OPTIMIZER_CODES,
+    REG_L1,
+    REG_L2,
+    REG_NONE,
+    TASK_BINARY,
+    TASK_MULTICLASS,
+    TASK_REGRESSION,
+)
 from core.network.model import Network2D, NetworkSpec, linear_layers
 from core.network.settings import PreparedData, TrainSettings, make_lr_holder, step_schedule
 from core.network.torch_trainer import evaluate_outputs
@@ -101,6 +114,7 @@ class FastTrainer:
     """Same interface as :class:`~core.network.torch_trainer.TorchTrainer`; see the module doc."""
 
     fast = True
+    compiled = False  # epochs run in the numba kernel (see :meth:`switch_to_compiled`)
 
     def __init__(self, model: Network2D, spec: NetworkSpec, data: PreparedData, settings: TrainSettings,
                  shuffle: torch.Generator, step: int = 0):
@@ -244,8 +258,78 @@ class FastTrainer:
             cached = self._coef_cache[batch] = (col, alphas)
         return cached
 
+    # -- the compiled loop (core/network/compiled.py) --------------------------------
+    def switch_to_compiled(self, kernels) -> None:
+        """Run the following epochs, evaluations and pictures in the numba kernels.
+
+        They step this trainer's own buffers (seen as numpy arrays) with the same
+        arithmetic, so weights, optimizer state, schedule and shuffling carry on as they
+        are: the switch is invisible in the curves. CPU only.
+        """
+        if self.device.type != "cpu":
+            raise ValueError("The compiled kernels run on the CPU only")
+        self._kernels = kernels
+        self.compiled = True
+        sizes = self.spec.sizes
+        self._k_sizes = np.asarray(sizes, np.int64)
+        self._k_offs = np.asarray([0] + [b for _, b in self.slices], np.int64)
+        self._k_acts = np.asarray([ACTIVATION_CODES[a] for a in self.spec.activations], np.int64)
+        self._k_X = self.Xa[:-1].t().contiguous().numpy()
+        self._k_X_all = self.X_all[:-1].t().contiguous().numpy()
+        self._k_T_of = None
+        n_units = sum(self.widths)
+        self._k_units = np.zeros(n_units, np.float32)
+        self._k_deltas = np.zeros(n_units + sizes[-1], np.float32)
+        self._k_z = np.zeros(sizes[-1], np.float32)
+        if self.data.task == "regression":
+            self._k_task = TASK_REGRESSION
+        else:
+            self._k_task = TASK_MULTICLASS if self.data.n_classes > 2 else TASK_BINARY
+
+    def _epoch_compiled(self) -> None:
+        s = self.settings
+        group = self.holder.param_groups[0]
+        perm = torch.randperm(self.n_train, generator=self.shuffle).numpy()  # the torch loop's draws
+        if self._k_T_of is not self.T:  # new targets (label smoothing changed)
+            self._k_T, self._k_T_of = self.T.t().contiguous().numpy(), self.T
+        wd = group["weight_decay"]
+        opt = OPTIMIZER_CODES[s.optimizer]
+        if opt == OPT_SGD:
+            momentum, nesterov = group["momentum"], group["nesterov"]
+            started = self.momentum_buf is not None
+            if not started:
+                self.momentum_buf = torch.zeros_like(self.P)
+            buf1, buf2 = self.momentum_buf, self.exp_avg_sq
+            beta1 = beta2 = eps = 0.0
+        else:
+            momentum, nesterov, started = 0.0, False, False
+            buf1, buf2 = self.exp_avg, self.exp_avg_sq
+            (beta1, beta2), eps = group["betas"], group["eps"]
+        decay = self.decay_vector(wd) if opt == OPT_ADAMW and wd else self.lrvec
+        reg = {"l1": REG_L1, "l2": REG_L2}.get(s.regularization, REG_NONE)
+        counters = np.array([self.adam_step, int(started)], np.int64)
+        steps = self._kernels.train_epoch(
+            self.P.numpy(), self.G.numpy(), self.mask.numpy(), self.lrvec.numpy(), decay.numpy(), self._k_X, self._k_T,
+            perm, s.batch_size, self._k_offs, self._k_sizes, self._k_acts, self._k_task, reg, float(s.reg_rate),
+            opt, float(wd), float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps),
+            buf1.numpy(), buf2.numpy(), counters, self._k_units, self._k_deltas, self._k_z)
+        self.adam_step = int(counters[0])
+        if opt == OPT_SGD and not counters[1]:
+            self.momentum_buf = None  # momentum 0: the torch loop never made one either
+        self.step += int(steps)
+
+    def _forward_compiled(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = X.shape[0]
+        hidden = np.empty((n, sum(self.widths)), np.float32)
+        z = np.empty((n, self.spec.sizes[-1]), np.float32)
+        self._kernels.forward(self.P.numpy(), self._k_offs, self._k_sizes, self._k_acts, X, hidden, z)
+        return hidden, z
+
     @torch.no_grad()
     def epoch(self) -> None:
+        if self.compiled:
+            self._epoch_compiled()
+            return
         B = self.settings.batch_size
         col, alphas = self._coefficients(B)
         perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
@@ -337,13 +421,19 @@ class FastTrainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        _, z = self._forward(self.X_all)
-        out = z.t()
+        if self.compiled:
+            out = torch.from_numpy(self._forward_compiled(self._k_X_all)[1])
+        else:
+            out = self._forward(self.X_all)[1].t()
         return evaluate_outputs(out[: self.n_train], out[self.n_train :], self.data, self.spec)
 
     @torch.no_grad()
     def maps(self, grid: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
         f = self.model.features(grid)
+        if self.compiled:
+            hidden, z = self._forward_compiled(f.contiguous().numpy())
+            ends = np.cumsum([0, *self.widths])
+            return [torch.from_numpy(hidden[:, a:b].copy()) for a, b in zip(ends[:-1], ends[1:])], torch.from_numpy(z)
         xa = torch.cat([f.t(), torch.ones(1, len(f), device=self.device)])
         hidden, z = self._forward(xa)
         return [h.t().clone() for h in hidden], z.t()

@@ -28,6 +28,7 @@ import torch
 
 from core.devices import torch_device
 from core.engine import Diverged, Event, Finished, Message, MetricsBuffer, RunControl, Snapshot, to_numpy
+from core.network import compiled
 from core.network.fast import FastTrainer, fast_path_gap
 from core.network.model import Network2D, NetworkSpec, build_network, linear_layers
 from core.network.settings import PreparedData, TrainSettings
@@ -101,6 +102,7 @@ class TrainConfig:
     breather_s: float = 0.0  # without a LiveControl: sleep after a picture
     draw_wait_s: float = 0.15  # with a LiveControl: longest wait for the GUI to draw (stop stays < 200 ms)
     fast: bool = True  # allow the fast path
+    compiled: bool = True  # allow the fast path's compiled loop (CPU; see core/network/compiled.py)
     device: str = "cpu"
     initial_state: dict | None = field(default=None, compare=False)  # a state_dict to start from
     live: LiveControl | None = field(default=None, compare=False)
@@ -212,7 +214,12 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
     with torch.no_grad():
         r = cfg.neuron_resolution
         feature_maps = to_numpy(model.features(grids[1]).t().reshape(-1, r, r))
-    yield Message(_engine_text(trainer, spec, settings))
+    use_compiled = cfg.fast and cfg.compiled and device.type == "cpu"
+    if use_compiled:
+        compiled.request()  # loads in the background; until then the torch fast path trains
+        _adopt_compiled(trainer)
+    engine_text = _engine_text(trainer, spec, settings, use_compiled)
+    yield Message(engine_text)
 
     metrics = MetricsBuffer()
     epoch, best, best_epoch = 0, math.inf, 0
@@ -232,6 +239,11 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
         ctl.checkpoint()
         if cfg.live is not None:
             trainer, edited = _apply_live(cfg, trainer, spec, data, shuffle)
+        if use_compiled:
+            _adopt_compiled(trainer)
+        if (text := _engine_text(trainer, spec, trainer.settings, use_compiled)) != engine_text:
+            engine_text = text  # the compiled loop took over, or a change of settings moved paths
+            yield Message(text)
         trainer.epoch()
         epoch += 1
         values = trainer.evaluate()
@@ -277,9 +289,27 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
                     **{k: v for k, v in values.items()}})
 
 
-def _engine_text(trainer, spec: NetworkSpec, settings: TrainSettings) -> str:
+def _adopt_compiled(trainer) -> bool:
+    """Move a fast-path trainer onto the compiled loop once it is loaded; True if it moved."""
+    kernels = compiled.kernels()
+    if kernels is None or not trainer.fast or trainer.compiled:
+        return False
+    trainer.switch_to_compiled(kernels)
+    return True
+
+
+def _engine_text(trainer, spec: NetworkSpec, settings: TrainSettings, use_compiled: bool = False) -> str:
+    if trainer.fast and trainer.compiled:
+        return "Engine: fast path, compiled (numba, off the interpreter lock; tested equal to torch.optim)"
     if trainer.fast:
-        return "Engine: fast path (hand-fused updates, tested equal to torch.optim)"
+        text = "Engine: fast path (hand-fused updates, tested equal to torch.optim)"
+        if use_compiled:
+            state, reason = compiled.status()
+            if state == "unavailable":
+                text += f"; no compiled loop: {reason}"
+            else:
+                text += "; the compiled loop takes over once it is loaded"
+        return text
     gap = fast_path_gap(spec, settings)
     return f"Engine: autograd + torch.optim (for {gap})" if gap else "Engine: autograd + torch.optim"
 

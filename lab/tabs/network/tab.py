@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 
 from core.engine import Diverged, Event, Finished, History, Message, Snapshot
+from core.network import compiled
 from core.network.data import DataSettings, PointSet, generate_points, load_points_csv, save_points_csv
 from core.network.model import FEATURES, MAX_NEURONS, NetworkSpec
 from core.network.settings import TrainSettings
@@ -42,6 +43,9 @@ class NetworkTab(LabTab):
 
     def __init__(self, context=None, parent=None):
         super().__init__(context, parent)
+        # Load the compiled loop now, in the background (another process compiles it the
+        # first time), so that a later Play trains on it from its first epoch.
+        compiled.request()
         self.points: PointSet = generate_points(DataSettings())
         self.data_settings: DataSettings | None = DataSettings()
         self.spec = NetworkSpec()

@@ -1,0 +1,229 @@
+"""numba kernels of the network builder's fast path (loaded by core/network/compiled.py).
+
+Imported only on the loader's thread: importing this module imports numba and compiles
+(or reads from the disk cache) every kernel. Each kernel is one function for every
+activation, task and optimizer (they are arguments, not specialisations), so that no
+change of settings ever waits for a compile.
+
+The arithmetic is torch.optim's, step for step (see core/network/fast.py, whose buffers
+these are): float32 storage, the same update formulas in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+__all__ = ["train_epoch", "forward", "warm_up"]
+
+LEAKY_SLOPE = np.float32(0.01)
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _activate(code, x):
+    if code == 1:
+        return math.tanh(x)
+    if code == 2:
+        # the two branches keep exp from overflowing for large |x|, as torch does
+        if x >= 0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    if code == 3:
+        return x if x > 0 else 0.0
+    if code == 4:
+        return x if x > 0 else x * 0.01
+    return x
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _slope(code, a):
+    """f'(x) from the activation's output a = f(x)."""
+    if code == 1:
+        return 1.0 - a * a
+    if code == 2:
+        return a * (1.0 - a)
+    if code == 3:
+        return 1.0 if a > 0 else 0.0
+    if code == 4:
+        return 1.0 if a > 0 else 0.01
+    return 1.0
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _forward_one(P, offs, sizes, acts, x, units, z):
+    """One sample through the network: hidden outputs into ``units`` (all layers, flat), logits into z."""
+    L = len(sizes) - 2
+    prev_start = -1  # -1: the previous layer is the input x
+    start = 0
+    for k in range(L + 1):
+        n_in, n_out = sizes[k], sizes[k + 1]
+        base = offs[k]
+        stride = n_in + 1
+        for r in range(n_out):
+            row = base + r * stride
+            acc = np.float32(P[row + n_in])  # the bias
+            if prev_start < 0:
+                for c in range(n_in):
+                    acc += P[row + c] * x[c]
+            else:
+                for c in range(n_in):
+                    acc += P[row + c] * units[prev_start + c]
+            if k < L:
+                units[start + r] = _activate(acts[k], acc)
+            else:
+                z[r] = acc
+        if k < L:
+            prev_start = start
+            start += n_out
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def forward(P, offs, sizes, acts, X, hidden_out, z_out):
+    """Every row of X (n, inputs) through the network: hidden (n, units) and logits (n, outputs)."""
+    for s in range(X.shape[0]):
+        _forward_one(P, offs, sizes, acts, X[s], hidden_out[s], z_out[s])
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def train_epoch(P, G, mask, lrvec, decay, X, T, perm, batch, offs, sizes, acts, task, reg, reg_rate,
+                opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, units, deltas, z):
+    """One epoch of mini-batch training in place; returns the number of steps taken.
+
+    P, G, mask, lrvec, decay, buf1, buf2: flat float32 vectors of FastTrainer (buf1 is the
+    momentum buffer or Adam's first moment, buf2 Adam's second moment). X (n, inputs) and
+    T (n, outputs) are sample-major; T holds the (smoothed) targets. counters[0] is Adam's
+    step, counters[1] whether the momentum buffer holds a value yet.
+    """
+    n = perm.shape[0]
+    L = len(sizes) - 2
+    n_units = units.shape[0]
+    n_outputs = sizes[L + 1]
+    steps = 0
+    for b0 in range(0, n, batch):
+        m = min(batch, n - b0)
+        G[:] = 0.0
+        # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m
+        alpha = np.float32((2.0 if task == 0 else 1.0) / m)
+        for j in range(m):
+            s = perm[b0 + j]
+            x = X[s]
+            _forward_one(P, offs, sizes, acts, x, units, z)
+            # ∂loss/∂z = alpha · (p − t)
+            if task == 2:
+                zmax = z[0]
+                for r in range(1, n_outputs):
+                    zmax = max(zmax, z[r])
+                total = 0.0
+                for r in range(n_outputs):
+                    z[r] = math.exp(z[r] - zmax)
+                    total += z[r]
+                for r in range(n_outputs):
+                    deltas[n_units + r] = alpha * (z[r] / total - T[s, r])
+            elif task == 1:
+                for r in range(n_outputs):
+                    deltas[n_units + r] = alpha * (_activate(2, z[r]) - T[s, r])
+            else:
+                for r in range(n_outputs):
+                    deltas[n_units + r] = alpha * (z[r] - T[s, r])
+            # Backward, layer L (the output) down to 0. Layer k's outputs start at
+            # out_start in units/deltas (the output layer's right after all hidden units).
+            out_start = n_units
+            for k in range(L, -1, -1):
+                n_in, n_out = sizes[k], sizes[k + 1]
+                in_start = out_start - n_in  # where layer k's inputs sit in units (k > 0)
+                base = offs[k]
+                stride = n_in + 1
+                for r in range(n_out):
+                    d = deltas[out_start + r]
+                    row = base + r * stride
+                    if k > 0:
+                        for c in range(n_in):
+                            G[row + c] += d * units[in_start + c]
+                    else:
+                        for c in range(n_in):
+                            G[row + c] += d * x[c]
+                    G[row + n_in] += d
+                if k > 0:
+                    for c in range(n_in):
+                        acc = np.float32(0.0)
+                        for r in range(n_out):
+                            acc += P[base + r * stride + c] * deltas[out_start + r]
+                        deltas[in_start + c] = acc * _slope(acts[k - 1], units[in_start + c])
+                out_start = in_start
+        _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps,
+                buf1, buf2, counters)
+        steps += 1
+    return steps
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters):
+    """FastTrainer._update, element by element (and so torch.optim's SGD/Adam/AdamW)."""
+    N = P.shape[0]
+    rr = np.float32(reg_rate)
+    if reg == 2 and reg_rate != 0.0:
+        for i in range(N):
+            G[i] += rr * (P[i] * mask[i])
+    elif reg == 1 and reg_rate != 0.0:
+        for i in range(N):
+            sg = np.float32(1.0) if P[i] > 0 else (np.float32(-1.0) if P[i] < 0 else np.float32(0.0))
+            G[i] += rr * (sg * mask[i])
+    w = np.float32(wd)
+    if opt == 1 or opt == 2:
+        if wd != 0.0:
+            if opt == 2:
+                for i in range(N):
+                    P[i] *= decay[i]
+            else:
+                for i in range(N):
+                    G[i] += w * P[i]
+        counters[0] += 1
+        t = counters[0]
+        b1 = np.float32(1.0 - beta1)
+        b2 = np.float32(beta2)
+        one_minus_b2 = np.float32(1.0 - beta2)
+        bias2 = np.float32(math.sqrt(1.0 - beta2**t))
+        step = np.float32(-1.0 / (1.0 - beta1**t))
+        e = np.float32(eps)
+        for i in range(N):
+            g = G[i]
+            buf1[i] = buf1[i] + b1 * (g - buf1[i])  # torch's lerp for weights below 0.5
+            buf2[i] = buf2[i] * b2 + one_minus_b2 * (g * g)
+            denom = np.float32(math.sqrt(buf2[i])) / bias2 + e
+            P[i] += step * ((buf1[i] * lrvec[i]) / denom)
+        return
+    if wd != 0.0:
+        for i in range(N):
+            G[i] += w * P[i]
+    mu = np.float32(momentum)
+    if momentum != 0.0:
+        first = counters[1] == 0
+        counters[1] = 1
+        for i in range(N):
+            if first:
+                buf1[i] = G[i]
+            else:
+                buf1[i] = buf1[i] * mu + G[i]
+            d = G[i] + mu * buf1[i] if nesterov else buf1[i]
+            P[i] -= d * lrvec[i]
+    else:
+        for i in range(N):
+            P[i] -= G[i] * lrvec[i]
+
+
+def warm_up() -> None:
+    """Compile (or load from the disk cache) every kernel with the argument types the trainer uses."""
+    f32, i64 = np.float32, np.int64
+    sizes = np.array([2, 3, 1], i64)
+    offs = np.array([0, 9, 13], i64)
+    acts = np.array([1], i64)
+    P = np.zeros(13, f32)
+    X, T = np.zeros((4, 2), f32), np.zeros((4, 1), f32)
+    units, deltas, z = np.zeros(3, f32), np.zeros(4, f32), np.zeros(1, f32)
+    train_epoch(P, np.zeros_like(P), np.ones_like(P), np.ones_like(P), np.ones_like(P), X, T, np.arange(4, dtype=i64), 2,
+                offs, sizes, acts, 1, 0, 0.0, 0, 0.0, 0.0, False, 0.9, 0.999, 1e-8, np.zeros_like(P), np.zeros_like(P),
+                np.zeros(2, i64), units, deltas, z)
+    forward(P, offs, sizes, acts, X, np.zeros((4, 3), f32), np.zeros((4, 1), f32))
