@@ -34,8 +34,10 @@ __all__ = ["ACTIVATION_CODES", "status", "request", "wait_ready", "kernels", "ca
 ACTIVATION_CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "relu": 3, "leaky_relu": 4}
 TASK_REGRESSION, TASK_BINARY, TASK_MULTICLASS = 0, 1, 2
 REG_NONE, REG_L1, REG_L2 = 0, 1, 2
-OPT_SGD, OPT_ADAM, OPT_ADAMW = 0, 1, 2
-OPTIMIZER_CODES = {"sgd": OPT_SGD, "momentum": OPT_SGD, "nesterov": OPT_SGD, "adam": OPT_ADAM, "adamw": OPT_ADAMW}
+OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMAX, OPT_NADAM, OPT_RADAM = range(9)
+OPTIMIZER_CODES = {"sgd": OPT_SGD, "momentum": OPT_SGD, "nesterov": OPT_SGD, "adam": OPT_ADAM, "adamw": OPT_ADAMW,
+                   "adagrad": OPT_ADAGRAD, "rmsprop": OPT_RMSPROP, "adadelta": OPT_ADADELTA, "adamax": OPT_ADAMAX,
+                   "nadam": OPT_NADAM, "radam": OPT_RADAM}
 
 
 def cache_dir() -> Path:

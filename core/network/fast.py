@@ -44,7 +44,7 @@ from core.network.torch_trainer import evaluate_outputs
 __all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS"]
 
 FAST_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "linear")
-FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "radam")
 LEAKY_SLOPE = 0.01  # the registry's default slope, which is what the builder uses
 
 
@@ -182,7 +182,8 @@ class FastTrainer:
         self.momentum_buf = None
         self.exp_avg = torch.zeros_like(self.P)
         self.exp_avg_sq = torch.zeros_like(self.P)
-        self.adam_step = 0
+        self.adam_step = 0  # the step count of every optimizer that keeps one
+        self.mu_product = np.float32(1.0)  # NAdam's product of momentum factors (a float32 tensor in torch)
 
     def _make_holder(self, settings: TrainSettings) -> None:
         # A real torch.optim optimizer holds the hyper-parameters and drives the
@@ -190,8 +191,12 @@ class FastTrainer:
         self.holder, self.scheduler = make_lr_holder(settings, [self.P])
         self.holder._opt_called = True  # its steps are taken by _update; tells the scheduler so
         group = self.holder.param_groups[0]
-        if group.get("dampening", 0) or group.get("maximize") or group.get("amsgrad"):
-            raise ValueError("The fast path covers neither dampening, maximize nor amsgrad")
+        # Options torch.optim has that the builder never sets; the updates below assume them off.
+        unsupported = ("dampening", "maximize", "amsgrad", "lr_decay", "initial_accumulator_value", "centered")
+        if any(group.get(k) for k in unsupported) or (settings.optimizer == "rmsprop" and group.get("momentum")) \
+                or (settings.optimizer in ("nadam", "radam") and group.get("decoupled_weight_decay")):
+            raise ValueError(f"The fast path covers none of {', '.join(unsupported)}, RMSprop's momentum, "
+                             "nor decoupled decay in NAdam or RAdam")
         self._set_lr(group["lr"])
 
     def _set_lr(self, lr: float) -> None:
@@ -294,26 +299,30 @@ class FastTrainer:
             self._k_T, self._k_T_of = self.T.t().contiguous().numpy(), self.T
         wd = group["weight_decay"]
         opt = OPTIMIZER_CODES[s.optimizer]
+        momentum, nesterov, started, beta1, beta2, eps = 0.0, False, False, 0.0, 0.0, group.get("eps", 0.0)
+        buf1, buf2 = self.exp_avg, self.exp_avg_sq
         if opt == OPT_SGD:
             momentum, nesterov = group["momentum"], group["nesterov"]
             started = self.momentum_buf is not None
             if not started:
                 self.momentum_buf = torch.zeros_like(self.P)
-            buf1, buf2 = self.momentum_buf, self.exp_avg_sq
-            beta1 = beta2 = eps = 0.0
+            buf1 = self.momentum_buf
+        elif "betas" in group:
+            beta1, beta2 = group["betas"]
+            momentum = group.get("momentum_decay", 0.0)  # NAdam's
         else:
-            momentum, nesterov, started = 0.0, False, False
-            buf1, buf2 = self.exp_avg, self.exp_avg_sq
-            (beta1, beta2), eps = group["betas"], group["eps"]
+            beta2 = group.get("alpha", group.get("rho", 0.0))  # RMSprop's alpha, Adadelta's rho
         decay = self.decay_vector(wd) if opt == OPT_ADAMW and wd else self.lrvec
         reg = {"l1": REG_L1, "l2": REG_L2}.get(s.regularization, REG_NONE)
         counters = np.array([self.adam_step, int(started)], np.int64)
+        mu_product = np.array([self.mu_product], np.float32)
         steps = self._kernels.train_epoch(
             self.P.numpy(), self.G.numpy(), self.mask.numpy(), self.lrvec.numpy(), decay.numpy(), self._k_X, self._k_T,
             perm, s.batch_size, self._k_offs, self._k_sizes, self._k_acts, self._k_task, reg, float(s.reg_rate),
             opt, float(wd), float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps),
-            buf1.numpy(), buf2.numpy(), counters, self._k_units, self._k_deltas, self._k_z)
+            buf1.numpy(), buf2.numpy(), counters, mu_product, self._k_units, self._k_deltas, self._k_z)
         self.adam_step = int(counters[0])
+        self.mu_product = mu_product[0]
         if opt == OPT_SGD and not counters[1]:
             self.momentum_buf = None  # momentum 0: the torch loop never made one either
         self.step += int(steps)
@@ -386,6 +395,12 @@ class FastTrainer:
             denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2**t)).add_(group["eps"])
             P.addcdiv_(self.exp_avg * self.lrvec, denom, value=-1 / (1 - beta1**t))
             return
+        if s.optimizer in ADAPTIVE:
+            if wd:
+                G.add_(P, alpha=wd)
+            self.adam_step += 1
+            _ADAPTIVE_UPDATES[s.optimizer](self, group, self.adam_step)
+            return
         if wd:
             G.add_(P, alpha=wd)
         momentum = group["momentum"]
@@ -437,6 +452,71 @@ class FastTrainer:
         xa = torch.cat([f.t(), torch.ones(1, len(f), device=self.device)])
         hidden, z = self._forward(xa)
         return [h.t().clone() for h in hidden], z.t()
+
+
+# torch.optim's single-tensor updates (what it runs on the CPU), in its order of operations,
+# with the per-parameter learning rates in place of the group's one. G already holds the
+# weight decay; exp_avg and exp_avg_sq hold each optimizer's running averages.
+def _adagrad(t: FastTrainer, group, step: int) -> None:
+    t.exp_avg_sq.addcmul_(t.G, t.G, value=1)  # the sum of squared gradients
+    t.P.addcdiv_(t.G * t.lrvec, t.exp_avg_sq.sqrt().add_(group["eps"]), value=-1.0)
+
+
+def _rmsprop(t: FastTrainer, group, step: int) -> None:
+    alpha = group["alpha"]
+    t.exp_avg_sq.mul_(alpha).addcmul_(t.G, t.G, value=1 - alpha)
+    t.P.addcdiv_(t.G * t.lrvec, t.exp_avg_sq.sqrt().add_(group["eps"]), value=-1.0)
+
+
+def _adadelta(t: FastTrainer, group, step: int) -> None:
+    rho, eps = group["rho"], group["eps"]
+    square_avg, acc_delta = t.exp_avg_sq, t.exp_avg
+    square_avg.mul_(rho).addcmul_(t.G, t.G, value=1 - rho)
+    std = square_avg.add(eps).sqrt_()
+    delta = acc_delta.add(eps).sqrt_().div_(std).mul_(t.G)
+    acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+    t.P.addcmul_(delta, t.lrvec, value=-1.0)
+
+
+def _adamax(t: FastTrainer, group, step: int) -> None:
+    (beta1, beta2), eps = group["betas"], group["eps"]
+    exp_inf = t.exp_avg_sq
+    t.exp_avg.lerp_(t.G, 1 - beta1)
+    torch.maximum(exp_inf.mul_(beta2), t.G.abs().add_(eps), out=exp_inf)
+    t.P.addcdiv_(t.exp_avg * t.lrvec, exp_inf, value=-1 / (1 - beta1**step))
+
+
+def _nadam(t: FastTrainer, group, step: int) -> None:
+    (beta1, beta2), eps, decay = group["betas"], group["eps"], group["momentum_decay"]
+    mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * decay)))
+    mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * decay)))
+    t.mu_product = np.float32(t.mu_product * np.float32(mu))
+    t.exp_avg.lerp_(t.G, 1 - beta1)
+    t.exp_avg_sq.mul_(beta2).addcmul_(t.G, t.G, value=1 - beta2)
+    denom = t.exp_avg_sq.div(1 - beta2**step).sqrt_().add_(eps)
+    product = float(t.mu_product)
+    t.P.addcdiv_(t.G * t.lrvec, denom, value=-(1.0 - mu) / (1.0 - product))
+    t.P.addcdiv_(t.exp_avg * t.lrvec, denom, value=-mu_next / (1.0 - product * mu_next))
+
+
+def _radam(t: FastTrainer, group, step: int) -> None:
+    (beta1, beta2), eps = group["betas"], group["eps"]
+    t.exp_avg.lerp_(t.G, 1 - beta1)
+    t.exp_avg_sq.mul_(beta2).addcmul_(t.G, t.G, value=1 - beta2)
+    bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step
+    corrected = (t.exp_avg / bias_correction1).mul_(t.lrvec)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
+    if rho_t > 5.0:  # the variance is tractable: rectified adaptive step
+        rect = ((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+        adaptive = (bias_correction2**0.5) / t.exp_avg_sq.sqrt().add_(eps)
+        corrected.mul_(adaptive).mul_(rect)
+    t.P.sub_(corrected)
+
+
+_ADAPTIVE_UPDATES = {"adagrad": _adagrad, "rmsprop": _rmsprop, "adadelta": _adadelta, "adamax": _adamax,
+                     "nadam": _nadam, "radam": _radam}
+ADAPTIVE = tuple(_ADAPTIVE_UPDATES)
 
 
 def _softmax_rows(z: torch.Tensor) -> torch.Tensor:

@@ -89,7 +89,7 @@ def forward(P, offs, sizes, acts, X, hidden_out, z_out):
 
 @njit(nogil=True, cache=True, fastmath=False)
 def train_epoch(P, G, mask, lrvec, decay, X, T, perm, batch, offs, sizes, acts, task, reg, reg_rate,
-                opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, units, deltas, z):
+                opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product, units, deltas, z):
     """One epoch of mini-batch training in place; returns the number of steps taken.
 
     P, G, mask, lrvec, decay, buf1, buf2: flat float32 vectors of FastTrainer (buf1 is the
@@ -154,14 +154,15 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, batch, offs, sizes, acts, 
                         deltas[in_start + c] = acc * _slope(acts[k - 1], units[in_start + c])
                 out_start = in_start
         _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps,
-                buf1, buf2, counters)
+                buf1, buf2, counters, mu_product)
         steps += 1
     return steps
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters):
-    """FastTrainer._update, element by element (and so torch.optim's SGD/Adam/AdamW)."""
+def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters,
+            mu_product):
+    """FastTrainer._update, element by element (and so torch.optim's single-tensor updates)."""
     N = P.shape[0]
     rr = np.float32(reg_rate)
     if reg == 2 and reg_rate != 0.0:
@@ -198,6 +199,10 @@ def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov
     if wd != 0.0:
         for i in range(N):
             G[i] += w * P[i]
+    if opt >= 3:
+        counters[0] += 1
+        _adaptive(opt, P, G, lrvec, beta1, beta2, eps, momentum, buf1, buf2, counters[0], mu_product)
+        return
     mu = np.float32(momentum)
     if momentum != 0.0:
         first = counters[1] == 0
@@ -214,6 +219,75 @@ def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov
             P[i] -= G[i] * lrvec[i]
 
 
+@njit(nogil=True, cache=True, fastmath=False)
+def _adaptive(opt, P, G, lrvec, beta1, beta2, eps, momentum_decay, buf1, buf2, step, mu_product):
+    """Adagrad, RMSprop, Adadelta, Adamax, NAdam and RAdam as core/network/fast.py writes them."""
+    N = P.shape[0]
+    e = np.float32(eps)
+    if opt == 3:  # Adagrad: buf2 = sum of squared gradients
+        for i in range(N):
+            g = G[i]
+            buf2[i] += g * g
+            P[i] += np.float32(-1.0) * ((g * lrvec[i]) / (np.float32(math.sqrt(buf2[i])) + e))
+    elif opt == 4:  # RMSprop: buf2 = square average, alpha in beta2
+        a, one_minus_a = np.float32(beta2), np.float32(1.0 - beta2)
+        for i in range(N):
+            g = G[i]
+            buf2[i] = buf2[i] * a + one_minus_a * (g * g)
+            P[i] += np.float32(-1.0) * ((g * lrvec[i]) / (np.float32(math.sqrt(buf2[i])) + e))
+    elif opt == 5:  # Adadelta: buf2 = square average, buf1 = accumulated deltas, rho in beta2
+        rho, one_minus_rho = np.float32(beta2), np.float32(1.0 - beta2)
+        for i in range(N):
+            g = G[i]
+            buf2[i] = buf2[i] * rho + one_minus_rho * (g * g)
+            std = np.float32(math.sqrt(buf2[i] + e))
+            delta = (np.float32(math.sqrt(buf1[i] + e)) / std) * g
+            buf1[i] = buf1[i] * rho + one_minus_rho * (delta * delta)
+            P[i] += np.float32(-1.0) * (delta * lrvec[i])
+    elif opt == 6:  # Adamax: buf1 = first moment, buf2 = infinity norm
+        b1, b2 = np.float32(1.0 - beta1), np.float32(beta2)
+        clr = np.float32(-1.0 / (1.0 - beta1**step))
+        for i in range(N):
+            g = G[i]
+            buf1[i] = buf1[i] + b1 * (g - buf1[i])
+            buf2[i] = max(buf2[i] * b2, abs(g) + e)
+            P[i] += clr * ((buf1[i] * lrvec[i]) / buf2[i])
+    elif opt == 7:  # NAdam
+        mu = beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
+        mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((step + 1) * momentum_decay)))
+        mu_product[0] = np.float32(mu_product[0] * np.float32(mu))
+        product = np.float64(mu_product[0])
+        c_grad = np.float32(-(1.0 - mu) / (1.0 - product))
+        c_avg = np.float32(-mu_next / (1.0 - product * mu_next))
+        b1, b2, one_minus_b2 = np.float32(1.0 - beta1), np.float32(beta2), np.float32(1.0 - beta2)
+        bias2 = np.float32(1.0 - beta2**step)
+        for i in range(N):
+            g = G[i]
+            buf1[i] = buf1[i] + b1 * (g - buf1[i])
+            buf2[i] = buf2[i] * b2 + one_minus_b2 * (g * g)
+            denom = np.float32(math.sqrt(buf2[i] / bias2)) + e
+            P[i] += c_grad * ((g * lrvec[i]) / denom)
+            P[i] += c_avg * ((buf1[i] * lrvec[i]) / denom)
+    else:  # RAdam
+        b1, b2, one_minus_b2 = np.float32(1.0 - beta1), np.float32(beta2), np.float32(1.0 - beta2)
+        bias1, bias2 = 1.0 - beta1**step, 1.0 - beta2**step
+        rho_inf = 2.0 / (1.0 - beta2) - 1.0
+        rho_t = rho_inf - 2.0 * step * (beta2**step) / bias2
+        rectified = rho_t > 5.0
+        rect = np.float32(0.0)
+        if rectified:
+            rect = np.float32(math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t)))
+        sqrt_bias2 = np.float32(math.sqrt(bias2))
+        for i in range(N):
+            g = G[i]
+            buf1[i] = buf1[i] + b1 * (g - buf1[i])
+            buf2[i] = buf2[i] * b2 + one_minus_b2 * (g * g)
+            corrected = (buf1[i] / np.float32(bias1)) * lrvec[i]
+            if rectified:
+                corrected = (corrected * (sqrt_bias2 / (np.float32(math.sqrt(buf2[i])) + e))) * rect
+            P[i] -= corrected
+
+
 def warm_up() -> None:
     """Compile (or load from the disk cache) every kernel with the argument types the trainer uses."""
     f32, i64 = np.float32, np.int64
@@ -225,5 +299,5 @@ def warm_up() -> None:
     units, deltas, z = np.zeros(3, f32), np.zeros(4, f32), np.zeros(1, f32)
     train_epoch(P, np.zeros_like(P), np.ones_like(P), np.ones_like(P), np.ones_like(P), X, T, np.arange(4, dtype=i64), 2,
                 offs, sizes, acts, 1, 0, 0.0, 0, 0.0, 0.0, False, 0.9, 0.999, 1e-8, np.zeros_like(P), np.zeros_like(P),
-                np.zeros(2, i64), units, deltas, z)
+                np.zeros(2, i64), np.ones(1, f32), units, deltas, z)
     forward(P, offs, sizes, acts, X, np.zeros((4, 3), f32), np.zeros((4, 1), f32))

@@ -16,7 +16,7 @@ from core.network.model import NetworkSpec, build_network
 from core.network.settings import TrainSettings
 from core.network.torch_trainer import TorchTrainer
 from core.network.training import train_network
-from tests.core.network.test_model import BLOBS, CIRCLE, PLANE, VARIANTS, _max_gap
+from tests.core.network.test_model import BLOBS, CIRCLE, PLANE, TEST_LR, VARIANTS, _max_gap
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def _train_both(fast, ref, epochs):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_compiled_loop_matches_torch_optim(kernels, optimizer, variant):
     spec, extra = VARIANTS[variant]
-    lr = 0.01 if optimizer.startswith("adam") else 0.05
+    lr = TEST_LR.get(optimizer, 0.01)  # a step that each optimizer takes steadily
     settings = TrainSettings(optimizer=optimizer, lr=lr, **extra)
     fast, ref = _compiled_pair(spec, settings, CIRCLE[2], kernels)
     assert _train_both(fast, ref, 20) < 1e-5
@@ -85,21 +85,25 @@ def _random_setup(rng):
 def test_compiled_loop_matches_torch_optim_over_100_epochs_on_random_setups(kernels, seed):
     """Within 1e-5 of torch.optim over 100 epochs, except where float32 rounding alone drifts further.
 
-    Over a thousand steps some setups (small batches, momentum) amplify rounding: the
-    torch fast path, written apart from this kernel, then drifts from torch.optim as
-    far. There the kernel must stay as close as that independent float32 version.
+    Over a thousand steps some setups (small batches, momentum, L1's sign near zero)
+    amplify differences of one rounding. How far is measured, not guessed: torch.optim
+    itself, started from weights one float32 step away, drifts from its own run by that
+    much. There the kernel must stay within a few times that drift.
     """
     rng = np.random.default_rng(seed)
     spec, settings, data = _random_setup(rng)
     fast, ref = _compiled_pair(spec, settings, data, kernels, seed=seed)
-    torch_fast = FastTrainer(build_network(spec, seed=seed), spec, data, settings, torch.Generator().manual_seed(9))
+    nudged = TorchTrainer(build_network(spec, seed=seed), spec, data, settings, torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        for p in nudged.model.parameters():
+            p.copy_(torch.nextafter(p, torch.full_like(p, math.inf)))
     worst = rounding = 0.0
     for _ in range(100):
-        for t in (fast, ref, torch_fast):
+        for t in (fast, ref, nudged):
             t.epoch()
             t.end_epoch(t.evaluate()["test_loss"])
-        worst, rounding = max(worst, _max_gap(fast, ref)), max(rounding, _max_gap(torch_fast, ref))
-    assert worst < max(1e-5, 3 * rounding), (spec, settings, worst, rounding)
+        worst, rounding = max(worst, _max_gap(fast, ref)), max(rounding, _max_gap(nudged, ref))
+    assert worst < max(1e-5, 3 * rounding), (settings.optimizer, worst, rounding)
     assert fast.step == ref.step
 
 

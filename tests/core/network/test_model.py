@@ -39,6 +39,8 @@ CIRCLE = _data()
 BLOBS = _data("blobs", 160)
 PLANE = _data("multi_gaussian", 160)
 
+TEST_LR = {"sgd": 0.05, "momentum": 0.05, "nesterov": 0.05, "adagrad": 0.05, "adadelta": 0.5}
+
 VARIANTS = {
     "playground": (NetworkSpec(), {}),
     "l2_wd_layer_lr": (NetworkSpec(activations=("relu", "sigmoid")),
@@ -54,7 +56,7 @@ VARIANTS = {
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_fast_path_matches_torch_optim(optimizer, variant):
     spec, extra = VARIANTS[variant]
-    lr = 0.01 if optimizer.startswith("adam") else 0.05
+    lr = TEST_LR.get(optimizer, 0.01)  # a step that each optimizer takes steadily
     settings = TrainSettings(optimizer=optimizer, lr=lr, **extra)
     assert fast_path_gap(spec, settings) is None
     fast, ref = _pair(spec, settings, CIRCLE[2])
@@ -88,7 +90,7 @@ def test_fast_path_gaps_fall_back_to_torch_optim():
         (NetworkSpec(dropout=(0.2, 0.0)), TrainSettings(optimizer="adam", lr=0.03), "dropout"),
         (NetworkSpec(batchnorm=(True, False)), TrainSettings(optimizer="adam", lr=0.03), "batch norm"),
         (NetworkSpec(activations=("gelu", "tanh")), TrainSettings(optimizer="adam", lr=0.03), "gelu"),
-        (spec, TrainSettings(optimizer="rmsprop"), "rmsprop"),
+        (NetworkSpec(loss="mse"), TrainSettings(optimizer="rmsprop", lr=0.01), "squared error"),
         (spec, TrainSettings(optimizer="adam", schedule="onecycle", lr=0.05, schedule_epochs=10), "one-cycle"),
         (spec, TrainSettings(optimizer="adam", noise="weights", noise_std=0.05, lr=0.03), "noise"),
     ]
