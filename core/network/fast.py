@@ -59,8 +59,6 @@ def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
             return f"the {a} activation"
     if spec.task == "classification" and spec.loss == "mse":
         return "squared error on class probabilities"
-    if settings.noise != "none" and settings.noise_std > 0:
-        return "noise injection"
     if settings.optimizer not in FAST_OPTIMIZERS:
         return f"the {settings.optimizer} optimizer"
     if settings.schedule == "onecycle":
@@ -153,6 +151,8 @@ class FastTrainer:
             self.Xa = torch.cat([ft.t(), ones(len(ft))]).contiguous()
             self.X_all = torch.cat([torch.cat([ft, fs]).t(), ones(len(ft) + len(fs))]).contiguous()
         self.n_train = len(ft)
+        # The reference trainer's noise stream, seeded alike: the same noise, draw by draw.
+        self.noise_gen = torch.Generator(dev).manual_seed(settings.seed + 1)
         self.settings = settings
         self._coef_cache: dict[int, tuple[torch.Tensor, list[float]]] = {}
         self._reset_optimizer_state()
@@ -294,9 +294,23 @@ class FastTrainer:
     def _epoch_compiled(self) -> None:
         s = self.settings
         group = self.holder.param_groups[0]
-        perm = torch.randperm(self.n_train, generator=self.shuffle).numpy()  # the torch loop's draws
+        perm_t = torch.randperm(self.n_train, generator=self.shuffle)  # the torch loop's draws
+        perm = perm_t.numpy()
         if self._k_T_of is not self.T:  # new targets (label smoothing changed)
             self._k_T, self._k_T_of = self.T.t().contiguous().numpy(), self.T
+        X, T = self._k_X, self._k_T
+        noise = self._noise()
+        if noise == "input":
+            # The noisy features are drawn and computed here, batch by batch as the torch
+            # loop does; the kernel then reads them in order.
+            X = torch.cat([xb[:-1].t() for xb in self._noisy_inputs(perm_t)]).contiguous().numpy()
+            T = T[perm]
+            perm = np.arange(self.n_train, dtype=np.int64)
+        n_batches = -(-self.n_train // s.batch_size)
+        weight_noise = np.zeros((n_batches if noise == "weights" else 0, len(self.P)), np.float32)
+        for b in range(len(weight_noise)):
+            for (a, _), (o, i), n in zip(self.slices, self.shapes, self._draw_weight_noise()):
+                weight_noise[b, a:a + o * i].reshape(o, i)[:, :-1] = n.numpy()
         wd = group["weight_decay"]
         opt = OPTIMIZER_CODES[s.optimizer]
         momentum, nesterov, started, beta1, beta2, eps = 0.0, False, False, 0.0, 0.0, group.get("eps", 0.0)
@@ -317,8 +331,8 @@ class FastTrainer:
         counters = np.array([self.adam_step, int(started)], np.int64)
         mu_product = np.array([self.mu_product], np.float32)
         steps = self._kernels.train_epoch(
-            self.P.numpy(), self.G.numpy(), self.mask.numpy(), self.lrvec.numpy(), decay.numpy(), self._k_X, self._k_T,
-            perm, s.batch_size, self._k_offs, self._k_sizes, self._k_acts, self._k_task, reg, float(s.reg_rate),
+            self.P.numpy(), self.G.numpy(), self.mask.numpy(), self.lrvec.numpy(), decay.numpy(), X, T,
+            perm, weight_noise, s.batch_size, self._k_offs, self._k_sizes, self._k_acts, self._k_task, reg, float(s.reg_rate),
             opt, float(wd), float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps),
             buf1.numpy(), buf2.numpy(), counters, mu_product, self._k_units, self._k_deltas, self._k_z)
         self.adam_step = int(counters[0])
@@ -342,10 +356,15 @@ class FastTrainer:
         B = self.settings.batch_size
         col, alphas = self._coefficients(B)
         perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
-        xp = self.Xa.index_select(1, perm)
-        # unsafe_split: the C++ split without Tensor.split's Python wrapper (these views are read-only here)
-        xs, xts = xp.unsafe_split(B, 1), xp.t().unsafe_split(B, 0)
+        if self._noise() == "input":
+            xs = [xb for xb in self._noisy_inputs(perm)]
+            xts = [xb.t() for xb in xs]
+        else:
+            xp = self.Xa.index_select(1, perm)
+            # unsafe_split: the C++ split without Tensor.split's Python wrapper (these views are read-only here)
+            xs, xts = xp.unsafe_split(B, 1), xp.t().unsafe_split(B, 0)
         ts = self.T.index_select(1, perm).mul_(col).unsafe_split(B, 1)
+        weight_noise = self._noise() == "weights"
         task_out = torch.sigmoid if self.data.task == "classification" and self.data.n_classes == 2 else None
         if self.data.task == "classification" and self.data.n_classes > 2:
             task_out = _softmax_rows
@@ -353,8 +372,12 @@ class FastTrainer:
         act_fns, act_grads = self.act_fns, self.act_grads
         L = len(self.widths)
         mm, add = torch.mm, torch.add
-        update = self._update
+        update, penalty = self._update, self._add_penalty_gradient
         for xb, xbt, tb, alpha in zip(xs, xts, ts, alphas):
+            if weight_noise:  # the gradient is taken at noisy weights; the clean ones are updated
+                noise = self._draw_weight_noise()
+                for Wk, n in zip(W, noise):
+                    Wk[:, :-1].add_(n)
             bufs = self._buffers_for(xb.shape[1])
             hidden, full, full_t = bufs.hidden, bufs.full, bufs.full_t
             a = xb
@@ -370,15 +393,40 @@ class FastTrainer:
                 mm(delta, full_t[k - 1], out=GW[k])
                 delta = act_grads[k - 1](mm(W_in_t[k], delta), hidden[k - 1])
             mm(delta, xbt, out=GW[0])
+            penalty()  # at the weights the loss saw: the noisy ones, if any
+            if weight_noise:
+                for Wk, n in zip(W, noise):
+                    Wk[:, :-1].sub_(n)
             update()
         self.step += len(alphas)
 
-    def _update(self) -> None:
+    # -- noise, drawn exactly as the reference trainer draws it ----------------------
+    def _noise(self) -> str:
+        s = self.settings
+        return s.noise if s.noise_std > 0 else "none"
+
+    def _noisy_inputs(self, perm: torch.Tensor) -> list[torch.Tensor]:
+        """Per batch: the features of the raw points plus fresh Gaussian noise, (features + 1, batch)."""
+        X, std, out = self.data.X_train, self.settings.noise_std, []
+        for idx in perm.split(self.settings.batch_size):
+            xb = X[idx]
+            f = self.model.features(xb + torch.randn(xb.shape, generator=self.noise_gen, device=self.device) * std)
+            out.append(torch.cat([f.t(), torch.ones(1, len(f), device=self.device)]))
+        return out
+
+    def _draw_weight_noise(self) -> list[torch.Tensor]:
+        std = self.settings.noise_std
+        return [torch.randn((o, i - 1), generator=self.noise_gen, device=self.device) * std for o, i in self.shapes]
+
+    def _add_penalty_gradient(self) -> None:
         s, P, G = self.settings, self.P, self.G
         if s.regularization == "l2" and s.reg_rate:
             G.addcmul_(P, self.mask, value=s.reg_rate)
         elif s.regularization == "l1" and s.reg_rate:
             G.addcmul_(P.sign(), self.mask, value=s.reg_rate)
+
+    def _update(self) -> None:
+        s, P, G = self.settings, self.P, self.G
         group = self.holder.param_groups[0]
         wd = group["weight_decay"]
         if s.optimizer in ("adam", "adamw"):

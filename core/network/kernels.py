@@ -88,23 +88,31 @@ def forward(P, offs, sizes, acts, X, hidden_out, z_out):
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def train_epoch(P, G, mask, lrvec, decay, X, T, perm, batch, offs, sizes, acts, task, reg, reg_rate,
+def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs, sizes, acts, task, reg, reg_rate,
                 opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product, units, deltas, z):
     """One epoch of mini-batch training in place; returns the number of steps taken.
 
     P, G, mask, lrvec, decay, buf1, buf2: flat float32 vectors of FastTrainer (buf1 is the
-    momentum buffer or Adam's first moment, buf2 Adam's second moment). X (n, inputs) and
-    T (n, outputs) are sample-major; T holds the (smoothed) targets. counters[0] is Adam's
-    step, counters[1] whether the momentum buffer holds a value yet.
+    momentum buffer or the first running average, buf2 the second). X (n, inputs) and
+    T (n, outputs) are sample-major; T holds the (smoothed) targets; the batches take the
+    samples in ``perm`` order. weight_noise is empty or holds, per batch, the noise added
+    to the weights (zero on biases) while that batch's gradient is taken. counters[0] is
+    the optimizer's step, counters[1] whether the momentum buffer holds a value yet;
+    mu_product[0] is NAdam's product of momentum factors. For the adaptive optimizers
+    beta2 carries RMSprop's alpha and Adadelta's rho, and momentum NAdam's momentum decay.
     """
     n = perm.shape[0]
     L = len(sizes) - 2
     n_units = units.shape[0]
     n_outputs = sizes[L + 1]
     steps = 0
+    noisy = weight_noise.shape[0] > 0
     for b0 in range(0, n, batch):
         m = min(batch, n - b0)
         G[:] = 0.0
+        if noisy:
+            for i in range(P.shape[0]):
+                P[i] += weight_noise[steps, i]
         # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m
         alpha = np.float32((2.0 if task == 0 else 1.0) / m)
         for j in range(m):
@@ -153,16 +161,18 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, batch, offs, sizes, acts, 
                             acc += P[base + r * stride + c] * deltas[out_start + r]
                         deltas[in_start + c] = acc * _slope(acts[k - 1], units[in_start + c])
                 out_start = in_start
-        _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps,
-                buf1, buf2, counters, mu_product)
+        _add_penalty_gradient(P, G, mask, reg, reg_rate)  # at the weights the loss saw: the noisy ones, if any
+        if noisy:
+            for i in range(P.shape[0]):
+                P[i] -= weight_noise[steps, i]
+        _update(P, G, decay, lrvec, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product)
         steps += 1
     return steps
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters,
-            mu_product):
-    """FastTrainer._update, element by element (and so torch.optim's single-tensor updates)."""
+def _add_penalty_gradient(P, G, mask, reg, reg_rate):
+    """The L1/L2 penalty's gradient on the weights (mask: 1 on weights, 0 on biases)."""
     N = P.shape[0]
     rr = np.float32(reg_rate)
     if reg == 2 and reg_rate != 0.0:
@@ -172,6 +182,12 @@ def _update(P, G, mask, lrvec, decay, reg, reg_rate, opt, wd, momentum, nesterov
         for i in range(N):
             sg = np.float32(1.0) if P[i] > 0 else (np.float32(-1.0) if P[i] < 0 else np.float32(0.0))
             G[i] += rr * (sg * mask[i])
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _update(P, G, decay, lrvec, opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product):
+    """FastTrainer._update, element by element (and so torch.optim's single-tensor updates)."""
+    N = P.shape[0]
     w = np.float32(wd)
     if opt == 1 or opt == 2:
         if wd != 0.0:
@@ -297,7 +313,8 @@ def warm_up() -> None:
     P = np.zeros(13, f32)
     X, T = np.zeros((4, 2), f32), np.zeros((4, 1), f32)
     units, deltas, z = np.zeros(3, f32), np.zeros(4, f32), np.zeros(1, f32)
-    train_epoch(P, np.zeros_like(P), np.ones_like(P), np.ones_like(P), np.ones_like(P), X, T, np.arange(4, dtype=i64), 2,
+    train_epoch(P, np.zeros_like(P), np.ones_like(P), np.ones_like(P), np.ones_like(P), X, T, np.arange(4, dtype=i64),
+                np.zeros((0, 13), f32), 2,
                 offs, sizes, acts, 1, 0, 0.0, 0, 0.0, 0.0, False, 0.9, 0.999, 1e-8, np.zeros_like(P), np.zeros_like(P),
                 np.zeros(2, i64), np.ones(1, f32), units, deltas, z)
     forward(P, offs, sizes, acts, X, np.zeros((4, 3), f32), np.zeros((4, 1), f32))

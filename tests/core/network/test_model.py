@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from core.datasets.points2d import make_dataset, split_train_test
-from core.engine import Diverged, Finished, History, RunControl, Snapshot, run_headless
+from core.engine import Diverged, Finished, History, Message, RunControl, Snapshot, run_headless
 from core.model_io import load_model, quiet_jit, save_model_archive
 from core.network import compiled
 from core.network.fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
@@ -49,6 +49,9 @@ VARIANTS = {
                                {"regularization": "l1", "reg_rate": 0.003, "label_smoothing": 0.1, "batch_size": 7}),
     "no_hidden_layer_step_schedule": (NetworkSpec(features=("x1", "x2", "x1x2"), hidden=(), activations=(), dropout=(),
                                                  batchnorm=()), {"schedule": "step"}),
+    "input_noise_on_derived_features": (NetworkSpec(features=("x1", "x2", "x1_sq", "sin_x2"), hidden=(4,), activations=("tanh",),
+                                                    dropout=(0.0,), batchnorm=(False,)), {"noise": "input", "noise_std": 0.3}),
+    "weight_noise": (NetworkSpec(), {"noise": "weights", "noise_std": 0.05, "batch_size": 15}),
 }
 
 
@@ -92,7 +95,6 @@ def test_fast_path_gaps_fall_back_to_torch_optim():
         (NetworkSpec(activations=("gelu", "tanh")), TrainSettings(optimizer="adam", lr=0.03), "gelu"),
         (NetworkSpec(loss="mse"), TrainSettings(optimizer="rmsprop", lr=0.01), "squared error"),
         (spec, TrainSettings(optimizer="adam", schedule="onecycle", lr=0.05, schedule_epochs=10), "one-cycle"),
-        (spec, TrainSettings(optimizer="adam", noise="weights", noise_std=0.05, lr=0.03), "noise"),
     ]
     data = CIRCLE[2]
     for s, settings, words in cases:
@@ -186,7 +188,7 @@ def test_live_changes_apply_between_epochs_and_can_switch_paths():
     job = train_network(_cfg(max_epochs=None, live=live), ctl)
     events = [next(job) for _ in range(3)]  # message, history, first snapshot
     assert "fast path" in events[0].text
-    live.update_settings(TrainSettings(noise="input", noise_std=0.2, lr=0.1))
+    live.update_settings(TrainSettings(schedule="onecycle", lr=0.1, schedule_epochs=1000))
     live.set_parameter(0, 0, 1, 0.75)
     seen = []
     for ev in job:
@@ -194,7 +196,9 @@ def test_live_changes_apply_between_epochs_and_can_switch_paths():
         if isinstance(ev, Snapshot):
             break
     snap = seen[-1]
-    assert snap.data["fast"] is False and snap.data["lr"] == pytest.approx(0.1)
+    assert snap.data["fast"] is False
+    assert [e.text for e in seen if isinstance(e, Message)] == ["Engine: autograd + torch.optim (for the one-cycle schedule "
+                                                                "(it also cycles momentum))"]
     ctl.stop()
 
 
