@@ -51,9 +51,11 @@ def _near(value, rng: random.Random):
     if isinstance(value, bool):
         return rng.choice([not value, 0, 1, "true"])
     if isinstance(value, int):
-        return rng.choice([-value, value + 1, value - 1, value * 1000, -(2**63), 2**63, 10**12, float(value) + 0.5, str(value)])
+        return rng.choice([-value, value + 1, value - 1, value * 1000, -(2**63), 2**63, 10**12, value + 0.5 if abs(value) < 2**53 else 0.5,
+                           str(value)[:100]])
     if isinstance(value, float):
-        return rng.choice([-value, value * 1e6, value * 1e-9, value + 1, math.nan, math.inf, -math.inf, int(value) if math.isfinite(value) else 0, str(value)])
+        return rng.choice([-value, value * 1e6, value * 1e-9, value + 1, math.nan, math.inf, -math.inf, int(value) if math.isfinite(value) else 0,
+                           str(value)])
     if isinstance(value, str):
         return rng.choice(["", value.upper(), value + "_", value[:1], value * 200, " " + value, "1", "\x00", "é" * 3])
     return rng.choice(GARBAGE)
