@@ -182,6 +182,11 @@ class NumberField(QWidget):
 
     @Slot()
     def _on_edit(self) -> None:
+        if self.edit.text() == self._fmt(self._value):
+            # The value's own (rounded) text, left or entered unchanged: 1.3333 shown as
+            # 1.333 must stay 1.3333, not become what the box shows.
+            self.error.clear_error()
+            return
         try:
             v = parse_number(self.edit.text())
             self.check(v)
