@@ -151,7 +151,8 @@ def spec_from_state(s: dict) -> ConvSpec:
     )
     if op == "conv1d":
         spec = _replace(spec, stride=(1, s["stride"]), dilation=(1, s["dilation"]))
-    if s["direction"] != "forward" and s["upstream"] != "ones":
+    # A stride of 0 is refused by validate() later; the output size would divide by it here.
+    if s["direction"] != "forward" and s["upstream"] != "ones" and min(spec.stride) > 0:
         shape = (spec.out_channels, *output_size(spec))
         if min(shape) > 0:
             spec = _replace(spec, upstream=_upstream(s, shape))

@@ -271,3 +271,16 @@ def test_a_huge_bias_or_cell_is_refused_next_to_its_control(tab, qtbot):
     assert "1e+07 is too large; every value must be between -1e+06 and 1e+06" in tab.controls.errors["input"].text()
     assert tab.experiment_state()["input"][0][1][1] == kept
     assert grid.values[1, 1] == kept
+
+
+def test_zero_stride_is_refused_in_a_backward_pass_with_a_random_upstream(tab, qtbot):
+    # The output size for the random upstream gradient once divided by the stride first.
+    state = {**tab.experiment_state(), "direction": "grad_kernel", "upstream": "random", "upstream_seed": 2}
+    tab.apply_experiment_state(state)
+    before = tab.experiment_state()
+    with pytest.raises(ValueError, match="never move"):
+        tab.apply_experiment_state({**state, "stride": 0})
+    assert tab.experiment_state() == before
+    type_into(qtbot, tab.controls.stride, "0")
+    assert "never move" in tab.controls.errors["stride"].text()
+    assert tab.experiment_state() == before
