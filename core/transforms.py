@@ -100,7 +100,7 @@ class ParamDef:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
             raise ValueError(f"{name} must be a number")
         if not (self.lo <= v <= self.hi):
-            raise ValueError(f"{name} must be between {self.lo:g} and {self.hi:g}, got {v:g}")
+            raise ValueError(f"{name} must be between {self.lo:g} and {self.hi:g}, got {v!r:.40}")
         if self.kind == "int":
             if v != int(v):
                 raise ValueError(f"{name} must be a whole number")

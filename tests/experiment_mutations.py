@@ -16,7 +16,10 @@ import random
 import traceback
 from dataclasses import dataclass
 
-__all__ = ["mutate", "try_state", "Outcome", "GARBAGE"]
+__all__ = ["mutate", "try_state", "Outcome", "GARBAGE", "UNNAMED"]
+
+# LabTab's catch-all for a check a tab lacks: a refusal, but one that does not name the field.
+UNNAMED = "a value in the experiment is of the wrong kind or size"
 
 GARBAGE = (
     None, True, False, 0, -1, 1, 2, 7, 3.5, -0.0, 1e-300, 1e308, -1e308, 10**30, 10**400, -(10**400),

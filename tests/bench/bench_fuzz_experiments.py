@@ -5,7 +5,9 @@ suite's tests/gui/test_experiment_fuzz.py runs a few of).
 Each mutated state must either apply, and the tab's state then round-trip, or raise
 ValueError with the tab's state exactly as before. Per lab it reports the cases tried,
 applied, refused, uncaught exceptions (the first few tracebacks printed) and half-applied
-states (refused after changing the tab, or applied but not round-tripping).
+states (refused after changing the tab, or applied but not round-tripping); of the
+refusals, "refused_unnamed" counts those only LabTab's catch-all turned into ValueError
+(a check the tab lacks: the message names the lab but not the field).
 
     python tests/bench/bench_fuzz_experiments.py [--cases N] [--seed S] [--tabs a,b]
 
@@ -35,13 +37,13 @@ def fuzz_tab(name: str, cases: int, seed: int, app) -> dict:
     from lab.experiments import list_presets
     from lab.tabs import load_tab_class, tab_spec
     from lab.tabs.base import LabContext
-    from tests.experiment_mutations import mutate, try_state
+    from tests.experiment_mutations import UNNAMED, mutate, try_state
 
     warm_up()
     tab = load_tab_class(tab_spec(name))(LabContext("cpu"))
     tab.resize(1280, 720)
     tab.show()
-    counts = {"tried": 0, **{k: 0 for k in KINDS}}
+    counts = {"tried": 0, **{k: 0 for k in KINDS}, "refused_unnamed": 0}
     shown = 0
     t0 = time.perf_counter()
     try:
@@ -52,6 +54,8 @@ def fuzz_tab(name: str, cases: int, seed: int, app) -> dict:
             app.processEvents()  # what the event loop would run between two files opened
             counts["tried"] += 1
             counts[outcome.kind] += 1
+            if outcome.kind == "refused" and UNNAMED in outcome.detail:
+                counts["refused_unnamed"] += 1
             if outcome.kind in ("uncaught", "half_applied") and shown < SHOWN_TRACEBACKS:
                 shown += 1
                 print(f"--- {name} case {i}: {outcome.kind}\n{outcome.detail[-3000:]}", flush=True)
@@ -82,8 +86,8 @@ def main() -> None:
         results[name] = fuzz_tab(name, args.cases, args.seed, app)
         r = results[name]
         print(f"{name:15s} tried {r['tried']:5d}  applied {r['applied']:5d}  refused {r['refused']:5d}  "
-              f"uncaught {r['uncaught']:3d}  half-applied {r['half_applied']:3d}  ({r['seconds']} s)", flush=True)
-    total = {k: sum(r[k] for r in results.values()) for k in ("tried", *KINDS)}
+              f"uncaught {r['uncaught']:3d}  half-applied {r['half_applied']:3d}  (unnamed refusals {r['refused_unnamed']}, {r['seconds']} s)", flush=True)
+    total = {k: sum(r[k] for r in results.values()) for k in ("tried", *KINDS, "refused_unnamed")}
     print(json.dumps({"cases_per_tab": args.cases, "seed": args.seed, "tabs": results, "total": total}))
 
 

@@ -1,8 +1,8 @@
 """Every lab takes any experiment state all or nothing: seeded mutations of its presets and
 of its own state (wrong types, NaN, inf, huge and negative numbers, empty and huge text,
 missing and extra keys, lists too long or too short, nested garbage) either apply, and the
-state then round-trips, or raise ValueError with the tab exactly as it was. Any other
-exception fails. The long run is tests/bench/bench_fuzz_experiments.py."""
+state then round-trips, or raise ValueError with the tab exactly as it was, its message
+from the tab's own checks (not LabTab's catch-all). Any other exception fails. The long run is tests/bench/bench_fuzz_experiments.py."""
 
 import random
 
@@ -10,7 +10,7 @@ import pytest
 
 from lab.experiments import list_presets
 from lab.tabs import TABS
-from tests.experiment_mutations import mutate, try_state
+from tests.experiment_mutations import UNNAMED, mutate, try_state
 
 CASES_PER_TAB = 40
 
@@ -24,6 +24,7 @@ def test_mutated_experiments_apply_whole_or_change_nothing(name, make_tab):
     for i in range(CASES_PER_TAB):
         outcome = try_state(tab, mutate(seeds[i % len(seeds)], rng))
         assert outcome.kind in kinds, f"case {i}: {outcome.kind}: {outcome.detail}"
+        assert UNNAMED not in outcome.detail, f"case {i}: a check the tab lacks: {outcome.detail}"
         kinds[outcome.kind] += 1
     assert kinds["refused"] > 0, "no mutation was refused: the mutations are not reaching the checks"
 
@@ -84,3 +85,26 @@ def test_dllab_render_refuses_a_bad_file_with_its_message(qapp, tmp_path, capsys
     path = write_experiment(tmp_path / "bad.json", "convolution", BAD_FILES["convolution"])
     assert render(str(path), str(tmp_path / "out")) == 2
     assert "dllab render: Convolution: 'stride' must be a whole number from -3 to 8" in capsys.readouterr().err
+
+
+def test_a_check_a_tab_lacks_still_reads_as_a_refusal_naming_the_lab(qapp):
+    from lab.tabs.base import LabTab
+
+    class Careless(LabTab):
+        title = "Careless lab"
+
+        def apply_experiment_state(self, state):
+            if state["size"] > 3:  # '>' of text and a number: TypeError
+                raise ValueError("size must be at most 3")
+
+    tab = Careless()
+    try:
+        with pytest.raises(ValueError, match=r"^Careless lab: size must be at most 3$"):
+            tab.apply_experiment_state({"size": 4})
+        with pytest.raises(ValueError, match=r"^Careless lab: a value in the experiment is of the wrong kind or size"):
+            tab.apply_experiment_state({"size": "big"})
+        with pytest.raises(ValueError, match=r"^Careless lab: .*'size'"):
+            tab.apply_experiment_state({})  # KeyError
+    finally:
+        tab.shutdown()
+        tab.deleteLater()

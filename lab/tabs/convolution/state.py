@@ -84,7 +84,7 @@ DEFAULT_STATE: dict = {
 def _array(value, ndim: int, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value, float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"'{name}' must be nested lists of numbers") from None
     if arr.ndim != ndim or arr.size == 0:
         raise ValueError(f"'{name}' must have {ndim} dimensions, got shape {arr.shape}")
