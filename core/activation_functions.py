@@ -81,7 +81,7 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
 
 def check_params(key: str, params: Mapping[str, float] | None) -> dict[str, float]:
     """The full parameter dict for ``key``; ValueError for unknown names or bad values."""
-    if key not in ACTIVATIONS:
+    if not (isinstance(key, str) and key in ACTIVATIONS):
         raise ValueError(f"Unknown activation {key!r}; choose one of {', '.join(ACTIVATIONS)}")
     spec = ACTIVATIONS[key]
     values = spec.defaults()
@@ -90,7 +90,8 @@ def check_params(key: str, params: Mapping[str, float] | None) -> dict[str, floa
         if not match:
             continue  # parameters of other functions are simply not used here
         p = match[0]
-        if not (isinstance(v, (int, float)) and math.isfinite(v) and p.minimum <= v <= p.maximum):
+        # The range first: math.isfinite() of an int beyond float's range raises.
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and p.minimum <= v <= p.maximum and math.isfinite(v)):
             raise ValueError(f"{spec.label}: {p.label} must be between {p.minimum} and {p.maximum}, got {v}")
         values[name] = float(v)
     return values

@@ -83,7 +83,7 @@ class ParamDef:
                 raise ValueError(f"{name} must be true or false")
             return value
         if self.kind == "choice":
-            if value not in self.choices:
+            if not (isinstance(value, str) and value in self.choices):
                 raise ValueError(f"{name} must be one of {', '.join(self.choices)}")
             return value
         if self.kind in ("pair", "triple"):
@@ -100,7 +100,7 @@ class ParamDef:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
             raise ValueError(f"{name} must be a number")
         if not (self.lo <= v <= self.hi):
-            raise ValueError(f"{name} must be between {self.lo:g} and {self.hi:g}, got {v:g}")
+            raise ValueError(f"{name} must be between {self.lo:g} and {self.hi:g}, got {v!r:.40}")
         if self.kind == "int":
             if v != int(v):
                 raise ValueError(f"{name} must be a whole number")
@@ -293,7 +293,7 @@ def default_spec() -> dict:
 
 
 def _definition(type_name: Any) -> TransformDef:
-    if type_name not in TRANSFORMS:
+    if not (isinstance(type_name, str) and type_name in TRANSFORMS):
         raise ValueError(f"Unknown transform {type_name!r}; choose one of {', '.join(TRANSFORMS)}")
     return TRANSFORMS[type_name]
 
@@ -336,7 +336,7 @@ def normalize_spec(spec: Any) -> dict:
     if not isinstance(mix, dict):
         raise ValueError("'mix' must be an object")
     kind = mix.get("kind", "none")
-    if kind not in MIX_KINDS:
+    if not (isinstance(kind, str) and kind in MIX_KINDS):
         raise ValueError(f"Batch mixing must be one of {', '.join(MIX_KINDS)}")
     alpha = _pf("alpha", 1.0, 0.01, 10.0, "mixing α").check(mix.get("alpha", 1.0), "Batch mixing")
     smoothing = _pf("label_smoothing", 0.0, 0.0, 0.99, "label smoothing").check(mix.get("label_smoothing", 0.0), "Labels")

@@ -8,6 +8,7 @@ to the control and keeps the last good value; only good values are emitted.
 from __future__ import annotations
 
 import math
+import numbers
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QSlider, QWidget
@@ -119,6 +120,9 @@ class NumberField(QWidget):
         field accepts (with ``maximum`` as the top of its range, when the range is about to
         move); lets a form check every setting before it changes any."""
         top = self.maximum if maximum is None else maximum
+        # Values also come from experiment files, where a number may be text, a list or true.
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ValueError(f"Must be a number, got {v!r:.40}")
         if not (self.minimum <= v <= top):
             raise ValueError(f"Must be between {self._fmt(self.minimum)} and {self._fmt(top)}")
         if self.integer and v != round(v):
@@ -178,6 +182,11 @@ class NumberField(QWidget):
 
     @Slot()
     def _on_edit(self) -> None:
+        if self.edit.text() == self._fmt(self._value):
+            # The value's own (rounded) text, left or entered unchanged: 1.3333 shown as
+            # 1.333 must stay 1.3333, not become what the box shows.
+            self.error.clear_error()
+            return
         try:
             v = parse_number(self.edit.text())
             self.check(v)

@@ -23,6 +23,8 @@ from typing import Any, Sequence
 import torch
 from torch import nn
 
+from core.state_values import shown
+
 __all__ = [
     "FieldSpec",
     "LayerType",
@@ -113,26 +115,27 @@ def normalize_layer(layer: Any, index: int = 0) -> dict:
     if not isinstance(layer, dict) or "type" not in layer:
         raise ValueError(f"{where}: a layer must be an object with a 'type'")
     kind = layer["type"]
-    if kind not in LAYER_TYPES:
+    if not (isinstance(kind, str) and kind in LAYER_TYPES):
         raise ValueError(f"{where}: unknown layer type {kind!r}; choose one of {', '.join(LAYER_TYPES)}")
     spec = LAYER_TYPES[kind]
     out = {"type": kind}
     for f in spec.fields:
         v = layer.get(f.name, f.default)
         if f.choices:
-            if v not in f.choices:
-                raise ValueError(f"{where} ({spec.label}): {f.label} must be one of {', '.join(f.choices)}, got {v!r}")
+            if not (isinstance(v, str) and v in f.choices):
+                raise ValueError(f"{where} ({spec.label}): {f.label} must be one of {', '.join(f.choices)}, got {shown(v)}")
         else:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{where} ({spec.label}): {f.label} must be a number, got {v!r}")
+                raise ValueError(f"{where} ({spec.label}): {f.label} must be a number, got {shown(v)}")
+            # The range first, on the value as given: int() of inf and float() of 10**400 raise.
+            if not f.lo <= v <= f.hi:
+                raise ValueError(f"{where} ({spec.label}): {f.label} must be between {f.lo:g} and {f.hi:g}, got {shown(v)}")
             if not f.is_float:
                 if v != int(v):
                     raise ValueError(f"{where} ({spec.label}): {f.label} must be a whole number, got {v}")
                 v = int(v)
             else:
                 v = float(v)
-            if not f.lo <= v <= f.hi:
-                raise ValueError(f"{where} ({spec.label}): {f.label} must be between {f.lo:g} and {f.hi:g}, got {v:g}")
         out[f.name] = v
     return out
 

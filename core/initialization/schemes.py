@@ -110,7 +110,7 @@ class SchemeChoice:
 
 def check_scheme(key: str, params: Mapping[str, float | str] | None = None) -> dict[str, float | str]:
     """The full parameter dict of a scheme; ValueError with a readable reason otherwise."""
-    if key not in SCHEMES:
+    if not (isinstance(key, str) and key in SCHEMES):
         raise ValueError(f"Unknown initialization {key!r}; choose one of {', '.join(SCHEMES)}")
     scheme = SCHEMES[key]
     values = scheme.defaults()
@@ -119,9 +119,10 @@ def check_scheme(key: str, params: Mapping[str, float | str] | None = None) -> d
             continue
         v = params[p.name]
         if p.choices:
-            if v not in p.choices:
+            if not (isinstance(v, str) and v in p.choices):
                 raise ValueError(f"{scheme.label}: {p.label} must be one of {', '.join(p.choices)}, got {v!r}")
-        elif not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and p.minimum <= v <= p.maximum):
+        # The range first: math.isfinite() of an int beyond float's range raises.
+        elif not (isinstance(v, (int, float)) and not isinstance(v, bool) and p.minimum <= v <= p.maximum and math.isfinite(v)):
             raise ValueError(f"{scheme.label}: {p.label} must be between {p.minimum:g} and {p.maximum:g}, got {v!r}")
         else:
             v = float(v)

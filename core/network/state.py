@@ -14,6 +14,7 @@ from core.network.data import DataSettings, PointSet, generate_points
 from core.network.model import NetworkSpec
 from core.network.settings import TrainSettings
 from core.network.training import TrainConfig
+from core.state_values import check_field_kinds, require_mapping, require_number
 
 __all__ = ["read_state", "config_from_state"]
 
@@ -28,13 +29,15 @@ def read_state(state: dict) -> dict[str, Any]:
     if "points" in data:
         points, data_settings = PointSet.from_state(data["points"]), None
     else:
-        gen = data.get("generator", {})
+        gen = require_mapping(data.get("generator", {}), "'data' 'generator'")
+        check_field_kinds(DataSettings, gen, "data setting")
         try:
             data_settings = DataSettings(**gen)
         except TypeError as exc:
             raise ValueError(f"Bad data settings: {exc}") from None
         points = generate_points(data_settings)
-    net = dict(state.get("network", {}))
+    net = dict(require_mapping(state.get("network", {}), "'network'"))
+    check_field_kinds(NetworkSpec, net, "network")
     net.setdefault("task", points.task)
     net.setdefault("n_classes", points.n_classes if points.task == "classification" else 0)
     if points.task == "regression":
@@ -43,14 +46,16 @@ def read_state(state: dict) -> dict[str, Any]:
     if (spec.task, spec.n_classes) != (points.task, points.n_classes if points.task == "classification" else 0):
         raise ValueError(f"The network is for {spec.task} with {spec.n_classes} classes, "
                          f"but the data is {points.task} with {points.n_classes} classes")
-    training = TrainSettings.from_dict(state.get("training", {}))
+    training_values = require_mapping(state.get("training", {}), "'training'")
+    check_field_kinds(TrainSettings, training_values, "training setting")
+    training = TrainSettings.from_dict(training_values)
     training.check(int(points.is_train.sum()), len(spec.hidden) + 1, spec.task)
     view = state.get("view", {})
     if not isinstance(view, dict):
         raise ValueError("'view' must be an object")
     render_epochs = state.get("render_epochs", 300)
-    if not (isinstance(render_epochs, int) and 1 <= render_epochs <= 100_000):
-        raise ValueError("render_epochs must be a whole number from 1 to 100000")
+    require_number(render_epochs, "render_epochs", 1, 100_000, integer=True)
+    render_epochs = int(render_epochs)
     return {"points": points, "data_settings": data_settings, "spec": spec, "training": training,
             "view": {"discretize": bool(view.get("discretize", False)), "show_test": bool(view.get("show_test", False))},
             "render_epochs": render_epochs}

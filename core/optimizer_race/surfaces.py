@@ -303,7 +303,8 @@ def _custom_surface(formula: str) -> Surface:
 
 def check_start(surface: Surface, x: float, y: float) -> None:
     """ValueError (for the start-point control) if the race cannot start at (x, y)."""
-    if not (math.isfinite(x) and math.isfinite(y)):
+    # Beyond float's range an int makes math.isfinite() raise; no map reaches that far.
+    if not all(abs(v) < 1e300 and math.isfinite(v) for v in (x, y)):
         raise ValueError("The start point must be two finite numbers")
     if not surface.contains(x, y):
         x0, x1, y0, y1 = surface.domain

@@ -9,6 +9,7 @@ GUI thread), :meth:`current_job`, :meth:`experiment_state` and
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
@@ -27,6 +28,31 @@ from widgets.play_controls import PlayControls
 __all__ = ["LabTab", "LabContext", "JobSpec", "PagedTab"]
 
 JobSpec = tuple[Callable[[Any, RunControl], Iterator[Event]], Any]
+
+# What a check written for a number or a list raises when a file gives it a value of
+# another kind or size ('<=' on a string, float() of 10**400, a dict where a list was).
+WRONG_KIND_ERRORS = (TypeError, KeyError, AttributeError, IndexError, OverflowError)
+
+
+def refusing_as_value_error(title: str, apply: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+    """``apply`` that raises ValueError only, its message starting with the lab's title,
+    so that the main window and ``dllab render`` show every refusal the same way. A tab
+    still checks the whole state before it changes anything; this only makes sure that
+    a check it forgot reads as a refusal, not as a crash."""
+
+    def named(message: str) -> str:
+        return message if message.startswith(f"{title}:") else f"{title}: {message}"
+
+    @functools.wraps(apply)
+    def apply_or_refuse(self, state) -> None:
+        try:
+            apply(self, state)
+        except ValueError as exc:
+            raise ValueError(named(str(exc))) from None
+        except WRONG_KIND_ERRORS as exc:
+            raise ValueError(named(f"a value in the experiment is of the wrong kind or size ({exc})")) from None
+
+    return apply_or_refuse
 
 
 class LabContext(QObject):
@@ -52,6 +78,11 @@ class LabContext(QObject):
 class LabTab(QWidget):
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "apply_experiment_state" in cls.__dict__:
+            cls.apply_experiment_state = refusing_as_value_error(cls.title or cls.__name__, cls.__dict__["apply_experiment_state"])
 
     def __init__(self, context: LabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -91,7 +122,11 @@ class LabTab(QWidget):
         return {}
 
     def apply_experiment_state(self, state: dict) -> None:
-        """Restore a saved setup; raise ValueError (and change nothing) when it is bad."""
+        """Restore a saved setup; raise ValueError (and change nothing) when it is bad.
+
+        A subclass checks the whole state first (types, ranges, choices, lengths, with
+        the field's name in the message) and only then changes anything; the class
+        makes whatever its checks raise a ValueError that names the lab."""
 
     # -- running ----------------------------------------------------------------
     def start(self, *, paused: bool = False) -> bool:

@@ -132,15 +132,16 @@ class TrainingForm(QWidget):
             raise ValueError(f"Unknown training setting(s): {', '.join(sorted(unknown))}")
         for key, v in values.items():
             if key in self._combos:
-                if self._combos[key].findData(v) < 0:
-                    choices = [self._combos[key].itemData(i) for i in range(self._combos[key].count())]
-                    raise ValueError(f"{key}: {v!r} is not one of {', '.join(map(str, choices))}")
+                # Compared in Python: findData() of a list or a huge number raises, not refuses.
+                choices = [self._combos[key].itemData(i) for i in range(self._combos[key].count())]
+                if not any(type(v) is type(c) and v == c for c in choices):
+                    raise ValueError(f"{key}: {v!r:.40} is not one of {', '.join(map(str, choices))}")
             else:
                 field = self._numbers[key]
                 if isinstance(v, bool) or not isinstance(v, (int, float)):
-                    raise ValueError(f"{key}: expected a number, got {v!r}")
+                    raise ValueError(f"{key}: expected a number, got {v!r:.40}")
                 try:
-                    field.check(float(v), max_batch if key == "batch_size" else None)
+                    field.check(v, max_batch if key == "batch_size" else None)
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
 

@@ -79,5 +79,8 @@ class Page(QWidget):
     def state(self) -> dict:
         return {}
 
+    def check_state(self, state: dict) -> None:
+        """ValueError naming the field unless :meth:`apply_state` can show all of ``state``."""
+
     def apply_state(self, state: dict) -> None:
         pass

@@ -19,6 +19,7 @@ from core.activations.experiments import (
 )
 from core.datasets.points2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
+from core.state_values import require_choice, require_list
 from lab.tabs.activations.common import ActivationChecklist, Page, activation_color
 from widgets.control_panel import ControlPanel, keyed_combo, select_key
 from widgets.live_plot import LivePlot
@@ -33,13 +34,27 @@ def _fields_state(fields: dict[str, NumberField]) -> dict:
     return {k: f.value() for k, f in fields.items()}
 
 
-def _apply_fields(fields: dict[str, NumberField], state: dict) -> None:
-    """Check every value first, then set them all: a bad file changes nothing."""
+def check_fields(fields: dict[str, NumberField], state: dict) -> None:
+    """ValueError naming the field unless every value in ``state`` fits its field."""
     for k, v in state.items():
         if k in fields:
             f = fields[k]
-            if not isinstance(v, (int, float)) or not f.minimum <= v <= f.maximum:
-                raise ValueError(f"{f.label.text()} must be between {f.minimum:g} and {f.maximum:g}, got {v!r}")
+            try:
+                f.check(v)
+            except ValueError as exc:
+                raise ValueError(f"{f.label.text()}: {exc}") from None
+
+
+def check_activation_keys(state: dict, default: list[str]) -> list[str]:
+    keys = require_list(state.get("activations", default), "'activations'", max_len=len(ACTIVATIONS))
+    for i, k in enumerate(keys):
+        require_choice(k, ACTIVATIONS, f"activation {i + 1}")
+    return keys
+
+
+def _apply_fields(fields: dict[str, NumberField], state: dict) -> None:
+    """Check every value first, then set them all: a bad file changes nothing."""
+    check_fields(fields, state)
     for k, v in state.items():
         if k in fields:
             fields[k].set_value(v, emit=False)
@@ -120,12 +135,14 @@ class DepthPage(Page):
     def state(self) -> dict:
         return {"activations": list(self.checklist.checked()), "init": self.init_box.currentData(), **_fields_state(self.fields)}
 
+    def check_state(self, state: dict) -> None:
+        require_choice(state.get("init", "recommended"), INIT_SCHEMES, "'init'")
+        check_activation_keys(state, ["sigmoid", "tanh", "relu"])
+        check_fields(self.fields, state)
+
     def apply_state(self, state: dict) -> None:
-        if state.get("init", "recommended") not in INIT_SCHEMES:
-            raise ValueError(f"Unknown initialization {state.get('init')!r}")
+        self.check_state(state)
         keys = state.get("activations", ["sigmoid", "tanh", "relu"])
-        if any(k not in ACTIVATIONS for k in keys):
-            raise ValueError(f"Unknown activation in {keys}")
         _apply_fields(self.fields, state)
         self.checklist.blockSignals(True)
         self.checklist.set_checked(keys)
@@ -229,13 +246,16 @@ class DeadReluPage(Page):
     def state(self) -> dict:
         return {"activations": list(self.checklist.checked()), "dataset": self.dataset_box.currentData(), **_fields_state(self.fields)}
 
+    def check_state(self, state: dict) -> None:
+        choices = [self.dataset_box.itemData(i) for i in range(self.dataset_box.count())]
+        require_choice(state.get("dataset", "moons"), choices, "classification data set")
+        check_activation_keys(state, ["relu", "leaky_relu", "elu"])
+        check_fields(self.fields, state)
+
     def apply_state(self, state: dict) -> None:
+        self.check_state(state)
         dataset = state.get("dataset", "moons")
-        if self.dataset_box.findData(dataset) < 0:
-            raise ValueError(f"Unknown classification data set {dataset!r}")
         keys = state.get("activations", ["relu", "leaky_relu", "elu"])
-        if any(k not in ACTIVATIONS for k in keys):
-            raise ValueError(f"Unknown activation in {keys}")
         _apply_fields(self.fields, state)
         self.checklist.set_checked(keys)
         select_key(self.dataset_box, dataset, "data set")
@@ -346,6 +366,9 @@ class ZeroCentredPage(Page):
 
     def state(self) -> dict:
         return _fields_state(self.fields)
+
+    def check_state(self, state: dict) -> None:
+        check_fields(self.fields, state)
 
     def apply_state(self, state: dict) -> None:
         _apply_fields(self.fields, state)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from core.activation_functions import ACTIVATIONS, check_params, curves, measure_properties
 from core.activations.costs import CostConfig, measure_costs
 from core.engine import Event, Snapshot
+from core.state_values import require_choice, require_list, require_mapping, require_number
 from lab.tabs.activations.common import ActivationChecklist, Page, activation_color
 from lab.tabs.activations.pages import DeadReluPage, DepthPage, ZeroCentredPage
 from lab.tabs.base import LabTab, PagedTab
@@ -173,14 +174,35 @@ class CurvesPage(Page):
             "x_range": [self.x_min.value(), self.x_max.value()],
         }
 
+    def check_state(self, state: dict) -> None:
+        functions = require_list(state.get("functions", ["sigmoid", "tanh", "relu"]), "'functions'", max_len=len(ACTIVATIONS))
+        for i, key in enumerate(functions):
+            require_choice(key, ACTIVATIONS, f"function {i + 1}")
+        params = require_mapping(state.get("params", {}), "'params'")
+        for key in functions:
+            check_params(key, params)
+        for name, v in params.items():
+            if name in self.param_fields:
+                field = self.param_fields[name]
+                try:
+                    field.check(v)
+                except ValueError as exc:
+                    raise ValueError(f"{field.label.text()}: {exc}") from None
+        x_range = require_list(state.get("x_range", [-5.0, 5.0]), "'x_range'", 2, 2)
+        lo, hi = (require_number(v, f"x_range {end}") for v, end in zip(x_range, ("from", "to")))
+        if not -50 <= lo < hi <= 50:
+            raise ValueError("x_range must be two numbers with −50 ≤ from < to ≤ 50")
+        for field, v in ((self.x_min, lo), (self.x_max, hi)):
+            try:
+                field.check(v)
+            except ValueError as exc:
+                raise ValueError(f"x_range {field.label.text()}: {exc}") from None
+
     def apply_state(self, state: dict) -> None:
+        self.check_state(state)
         functions = state.get("functions", ["sigmoid", "tanh", "relu"])
         params = dict(state.get("params", {}))
         lo, hi = state.get("x_range", [-5.0, 5.0])
-        for key in functions:
-            check_params(key, params)
-        if not (isinstance(lo, (int, float)) and isinstance(hi, (int, float)) and -50 <= lo < hi <= 50):
-            raise ValueError("x_range must be two numbers with −50 ≤ from < to ≤ 50")
         self.checklist.blockSignals(True)
         self.checklist.set_checked(functions)
         self.checklist.blockSignals(False)
@@ -231,17 +253,11 @@ class ActivationsTab(PagedTab, LabTab):
     def apply_experiment_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             raise ValueError("The experiment state must be an object")
-        page_key = state.get("page", "curves")
-        self.page(page_key)  # validates the name before anything changes
-        previous = self.experiment_state()
-        try:
-            for p in self.pages:
-                if p.key in state:
-                    if not isinstance(state[p.key], dict):
-                        raise ValueError(f"'{p.key}' must be an object")
-                    p.apply_state(state[p.key])
-        except ValueError:
-            for p in self.pages:  # a bad file changes nothing
-                p.apply_state(previous[p.key])
-            raise
+        page_key = require_choice(state.get("page", "curves"), [p.key for p in self.pages], "'page'")
+        for p in self.pages:  # every page checked before any changes: a bad file changes nothing
+            if p.key in state:
+                p.check_state(require_mapping(state[p.key], f"'{p.key}'"))
+        for p in self.pages:
+            if p.key in state:
+                p.apply_state(state[p.key])
         self.show_page(page_key)

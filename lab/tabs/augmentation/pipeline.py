@@ -39,6 +39,17 @@ __all__ = ["PipelineEditor"]
 _ids = itertools.count(1)
 
 
+def distinct_texts(low: float, high: float, decimals: int) -> tuple[str, str]:
+    """Two different numbers written as their fields write them, with as many more
+    decimals as tell them apart: fields round to 3 decimals, and "1.333 is larger than
+    1.333" would say nothing."""
+    for n in range(decimals, 16):
+        a, b = (f"{v:.{n}f}".rstrip("0").rstrip(".") for v in (low, high))
+        if a != b:
+            return a, b
+    return repr(low), repr(high)
+
+
 def _spec_of(entries: list[dict]) -> dict:
     return {"version": 1, "transforms": entries}
 
@@ -256,6 +267,21 @@ class PipelineEditor(QWidget):
             self.params_layout.addRow(q.title, combo)
             self.fields[q.name] = combo
 
+    def _refuse_crossed_pair(self, key: int, name: str, index: int, pair: list) -> None:
+        """A minimum above its maximum, refused at the field just edited, as the core refuses
+        it: the field goes back to the last good value, with the typed text left to fix."""
+        field = self.fields[f"{name}.{index}"]
+        low, high = distinct_texts(pair[0], pair[1], field.decimals)
+        field.set_value(self._entries[key]["params"][name][index], emit=False)
+        # The refused number stays in the box, with the digits the message quotes: the
+        # box's own rounding (1.3334 shown as 1.333) would be taken as a new value on leaving.
+        field.edit.setText(low if index == 0 else high)
+        title = TRANSFORMS[self._entries[key]["type"]].param(name).title
+        if index == 0:
+            field.error.show_error(f"The {title} minimum {low} is larger than the maximum {high}; enter at most {high}")
+        else:
+            field.error.show_error(f"The {title} maximum {high} is smaller than the minimum {low}; enter at least {low}")
+
     def _edit(self, key: int, name: str, index: int | None, value) -> None:
         """Apply one control's new value if the whole step stays valid."""
         entry = copy.deepcopy(self._entries[key])
@@ -265,12 +291,21 @@ class PipelineEditor(QWidget):
             entry["params"][name] = value
         else:
             entry["params"][name][index] = value
+            pair = entry["params"][name]
+            if TRANSFORMS[entry["type"]].param(name).kind == "pair" and pair[0] > pair[1]:
+                self._refuse_crossed_pair(key, name, index, pair)
+                return
         try:
             checked = normalize_spec(_spec_of([entry]))["transforms"][0]
         except ValueError as exc:
             self.error.show_error(str(exc))
             return
         self.error.clear_error()
+        if index is not None:  # the pair is in order again: neither half is refused any more
+            for i in range(len(entry["params"][name])):
+                other = self.fields.get(f"{name}.{i}")
+                if isinstance(other, NumberField) and i != index and other.error.isVisible():
+                    other.set_value(checked["params"][name][i], emit=False)
         self._entries[key] = checked
         for r in range(self.list.count()):
             if self.list.item(r).data(Qt.UserRole) == key:

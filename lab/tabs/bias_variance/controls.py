@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from core.bias_variance.config import CLASS_DATASETS, FAMILIES, BiasVarConfig
 from core.bias_variance.data import TRUTHS, make_truth
 from core.datasets.points2d import DATASETS
+from core.state_values import require_choice, require_flag, require_text
 from widgets.param_form import ErrorLabel, NumberField
 
 __all__ = ["SettingsPanel", "STATE_KEYS"]
@@ -181,10 +182,14 @@ class SettingsPanel(QScrollArea):
             raise ValueError(f"Unknown settings: {', '.join(sorted(unknown))}")
         combos = {"task": self.task, "dataset": self.dataset, "truth": self.truth, "design": self.design, "family": self.family, "boost_learner": self.boost_learner}
         for name, combo in combos.items():
-            if name in state and combo.findData(state[name]) < 0:
-                raise ValueError(f"{name}: {state[name]!r} is not one of the choices")
-        if "sweep_knob" in state and state["sweep_knob"] not in ("", "ridge", "poly", "knn", "tree", "mlp"):
-            raise ValueError(f"sweep_knob: {state['sweep_knob']!r} is not a knob")
+            if name in state:  # compared in Python: findData() of a list or a huge number raises
+                require_choice(state[name], [combo.itemData(i) for i in range(combo.count())], name)
+        if "sweep_knob" in state:
+            require_choice(state["sweep_knob"], ("", "ridge", "poly", "knn", "tree", "mlp"), "sweep_knob")
+        if "ridge_on" in state:
+            require_flag(state["ridge_on"], "ridge_on")
+        if "formula" in state:
+            require_text(state["formula"], "formula", max_len=500)
         for name, field in self.numbers.items():
             if name in state:
                 v = state[name]
@@ -194,8 +199,9 @@ class SettingsPanel(QScrollArea):
                     field.check(v)
                 except ValueError as exc:
                     raise ValueError(f"{field.label.text()}: {exc}") from None
-        if state.get("truth") == "formula":
-            make_truth("formula", str(state.get("formula", "")), (state.get("x_min", 0.0), state.get("x_max", 1.0)))
+        if state.get("truth") == "formula" or "formula" in state:
+            x_range = (state.get("x_min", self.numbers["x_min"].value()), state.get("x_max", self.numbers["x_max"].value()))
+            make_truth("formula", state.get("formula", self._good_formula), x_range)
         # Everything checked: now change the widgets, quietly, and announce once.
         self.blockSignals(True)
         try:

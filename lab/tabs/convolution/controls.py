@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from assets import images_dir
 from core.convolution.spec import PADDING_MODES
-from lab.tabs.convolution.state import DIRECTION_LABELS, FILLS, OP_LABELS
+from lab.tabs.convolution.state import DIRECTION_LABELS, FILLS, INT_RANGES, OP_LABELS
 from widgets.param_form import ErrorLabel, parse_number
 
 __all__ = ["ConvControls", "IMAGE_DIR", "PRESET_LABELS"]
@@ -136,17 +136,17 @@ class ConvControls(QScrollArea):
         self._error_row(ker, "kernel")
 
         geo = self._group("Stride, padding, dilation")
-        self.stride = self._add(geo, "stride", "Stride", _spin(-3, 8, "How far the window moves each step"))
+        self.stride = self._add(geo, "stride", "Stride", _spin(*INT_RANGES["stride"], "How far the window moves each step"))
         self.padding_kind = self._add(geo, "padding_kind", "Padding", _combo({"amount": "amount", "same": "same", "valid": "valid (none)"}))
-        self.padding = self._add(geo, "padding", "Padding amount", _spin(-3, 8))
+        self.padding = self._add(geo, "padding", "Padding amount", _spin(*INT_RANGES["padding"]))
         self.padding_mode = self._add(geo, "padding_mode", "Padding mode", _combo(list(PADDING_MODES)))
-        self.dilation = self._add(geo, "dilation", "Dilation", _spin(-3, 6, "Gap between kernel taps"))
-        self.output_padding = self._add(geo, "output_padding", "Output padding", _spin(-1, 5, "Transposed only: extra rows/columns at the end"))
-        self.window = self._add(geo, "window", "Pooling window", _spin(0, 7))
+        self.dilation = self._add(geo, "dilation", "Dilation", _spin(*INT_RANGES["dilation"], "Gap between kernel taps"))
+        self.output_padding = self._add(geo, "output_padding", "Output padding", _spin(*INT_RANGES["output_padding"], "Transposed only: extra rows/columns at the end"))
+        self.window = self._add(geo, "window", "Pooling window", _spin(*INT_RANGES["window"]))
 
         back = self._group("Backward")
         self.upstream = self._add(back, "upstream", "Upstream ∂L/∂y", _combo({"ones": "ones (L = sum of outputs)", "random": "random", "typed": "typed in the grid"}))
-        self.upstream_seed = self._add(back, "upstream_seed", "Seed", _spin(0, 9999))
+        self.upstream_seed = self._add(back, "upstream_seed", "Seed", _spin(*INT_RANGES["upstream_seed"]))
         self.column.addStretch(1)
 
         self.fill_button.clicked.connect(lambda: self.fill_requested.emit(self.fill.currentData()))

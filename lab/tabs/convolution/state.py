@@ -25,6 +25,8 @@ __all__ = [
     "resized_input",
     "resized_weight",
     "filled_input",
+    "INT_RANGES",
+    "VALUE_LIMIT",
 ]
 
 OP_LABELS = {
@@ -50,6 +52,13 @@ CHOICES = {
     "upstream": ("ones", "random", "typed"),
 }
 INT_KEYS = ("stride", "padding", "dilation", "output_padding", "window", "upstream_seed", "step")
+# What the spin boxes can show: a value beyond them could not be put on screen. The low ends
+# go below what a layer allows so that a student can type 0 or -1 and read why not.
+INT_RANGES = {"stride": (-3, 8), "padding": (-3, 8), "dilation": (-3, 6), "output_padding": (-1, 5), "window": (0, 7),
+              "upstream_seed": (0, 9999), "step": (-1, 10**9)}
+# Every number of the layer (input cells, kernel weights, biases, a typed upstream gradient):
+# far beyond any example, small enough that 8 channels of 7×7 products stay exact, not inf.
+VALUE_LIMIT = 1e6
 
 DEFAULT_STATE: dict = {
     "op": "conv2d",
@@ -75,12 +84,14 @@ DEFAULT_STATE: dict = {
 def _array(value, ndim: int, name: str) -> np.ndarray:
     try:
         arr = np.asarray(value, float)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"'{name}' must be nested lists of numbers") from None
     if arr.ndim != ndim or arr.size == 0:
         raise ValueError(f"'{name}' must have {ndim} dimensions, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"'{name}' holds a value that is not a finite number")
+    if np.abs(arr).max() > VALUE_LIMIT:
+        raise ValueError(f"'{name}': {arr.flat[np.abs(arr).argmax()]:g} is too large; every value must be between {-VALUE_LIMIT:g} and {VALUE_LIMIT:g}")
     return arr
 
 
@@ -94,12 +105,14 @@ def check_state(state: dict) -> dict:
     s = copy.deepcopy(DEFAULT_STATE)
     s.update(copy.deepcopy(state))
     for key, allowed in CHOICES.items():
-        if s[key] not in allowed:
+        if not (isinstance(s[key], str) and s[key] in allowed):
             raise ValueError(f"'{key}' must be one of {', '.join(allowed)}, not {s[key]!r}")
     for key in INT_KEYS:
         v = s[key]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != int(v):
-            raise ValueError(f"'{key}' must be a whole number")
+        lo, hi = INT_RANGES[key]
+        # Compared before int(): int() of inf or NaN raises, and a huge int fits no spin box.
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi or v != int(v):
+            raise ValueError(f"'{key}' must be a whole number from {lo} to {hi}, got {v!r:.40}")
         s[key] = int(v)
     x = _array(s["input"], 3, "input")
     w = _array(s["weight"], 4, "weight")
@@ -138,7 +151,8 @@ def spec_from_state(s: dict) -> ConvSpec:
     )
     if op == "conv1d":
         spec = _replace(spec, stride=(1, s["stride"]), dilation=(1, s["dilation"]))
-    if s["direction"] != "forward" and s["upstream"] != "ones":
+    # A stride of 0 is refused by validate() later; the output size would divide by it here.
+    if s["direction"] != "forward" and s["upstream"] != "ones" and min(spec.stride) > 0:
         shape = (spec.out_channels, *output_size(spec))
         if min(shape) > 0:
             spec = _replace(spec, upstream=_upstream(s, shape))

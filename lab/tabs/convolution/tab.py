@@ -282,6 +282,8 @@ class ConvolutionTab(LabTab):
             validate(spec_from_state(checked))
         except ValueError as exc:
             self.controls.show_state(self._state)  # put the control back to the last good value
+            if key in ("input", "kernel") and self._steps is not None:
+                self._show_steps(self._steps)  # the typed cell too: the grid shows only what is in effect
             self.controls.refuse(key, str(exc))
             return False
         self._commit(checked)

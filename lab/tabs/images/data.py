@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from core.datasets.images import DOWNLOADABLE, SOURCES, DataConfig, DownloadConfig, default_data_dir, download_job, is_downloaded
 from core.engine import Finished, Snapshot
+from core.state_values import require_flag, require_mapping, require_text, shown
 from lab.runner import JobRunner, JobState
 from widgets.banner import MessageBanner
 
@@ -47,6 +48,11 @@ def augmentation_available() -> bool:
         return False
     return True
 
+
+
+def _plain_number(v) -> bool:
+    """A number that may be looked up among numeric choices (a list or dict cannot be hashed)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 class DataPanel(QWidget):
     changed = Signal()
@@ -208,16 +214,19 @@ class DataPanel(QWidget):
 
     def check_state(self, state: dict) -> dict:
         """The state with defaults filled in; ValueError when a value is bad."""
+        require_mapping(state, "data")
         s = {**self.state(), **state}
-        if s["source"] not in SOURCES:
-            raise ValueError(f"data.source: {s['source']!r} is not one of {', '.join(SOURCES)}")
-        if s["subset"] not in [v for v, _ in SUBSETS]:
+        if not (isinstance(s["source"], str) and s["source"] in SOURCES):
+            raise ValueError(f"data.source: {shown(s['source'])} is not one of {', '.join(SOURCES)}")
+        require_text(s["folder"], "data.folder", max_len=4096)
+        require_flag(s["normalize"], "data.normalize")
+        if not _plain_number(s["subset"]) or s["subset"] not in [v for v, _ in SUBSETS]:
             raise ValueError(f"data.subset: choose one of {', '.join(str(v) for v, _ in SUBSETS)}")
         for key, widget in (("size", self.size), ("n_per_class", self.n_per_class), ("val_percent", self.val_percent)):
             v = s[key]
             if isinstance(v, bool) or not isinstance(v, int) or not widget.minimum() <= v <= widget.maximum():
                 raise ValueError(f"data.{key}: must be a whole number between {widget.minimum()} and {widget.maximum()}")
-        if s["channels"] not in (0, 1, 3):
+        if not _plain_number(s["channels"]) or s["channels"] not in (0, 1, 3):
             raise ValueError("data.channels: must be 0 (automatic), 1 or 3")
         if s["augmentation"] is not None:
             from core.transforms import normalize_spec

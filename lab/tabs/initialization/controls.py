@@ -27,6 +27,7 @@ from core.datasets.points2d import DATASETS
 from core.initialization.schemes import SCHEMES, SchemeChoice, check_scheme, formula, nonlinearity_for_activation
 from core.initialization.stats import INPUTS, MAX_DEPTH, NORMS, NetworkSpec, parse_widths
 from core.optimizers import OPTIMIZERS
+from core.state_values import require_choice, require_mapping, require_text
 from widgets.control_panel import ControlPanel, keyed_combo, select_key
 from widgets.param_form import ErrorLabel, NumberField
 from widgets.theme import theme
@@ -308,13 +309,11 @@ class InitControls(ControlPanel):
             "lr": self.lr,
         }
         for name, field in numbers.items():
-            v = s[name]
-            if not isinstance(v, (int, float)) or isinstance(v, bool):
-                raise ValueError(f"'{name}' must be a number, got {v!r}")
-            if not field.minimum <= v <= field.maximum or (field.integer and v != round(v)):
-                kind = "a whole number" if field.integer else "a number"
-                raise ValueError(f"'{name}' must be {kind} between {field.minimum:g} and {field.maximum:g}, got {v!r}")
-        parse_widths(str(s["widths"]), int(s["depth"]))
+            try:
+                field.check(s[name])
+            except ValueError as exc:
+                raise ValueError(f"'{name}' ({field.label.text()}): {exc}") from None
+        parse_widths(require_text(s["widths"], "'widths'", max_len=1000), int(s["depth"]))
         combos = {
             "activation": (self.activation, "activation"),
             "inputs": (self.inputs, "input distribution"),
@@ -326,15 +325,15 @@ class InitControls(ControlPanel):
             "optimizer": (self.optimizer, "optimizer"),
         }
         for name, (box, what) in combos.items():
-            if box.findData(s[name]) < 0:
-                raise ValueError(f"Unknown {what} {s[name]!r}")
+            require_choice(s[name], [box.itemData(i) for i in range(box.count())], f"'{name}' ({what})")
         schemes = s["schemes"]
         if not isinstance(schemes, list) or not all(isinstance(k, str) and k in SCHEMES for k in schemes):
             raise ValueError(f"'schemes' must be a list of: {', '.join(SCHEMES)}")
         params = s["scheme_params"]
         if not isinstance(params, dict):
             raise ValueError("'scheme_params' must be an object")
-        checked_params = {k: check_scheme(k, {**self.scheme_values[k], **v}) for k, v in params.items() if k in SCHEMES}
+        checked_params = {k: check_scheme(k, {**self.scheme_values[k], **require_mapping(v, f"'scheme_params' {k!r}")})
+                          for k, v in params.items() if k in SCHEMES}
         if not isinstance(s["bias"], bool):
             raise ValueError("'bias' must be true or false")
         act_params = s["activation_params"]
@@ -342,6 +341,11 @@ class InitControls(ControlPanel):
             raise ValueError(f"'activation_params' must be an object with keys among {', '.join(self.activation_fields)}")
         for key in ACTIVATIONS:
             check_params(key, act_params)
+        for name, v in act_params.items():
+            try:
+                self.activation_fields[name].check(v)
+            except ValueError as exc:
+                raise ValueError(f"'activation_params' {name!r}: {exc}") from None
 
         self.blockSignals(True)
         try:

@@ -85,7 +85,17 @@ class DataPanel(QWidget):
         return DataSettings(self.dataset.currentData(), int(self.n_points.value()), self.noise.value() / 50.0,
                             self.train_percent.value() / 100.0, int(self.seed.value()))
 
+    def check_settings(self, s: DataSettings) -> None:
+        """ValueError naming the control unless :meth:`set_settings` can show ``s``."""
+        for field, v in ((self.noise, round(s.noise * 50)), (self.train_percent, round(s.train_fraction * 100)),
+                         (self.n_points, s.n_points), (self.seed, s.seed)):
+            try:
+                field.check(v)
+            except ValueError as exc:
+                raise ValueError(f"{field.label.text()}: {exc}") from None
+
     def set_settings(self, s: DataSettings) -> None:
+        self.check_settings(s)
         self._quiet = True
         try:
             self.dataset.setCurrentIndex(self.dataset.findData(s.dataset))

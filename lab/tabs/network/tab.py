@@ -549,6 +549,8 @@ class NetworkTab(LabTab):
         n_train = int(parsed["points"].is_train.sum())
         form_keys = set(self.view.training.values())
         self.view.training.check_values({k: v for k, v in parsed["training"].to_dict().items() if k in form_keys}, max_batch=n_train)
+        if parsed["data_settings"] is not None:
+            self.view.data_panel.check_settings(parsed["data_settings"])
         self.runner.stop()
         self.view.training.set_max_batch(n_train)
         if parsed["data_settings"] is not None:

@@ -27,7 +27,7 @@ from core.optimizer_race.network_race import (
     net_race_job,
 )
 from core.optimizers import OPTIMIZERS
-from lab.tabs.optimizer_race.racers import RacerList, check_racer, racer_values, settings_from_values
+from lab.tabs.optimizer_race.racers import RacerList, check_racers, racer_values, settings_from_values
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
 from widgets.theme import theme
@@ -126,16 +126,17 @@ class _NetControls(QWidget):
                 "seed": int(self.seed.value())}
 
     def check_state(self, s: dict) -> None:
-        if s["dataset"] not in NET_DATASETS:
+        if not (isinstance(s["dataset"], str) and s["dataset"] in NET_DATASETS):
             extra = "" if image_data_available() else " (image data sets need core/datasets/images.py)"
             raise ValueError(f"Unknown data set {s['dataset']!r}{extra}")
-        if s["activation"] not in ACTIVATIONS:
+        if not (isinstance(s["activation"], str) and s["activation"] in ACTIVATIONS):
             raise ValueError(f"Unknown activation {s['activation']!r}")
         parse_int_list(s["hidden"], "Hidden layers", 1, 256, allow_empty=True)
         for field, key in ((self.noise, "noise"), (self.epochs, "epochs"), (self.seed, "seed")):
-            if isinstance(s[key], bool) or not isinstance(s[key], (int, float)):
-                raise ValueError(f"'{key}' must be a number")
-            field.check(s[key])
+            try:
+                field.check(s[key])
+            except ValueError as exc:
+                raise ValueError(f"{field.label.text()}: {exc}") from None
 
     def set_state(self, s: dict) -> None:
         self.dataset.setCurrentIndex(self.dataset.findData(s["dataset"]))
@@ -216,16 +217,18 @@ class NetPage(QWidget):
     def state(self) -> dict:
         return dict(self.controls.state(), batch_size=int(self.batch_size.value()), racers=self.racers.values())
 
-    def apply_state(self, state: dict) -> None:
+    def check_state(self, state: dict) -> dict:
+        """The state completed with defaults; ValueError naming the field when it is bad."""
         s = dict(DEFAULT_NET_STATE, **state)
         self.controls.check_state(s)
         if isinstance(s["batch_size"], bool) or not isinstance(s["batch_size"], int):
             raise ValueError("'batch_size' must be a whole number")
         self.batch_size.check(s["batch_size"])
-        if not isinstance(s["racers"], list) or not s["racers"]:
-            raise ValueError("'racers' must be a non-empty list")
-        for v in s["racers"]:
-            check_racer(v)
+        check_racers(s["racers"])
+        return s
+
+    def apply_state(self, state: dict) -> None:
+        s = self.check_state(state)
         self.controls.set_state(s)
         self.batch_size.set_value(s["batch_size"], emit=False)
         self.racers.set_values(s["racers"])
@@ -317,10 +320,11 @@ class BatchPage(QWidget):
         return dict(self.controls.state(), optimizer=self.optimizer.currentData(), lr=float(self.lr.value()),
                     batch_sizes=self.batch_sizes.text())
 
-    def apply_state(self, state: dict) -> None:
+    def check_state(self, state: dict) -> dict:
+        """The state completed with defaults; ValueError naming the field when it is bad."""
         s = dict(DEFAULT_BATCH_STATE, **state)
         self.controls.check_state(s)
-        if s["optimizer"] not in OPTIMIZERS:
+        if not (isinstance(s["optimizer"], str) and s["optimizer"] in OPTIMIZERS):
             raise ValueError(f"Unknown optimizer {s['optimizer']!r}")
         if isinstance(s["lr"], bool) or not isinstance(s["lr"], (int, float)):
             raise ValueError("'lr' must be a number")
@@ -328,6 +332,10 @@ class BatchPage(QWidget):
         sizes = parse_int_list(s["batch_sizes"], "Batch sizes", 1, 100_000)
         if not 2 <= len(sizes) <= 4:
             raise ValueError("Compare between two and four batch sizes")
+        return s
+
+    def apply_state(self, state: dict) -> None:
+        s = self.check_state(state)
         self.controls.set_state(s)
         self.set_optimizer(s["optimizer"])
         self.lr.set_value(float(s["lr"]), emit=False)

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 
 from core.optimizer_race.batched_optimizers import HYPER_LIMITS, OptimizerSetting, hyper_defaults
 from core.optimizers import OPTIMIZERS, SCHEDULES
+from core.state_values import shown
 from widgets.param_form import ErrorLabel, NumberField, parse_number
 from widgets.theme import theme
 
-__all__ = ["RacerRow", "RacerList", "settings_from_values", "racer_values"]
+__all__ = ["RacerRow", "RacerList", "settings_from_values", "racer_values", "check_racer", "check_racers"]
 
 SYMBOLS = {"momentum": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "rho": "ρ", "alpha": "α", "weight_decay": "λ"}
 MAX_RACERS = 16
@@ -49,29 +50,50 @@ def check_racer(value: dict) -> dict:
     if not isinstance(value, dict):
         raise ValueError("Each racer must be an object with kind, lr, ...")
     kind = value.get("kind")
-    if kind not in OPTIMIZERS:
+    if not (isinstance(kind, str) and kind in OPTIMIZERS):
         raise ValueError(f"Unknown optimizer {kind!r}; choose one of {', '.join(OPTIMIZERS)}")
+    hyper = value.get("hyper", {}) or {}
+    if not isinstance(hyper, dict):
+        raise ValueError(f"Settings ('hyper') must be an object, got {shown(hyper)}")
     out = {"kind": kind, "enabled": value.get("enabled", True), "lr": value.get("lr", OPTIMIZERS[kind].lr),
-           "hyper": dict(value.get("hyper", {}) or {}), "schedule": value.get("schedule", "none"),
+           "hyper": dict(hyper), "schedule": value.get("schedule", "none"),
            "noise": value.get("noise", 0.0)}
     if not isinstance(out["enabled"], bool):
         raise ValueError("'enabled' must be true or false")
     if not isinstance(out["schedule"], str) or out["schedule"] not in SCHEDULES:
         raise ValueError(f"Unknown schedule {out['schedule']!r}; choose one of {', '.join(SCHEDULES)}")
-    for key in ("lr", "noise"):
+    for key, what in (("lr", "learning rate"), ("noise", "gradient noise")):
         if isinstance(out[key], bool) or not isinstance(out[key], (int, float)):
-            raise ValueError(f"Racer {key} must be a number")
+            raise ValueError(f"{what} must be a {'positive ' if key == 'lr' else ''}number, got {shown(out[key])}")
+        # Compared before float(): float() of an int beyond float's range raises.
+        if not -1e6 <= out[key] <= 1e6:
+            raise ValueError(f"{what} must be between -1e+06 and 1e+06, got {shown(out[key])}")
         out[key] = float(out[key])
     if not isinstance(out["hyper"], dict):
         raise ValueError("Racer hyper must be an object")
     allowed = hyper_defaults(kind)
     for k, v in out["hyper"].items():
-        if k not in allowed or isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ValueError(f"{OPTIMIZERS[kind].label} has no setting {k!r} = {v!r}")
+        if k not in allowed or isinstance(v, bool) or not isinstance(v, (int, float)) or not -1e6 <= v <= 1e6:
+            raise ValueError(f"{OPTIMIZERS[kind].label} has no setting {k!r} = {shown(v)}")
     out["hyper"] = {k: float(out["hyper"].get(k, d)) for k, d in allowed.items()}
     setting = OptimizerSetting(kind, out["lr"], tuple(out["hyper"].items()), out["schedule"], noise=out["noise"])
     setting.validate()
     return out
+
+
+def check_racers(values) -> list[dict]:
+    """Every racer of a saved list, checked and completed; ValueError naming the racer."""
+    if not isinstance(values, list) or not values:
+        raise ValueError("'racers' must be a non-empty list")
+    if len(values) > MAX_RACERS:
+        raise ValueError(f"At most {MAX_RACERS} racers, got {len(values)}")
+    checked = []
+    for i, v in enumerate(values):
+        try:
+            checked.append(check_racer(v))
+        except ValueError as exc:
+            raise ValueError(f"racer {i + 1} {exc}") from None
+    return checked
 
 
 def racer_values(kind: str, **changes) -> dict:
@@ -353,11 +375,7 @@ class RacerList(QWidget):
 
     def set_values(self, values: list[dict]) -> None:
         """Replace every row; ValueError (nothing changed) if one racer is bad."""
-        if not isinstance(values, list) or not values:
-            raise ValueError("'racers' must be a non-empty list")
-        if len(values) > MAX_RACERS:
-            raise ValueError(f"At most {MAX_RACERS} racers")
-        checked = [check_racer(v) for v in values]
+        checked = check_racers(values)
         # Reuse rows where there are some: rebuilding a row's dozen widgets is what costs.
         while len(self._rows) > len(checked):
             row = self._rows.pop()

@@ -28,7 +28,8 @@ from core.engine import Event, Finished, Snapshot
 from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
 from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
-from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
+from core.state_values import shown
+from lab.tabs.optimizer_race.racers import RacerList, check_racers, racer_values, settings_from_values
 from widgets.contour_view import ContourView
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField, parse_number
@@ -299,19 +300,19 @@ class SurfacePage(QWidget):
             "racers": self.racers.values(),
         }
 
-    def apply_state(self, state: dict) -> None:
-        """Check everything first (ValueError, nothing changed), then show it."""
+    def check_state(self, state: dict) -> dict:
+        """The state completed with defaults; ValueError naming the field when it is bad."""
         s = dict(DEFAULT_SURFACE_STATE, **state)
-        if s["surface"] not in SURFACES:
-            raise ValueError(f"Unknown surface {s['surface']!r}")
+        if not (isinstance(s["surface"], str) and s["surface"] in SURFACES):
+            raise ValueError(f"Unknown surface {shown(s['surface'])}")
         for key in ("condition", "epsilon"):
             if isinstance(s[key], bool) or not isinstance(s[key], (int, float)):
                 raise ValueError(f"'{key}' must be a number")
         for key in ("steps", "seed", "inspect"):
             if isinstance(s[key], bool) or not isinstance(s[key], int):
                 raise ValueError(f"'{key}' must be a whole number")
-        if not isinstance(s["formula"], str):
-            raise ValueError("'formula' must be text")
+        if not isinstance(s["formula"], str) or len(s["formula"]) > 500:
+            raise ValueError("'formula' must be text of at most 500 characters")
         surface = make_surface(s["surface"], condition=float(s["condition"]), formula=s["formula"])
         if s["start"] is not None:
             if not (isinstance(s["start"], list) and len(s["start"]) == 2
@@ -320,14 +321,16 @@ class SurfacePage(QWidget):
             check_start(surface, *s["start"])
         for field, key in ((self.condition, "condition"), (self.steps_field, "steps"), (self.epsilon, "epsilon"),
                            (self.seed, "seed")):
-            field.check(s[key])
-        from lab.tabs.optimizer_race.racers import check_racer
+            try:
+                field.check(s[key])
+            except ValueError as exc:
+                raise ValueError(f"{field.label.text()}: {exc}") from None
+        check_racers(s["racers"])
+        return s
 
-        if not isinstance(s["racers"], list) or not s["racers"]:
-            raise ValueError("'racers' must be a non-empty list")
-        for v in s["racers"]:
-            check_racer(v)
-        # all good: apply
+    def apply_state(self, state: dict) -> None:
+        """Check everything first (ValueError, nothing changed), then show it."""
+        s = self.check_state(state)
         same_surface = (s["surface"], float(s["condition"]), s["formula"]) == (
             self.surface_combo.currentData(), float(self.condition.value()), self.formula.text())
         self.surface_combo.blockSignals(True)

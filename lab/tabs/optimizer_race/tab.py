@@ -163,19 +163,18 @@ class OptimizersTab(LabTab):
         if not isinstance(state, dict):
             raise ValueError("An optimizer-race experiment must be a JSON object")
         page = state.get("page", "surface")
-        if page not in PAGES:
+        if not (isinstance(page, str) and page in PAGES):
             raise ValueError(f"'page' must be one of {', '.join(PAGES)}")
         parts = {key: state.get(key, {}) for key in PAGES}
         for key, part in parts.items():
             if not isinstance(part, dict):
                 raise ValueError(f"'{key}' must be an object")
-        # Check every page against a scratch copy first, so that a bad file changes nothing.
-        snapshot = {key: self._page(key).state() for key in PAGES}
-        try:
-            for key in PAGES:
-                self._page(key).apply_state(parts[key])
-        except (ValueError, TypeError, KeyError) as exc:
-            for key in PAGES:
-                self._page(key).apply_state(snapshot[key])
-            raise ValueError(str(exc)) from None
+        # Every page checked before any changes, so that a bad file changes nothing.
+        for key in PAGES:
+            try:
+                self._page(key).check_state(parts[key])
+            except ValueError as exc:
+                raise ValueError(f"'{key}' page: {exc}") from None
+        for key in PAGES:
+            self._page(key).apply_state(parts[key])
         self.pages.setCurrentIndex(PAGES.index(page))

@@ -102,12 +102,58 @@ def test_bad_values_are_refused_at_the_control_and_change_nothing(tab, qtbot):
     assert not editor.fields["degrees"].try_text("500")
     assert editor.fields["degrees"].error.isVisible()
     select_step(tab, qtbot, "Random resized crop")
-    editor.fields["scale.1"].try_text("0.05")  # a maximum below the minimum 0.08
-    assert "larger than the maximum" in editor.error.text() and editor.error.isVisible()
+    assert not editor.fields["scale.1"].try_text("0.05")  # a maximum below the minimum 0.08
+    assert "smaller than the minimum 0.08" in editor.fields["scale.1"].error.text()
     assert editor.entries() == before
-    editor.fields["scale.1"].try_text("0.5")  # a good value clears the message and applies
-    assert not editor.error.isVisible()
+    assert editor.fields["scale.1"].try_text("0.5")  # a good value clears the message and applies
+    assert not editor.fields["scale.1"].error.isVisible()
     assert editor.entries()[0]["params"]["scale"] == [0.08, 0.5]
+
+
+def type_into(qtbot, field, text):
+    """Select the box's text, type ``text`` and press Enter, as a student does."""
+    field.edit.setFocus()
+    field.edit.selectAll()
+    qtbot.keyClicks(field.edit, text)
+    qtbot.keyClick(field.edit, Qt.Key_Return)
+
+
+def test_a_minimum_above_its_maximum_is_refused_at_the_field_typed_into(tab, qtbot):
+    editor = tab.controls.editor
+    select_step(tab, qtbot, "Random resized crop")
+    before = editor.entries()
+    grid_before = tab.grid_view.image_for(0).copy()
+    scale_min, ratio_min, ratio_max = editor.fields["scale.0"], editor.fields["ratio.0"], editor.fields["ratio.1"]
+
+    type_into(qtbot, scale_min, "0.9")
+    type_into(qtbot, editor.fields["scale.1"], "0.5")
+    assert editor.fields["scale.1"].error.text() == "The area scale maximum 0.5 is smaller than the minimum 0.9; enter at least 0.9"
+    assert editor.entries()[0]["params"]["scale"] == [0.9, 1.0]
+    assert editor.fields["scale.1"].value() == 1.0  # the last good value, the typed text left to fix
+    assert editor.fields["scale.1"].edit.text() == "0.5"
+    type_into(qtbot, scale_min, "0.08")  # putting the pair in order clears the other half's message
+    assert not editor.fields["scale.1"].error.isVisible()
+
+    # The preset's maximum 1.3333 shows as 1.333: a minimum of 1.3334 differs from it only
+    # beyond the shown digits, and the message says so with the digits that tell them apart.
+    assert ratio_max.edit.text() == "1.333"
+    type_into(qtbot, ratio_min, "1.3334")
+    assert ratio_min.error.isVisible()
+    assert ratio_min.error.text() == "The aspect ratio minimum 1.3334 is larger than the maximum 1.3333; enter at most 1.3333"
+    assert ratio_min.edit.text() == "1.3334" and ratio_min.value() == 0.75
+    type_into(qtbot, ratio_max, "1.333")  # the box's own text entered again keeps 1.3333, not the rounded 1.333
+    assert editor.entries()[0]["params"]["ratio"] == [0.75, 1.3333]
+    type_into(qtbot, ratio_min, "1.3333")  # equal is what the core allows
+    assert not ratio_min.error.isVisible()
+    assert editor.entries()[0]["params"]["ratio"] == [1.3333, 1.3333]
+    type_into(qtbot, ratio_max, "0.5")
+    assert "smaller than the minimum 1.333" in ratio_max.error.text()
+    assert editor.entries()[0]["params"]["ratio"] == [1.3333, 1.3333]
+    type_into(qtbot, ratio_min, "0.75")
+    assert editor.entries()[0]["params"]["scale"] == before[0]["params"]["scale"]
+    assert editor.entries()[0]["params"]["ratio"] == [0.75, 1.3333]
+    settled(tab, qtbot)
+    assert tab.grid_view.image_for(0).size() == grid_before.size()
 
 
 def test_a_crop_larger_than_the_image_keeps_the_last_good_grid(tab, qtbot):

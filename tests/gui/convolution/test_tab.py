@@ -240,3 +240,47 @@ def test_pooling_ignores_the_greyed_out_padding_mode(tab, qtbot):
     assert not tab.controls.padding_mode.isEnabled()
     assert tab.steps.spec.padding_mode == "zeros"
     assert not any(label.text() for label in tab.controls.errors.values())
+
+
+def type_text(qtbot, edit, text):
+    edit.setFocus()
+    edit.selectAll()
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key_Return)
+
+
+def test_a_huge_bias_or_cell_is_refused_next_to_its_control(tab, qtbot):
+    before = tab.steps
+    bias = tab.controls.bias
+    type_text(qtbot, bias, "1e300")  # once accepted: every output became 1e300, and products inf
+    assert tab.controls.errors["bias"].text() == "'bias': 1e+300 is too large; every value must be between -1e+06 and 1e+06"
+    assert tab.controls.errors["bias"].isVisible()
+    assert bias.text() == "0" and tab.experiment_state()["bias"] == [0.0]
+    assert tab.steps is before
+    type_text(qtbot, bias, "-1e6")  # the limit itself is a value
+    qtbot.waitUntil(lambda: tab.steps is not before, timeout=5000)
+    assert tab.experiment_state()["bias"] == [-1e6] and not tab.controls.errors["bias"].isVisible()
+    np.testing.assert_allclose(tab.view.outputs.grids[0].values[tab.view.outputs.grids[0].filled], torch_output(tab)[0][tab.view.outputs.grids[0].filled])
+
+    # The same limit for a typed input cell; the grid goes back to the value in effect.
+    grid = tab.view.inputs.grids[0]
+    kept = tab.experiment_state()["input"][0][1][1]
+    editor = grid.edit_cell(1, 1)
+    qtbot.keyClicks(editor, "1e7")
+    qtbot.keyClick(editor, Qt.Key_Return)
+    assert "1e+07 is too large; every value must be between -1e+06 and 1e+06" in tab.controls.errors["input"].text()
+    assert tab.experiment_state()["input"][0][1][1] == kept
+    assert grid.values[1, 1] == kept
+
+
+def test_zero_stride_is_refused_in_a_backward_pass_with_a_random_upstream(tab, qtbot):
+    # The output size for the random upstream gradient once divided by the stride first.
+    state = {**tab.experiment_state(), "direction": "grad_kernel", "upstream": "random", "upstream_seed": 2}
+    tab.apply_experiment_state(state)
+    before = tab.experiment_state()
+    with pytest.raises(ValueError, match="never move"):
+        tab.apply_experiment_state({**state, "stride": 0})
+    assert tab.experiment_state() == before
+    type_into(qtbot, tab.controls.stride, "0")
+    assert "never move" in tab.controls.errors["stride"].text()
+    assert tab.experiment_state() == before
