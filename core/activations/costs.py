@@ -11,7 +11,7 @@ import torch
 
 from core.activation_functions import make_activation
 from core.devices import torch_device
-from core.engine import Event, Finished, RunControl, Snapshot
+from core.engine import Event, Finished, RunControl, Snapshot, counts
 
 __all__ = ["CostConfig", "measure_costs"]
 
@@ -25,6 +25,7 @@ class CostConfig:
     repeats: int = 7
 
 
+@counts("passes")
 def measure_costs(cfg: CostConfig, ctl: RunControl) -> Iterator[Event]:
     """Time forward + backward per element for each activation, relative to ReLU.
 
