@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
-from lab.runner import JobFailure, JobRunner
+from lab.runner import JobFailure, JobRunner, JobState
 from lab.settings import SettingsStore
 from widgets.banner import MessageBanner
 from widgets.export import export_plot, export_widget_png
@@ -53,6 +53,11 @@ class LabTab(QWidget):
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
 
+    # What the window's toolbar shows: the tab's work, which is its runner's job unless
+    # the tab plays something of its own (the convolution stepper).
+    job_state_changed = Signal(object)  # JobState
+    job_speed_changed = Signal(float, str)  # how many per second, and of what ("epochs")
+
     def __init__(self, context: LabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context or LabContext()
@@ -63,6 +68,9 @@ class LabTab(QWidget):
         self._outer.addWidget(self.banner)
         self.runner.event.connect(self._dispatch)
         self.runner.failed.connect(self._on_job_failed)
+        self.runner.state_changed.connect(self._on_runner_state)
+        self.runner.speed_changed.connect(self._on_runner_speed)
+        self._shown_once = False
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
@@ -82,6 +90,15 @@ class LabTab(QWidget):
 
     def reset_view(self) -> None:
         """Clear results before a fresh run (Reset)."""
+
+    def first_view(self) -> None:
+        """Called once, just after the tab is first shown (not at construction, so that
+        the window opens fast): start the default experiment where its result takes
+        under a second, so the tab opens on a result, not on empty plots."""
+
+    def job_state(self) -> JobState:
+        """What the tab is doing now, as the toolbar shows it."""
+        return self.runner.state
 
     def plots(self) -> dict[str, QWidget]:
         """The views that export and render: name -> LivePlot or any widget."""
@@ -126,11 +143,15 @@ class LabTab(QWidget):
             self.runner.stop()
             self.reset_view()
 
+        def show_state(state):
+            controls.set_state(state, self.runner.has_run)
+
         controls.play_pause_requested.connect(play_pause)
         controls.step_requested.connect(step)
         controls.reset_requested.connect(reset)
         controls.speed_changed.connect(self.runner.set_max_rate)
-        self.runner.state_changed.connect(controls.set_state)
+        self.runner.state_changed.connect(show_state)
+        show_state(self.runner.state)
 
     def run_to_end(self, job_spec: JobSpec | None = None, max_events: int | None = None) -> int:
         """Run a job here, synchronously, through the same event handler (headless use)."""
@@ -180,6 +201,25 @@ class LabTab(QWidget):
         self.runner.shutdown()
 
     # -- internals ------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self._on_first_shown)  # after the first frame is painted
+
+    @Slot()
+    def _on_first_shown(self) -> None:
+        if not self.runner.is_active:  # a preset opened with the window runs already
+            self.first_view()
+
+    @Slot(object)
+    def _on_runner_state(self, _state) -> None:
+        self.job_state_changed.emit(self.job_state())
+
+    @Slot(float)
+    def _on_runner_speed(self, per_s: float) -> None:
+        self.job_speed_changed.emit(per_s, self.runner.speed_unit)
+
     @Slot(object)
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, Diverged) and not event.series:

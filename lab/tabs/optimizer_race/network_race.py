@@ -190,6 +190,8 @@ class NetPage(QWidget):
         self.test_acc = LivePlot("Validation accuracy", "epoch", "accuracy")
         self.train_acc = LivePlot("Training accuracy", "epoch", "accuracy")
         _page(self, left, [self.train_loss, self.test_loss, self.train_acc, self.test_acc], self.summary)
+        self.train_loss.set_hint("Play (Space) trains the network once per racer, from the same weights, "
+                                 "and draws their losses here epoch by epoch")
         self._names: list[str] = []
 
     def plots(self) -> dict:
@@ -293,6 +295,7 @@ class BatchPage(QWidget):
                                   log_y=True)
         self.landscape_test = LivePlot("Test loss along the same lines", "α (0 = start, 1 = end)", "test loss", log_y=True)
         _page(self, left, [self.loss, self.acc, self.landscape, self.landscape_test], self.summary)
+        self.loss.set_hint("Play (Space) trains the same network with each batch size and draws the losses here")
         self.set_optimizer(DEFAULT_BATCH_STATE["optimizer"])
 
     def set_optimizer(self, kind: str) -> None:
