@@ -195,6 +195,11 @@ class LivePlot(pg.PlotWidget):
             self.remove(name)
         self._auto_view = True
         self.clear_readout()  # its numbers were the old data's
+        # Nor may the axes keep the old run's ranges: an empty plot shows the range the
+        # next run said it expects, or a plain 0…1.
+        vb = self.getPlotItem().vb
+        vb.setXRange(*(self._expected_x or (0.0, 1.0)), padding=0)
+        vb.setYRange(*(self._fixed_y or (0.0, 1.0)), padding=0)
         self._show_hint()
 
     # -- hint -----------------------------------------------------------------------
