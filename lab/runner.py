@@ -231,7 +231,10 @@ class JobRunner(QObject):
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         thread.start()
-        self._set_state(JobState.PAUSED if paused else JobState.RUNNING)
+        state = JobState.PAUSED if paused else JobState.RUNNING
+        if state == self._state:
+            self.state_changed.emit(state)  # the same state, but a new job: e.g. a preview became the user's run
+        self._set_state(state)
         self._follow_speed()  # also when the state stays "running": a new job counts from 0
         return self._generation
 

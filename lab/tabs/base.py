@@ -71,6 +71,7 @@ class LabTab(QWidget):
         self.runner.state_changed.connect(self._on_runner_state)
         self.runner.speed_changed.connect(self._on_runner_speed)
         self._shown_once = False
+        self._preview_generation = -1
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
@@ -123,18 +124,30 @@ class LabTab(QWidget):
         self.runner.start(job, cfg, paused=paused)
         return True
 
+    def start_preview(self, job, cfg, *, full_speed: bool = False) -> int:
+        """Run a job the tab starts by itself (its first view, a refresh after a setting
+        changed), not one the user asked for: Play while it runs starts the user's run of
+        the setup on screen, rather than pausing the preview (which would leave a half
+        result and a Play button that does nothing visible), and the play button says
+        "Play" meanwhile."""
+        self._preview_generation = self.runner.generation + 1  # before start() reports the new state
+        return self.runner.start(job, cfg, full_speed=full_speed)
+
+    def preview_running(self) -> bool:
+        return self.runner.is_active and self.runner.generation == self._preview_generation
+
     def bind_play_controls(self, controls: PlayControls, start: Callable[..., bool] | None = None) -> None:
         """Wire play/pause, step, reset and speed to this tab's runner."""
         start = start or self.start
 
         def play_pause():
-            if self.runner.is_active:
+            if self.runner.is_active and not self.preview_running():
                 self.runner.toggle()
             else:
                 start()
 
         def step():
-            if self.runner.is_active:
+            if self.runner.is_active and not self.preview_running():
                 self.runner.step()
             elif start(paused=True):
                 self.runner.step()
@@ -144,7 +157,7 @@ class LabTab(QWidget):
             self.reset_view()
 
         def show_state(state):
-            controls.set_state(state, self.runner.has_run)
+            controls.set_state(JobState.IDLE if self.preview_running() else state, self.runner.has_run)
 
         controls.play_pause_requested.connect(play_pause)
         controls.step_requested.connect(step)

@@ -84,7 +84,7 @@ class OptimizersTab(LabTab):
         except ValueError:
             return
         self.reset_view()
-        self.runner.start(job, cfg, full_speed=True)
+        self.start_preview(job, cfg, full_speed=True)
 
     @Slot()
     def _on_surface_setup_changed(self) -> None:
