@@ -47,8 +47,10 @@ def widget_uses_key(widget: QWidget | None, key: int, text: str) -> bool:
         return key == Qt.Key_Space
     if isinstance(widget, QAbstractSlider):
         return key in _NAVIGATION
-    if isinstance(widget, QAbstractItemView):  # tables and lists: move, search, tick
-        return typed or key in _NAVIGATION
+    if isinstance(widget, QAbstractItemView):
+        # Tables and lists move with the arrows; only an editable one types (a read-only
+        # leaderboard clicked a moment ago must not take Space from Play).
+        return key in _NAVIGATION or (typed and bool(widget.editTriggers() & QAbstractItemView.AnyKeyPressed))
     if isinstance(widget, QTabBar):
         return key in _ARROWS
     return False

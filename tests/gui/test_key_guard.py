@@ -49,3 +49,15 @@ def test_space_with_the_focus_on_the_map_plays_and_r_resets(race, qtbot):
     qtbot.keyClick(page.contour, Qt.Key_R)
     assert race.runner.state == JobState.STOPPED
     assert page.contour.n_points() == 0 and page.board.rowCount() == 0
+
+
+def test_space_on_the_read_only_leaderboard_plays_but_its_arrows_stay_with_it(race, qtbot):
+    board = race.surface_page.board
+    board.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is board)
+    board.setCurrentCell(0, 0)
+    generation = race.runner.generation
+    qtbot.keyClick(board, Qt.Key_Right)
+    assert board.currentColumn() == 1 and race.runner.generation == generation  # moved, did not step
+    qtbot.keyClick(board, Qt.Key_Space)
+    assert race.runner.generation == generation + 1
