@@ -187,9 +187,10 @@ class RunControl:
             self.checkpoints += 1
 
 
-def counts(unit: str) -> Callable[[Callable], Callable]:
+def counts(unit: str | Callable[[Any], str]) -> Callable[[Callable], Callable]:
     """Name what one ``ctl.checkpoint()`` of a job stands for, plural ("epochs",
-    "iterations", "images"): the window shows the job's speed in that unit.
+    "iterations", "images"): the window shows the job's speed in that unit. A job whose
+    checkpoints depend on its config gives a function of the config instead.
 
     >>> @counts("epochs")
     ... def train(cfg, ctl): ...
@@ -202,9 +203,10 @@ def counts(unit: str) -> Callable[[Callable], Callable]:
     return mark
 
 
-def checkpoint_unit(job: Callable) -> str:
-    """What a job's checkpoints count (see :func:`counts`); "steps" when it does not say."""
-    return getattr(job, "checkpoint_unit", "steps")
+def checkpoint_unit(job: Callable, cfg: Any = None) -> str:
+    """What a job's checkpoints count for ``cfg`` (see :func:`counts`); "steps" when it does not say."""
+    unit = getattr(job, "checkpoint_unit", "steps")
+    return unit(cfg) if callable(unit) else unit
 
 
 class Throttle:

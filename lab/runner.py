@@ -225,7 +225,7 @@ class JobRunner(QObject):
         self._generation += 1
         self._ctl = RunControl(paused=paused, max_rate=None if full_speed else self._max_rate)
         self._job_factory = (job, cfg)
-        self._unit = checkpoint_unit(job)
+        self._unit = checkpoint_unit(job, cfg)
         self._has_run = not paused
         thread = _JobThread(job, cfg, self._ctl, self._generation, self._mailbox)
         thread.finished.connect(self._on_thread_finished)
