@@ -55,7 +55,8 @@ class OptimizersTab(LabTab):
         self.bind_play_controls(self.controls)
         self.runner.set_max_rate(self.controls.speed)
         self.surface_page.tune_requested.connect(self.start_tuning)
-        self.surface_page.setup_changed.connect(self._on_surface_setup_changed)
+        for page in (self.surface_page, self.net_page, self.batch_page):
+            page.setup_changed.connect(self._on_setup_changed)
         self._job_page: QWidget | None = None
         self._tuning = False
         self._tuning_text = ""
@@ -87,9 +88,9 @@ class OptimizersTab(LabTab):
         self.start_preview(job, cfg, full_speed=True)
 
     @Slot()
-    def _on_surface_setup_changed(self) -> None:
-        if self._job_page is self.surface_page:
-            self.runner.stop()  # its next chunk would draw the old race over the new map
+    def _on_setup_changed(self) -> None:
+        if self._job_page is self.sender():
+            self.runner.stop()  # its next chunk would draw the old race over the new setup
 
     @Slot()
     def start_tuning(self) -> bool:

@@ -42,3 +42,20 @@ def test_the_network_pages_say_what_play_does(make_tab, qtbot):
     assert "trains" in tab.net_page.train_loss.hint_text()
     tab.pages.setCurrentIndex(2)
     assert "batch size" in tab.batch_page.loss.hint_text()
+
+
+def test_another_data_set_clears_the_network_race_and_leaving_a_field_unchanged_does_not(make_tab, qtbot):
+    tab = make_tab("optimizers", size=(1400, 900))
+    tab.pages.setCurrentIndex(1)
+    page = tab.net_page
+    page.controls.epochs.set_value(5)
+    tab.controls.speed_slider.setValue(tab.controls.speed_slider.maximum())
+    qtbot.mouseClick(tab.controls.play_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=30000)
+    assert page.train_loss.names()
+    page.controls.hidden.setFocus()
+    qtbot.keyClick(page.controls.hidden, Qt.Key_Return)  # Enter on the unchanged field: the curves stay
+    assert page.train_loss.names()
+    page.controls.dataset.setCurrentIndex((page.controls.dataset.currentIndex() + 1) % page.controls.dataset.count())
+    assert page.train_loss.names() == [] and page.summary.text() == ""
+    assert "trains" in page.train_loss.hint_text()
