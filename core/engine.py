@@ -31,6 +31,8 @@ __all__ = [
     "RunControl",
     "Throttle",
     "run_headless",
+    "counts",
+    "checkpoint_unit",
 ]
 
 
@@ -183,6 +185,28 @@ class RunControl:
                     raise Cancelled()
             self._last_pass = time.perf_counter()
             self.checkpoints += 1
+
+
+def counts(unit: str | Callable[[Any], str]) -> Callable[[Callable], Callable]:
+    """Name what one ``ctl.checkpoint()`` of a job stands for, plural ("epochs",
+    "iterations", "images"): the window shows the job's speed in that unit. A job whose
+    checkpoints depend on its config gives a function of the config instead.
+
+    >>> @counts("epochs")
+    ... def train(cfg, ctl): ...
+    """
+
+    def mark(job: Callable) -> Callable:
+        job.checkpoint_unit = unit
+        return job
+
+    return mark
+
+
+def checkpoint_unit(job: Callable, cfg: Any = None) -> str:
+    """What a job's checkpoints count for ``cfg`` (see :func:`counts`); "steps" when it does not say."""
+    unit = getattr(job, "checkpoint_unit", "steps")
+    return unit(cfg) if callable(unit) else unit
 
 
 class Throttle:

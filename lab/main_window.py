@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self._initial_preset = preset
         self.context = LabContext(device="cpu", settings=self.store, parent=self)
         self.tab_instances: dict[str, LabTab] = {}
-        self._bound_runner = None
+        self._bound_tab: LabTab | None = None
         self._painted = False
         self.setWindowTitle("Deep-learning lab")
         self.resize(1400, 900)
@@ -278,17 +278,17 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_tab_changed(self, _index: int) -> None:
-        if self._bound_runner is not None:
-            self._bound_runner.state_changed.disconnect(self._on_job_state)
-            self._bound_runner.speed_changed.disconnect(self._on_job_speed)
-            self._bound_runner = None
+        if self._bound_tab is not None:
+            self._bound_tab.job_state_changed.disconnect(self._on_job_state)
+            self._bound_tab.job_speed_changed.disconnect(self._on_job_speed)
+            self._bound_tab = None
         tab = self.current_tab()
         if tab is None:
             return
-        tab.runner.state_changed.connect(self._on_job_state)
-        tab.runner.speed_changed.connect(self._on_job_speed)
-        self._bound_runner = tab.runner
-        self._on_job_state(tab.runner.state)
+        tab.job_state_changed.connect(self._on_job_state)
+        tab.job_speed_changed.connect(self._on_job_speed)
+        self._bound_tab = tab
+        self._on_job_state(tab.job_state())
         self.prefs = replace(self.prefs, last_tab=tab.name)
 
     @Slot(object)
@@ -299,10 +299,11 @@ class MainWindow(QMainWindow):
         if state != JobState.RUNNING:
             self.job_speed_label.setText("")
 
-    @Slot(float)
-    def _on_job_speed(self, steps_per_s: float) -> None:
-        if self._bound_runner is not None and self._bound_runner.state == JobState.RUNNING:
-            self.job_speed_label.setText(f"{steps_per_s:,.0f} steps/s")
+    @Slot(float, str)
+    def _on_job_speed(self, per_s: float, unit: str) -> None:
+        if self._bound_tab is not None and self._bound_tab.job_state() == JobState.RUNNING:
+            # Slow jobs (a few epochs a second) need the decimal to read as moving at all.
+            self.job_speed_label.setText(f"{per_s:,.1f} {unit}/s" if per_s < 10 else f"{per_s:,.0f} {unit}/s")
 
     # -- experiments -------------------------------------------------------------------------
     def open_experiment(self, path: str | Path) -> bool:

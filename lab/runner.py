@@ -8,6 +8,7 @@ the mailbox in order and drops anything from a stale job (older generation).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import traceback
@@ -18,7 +19,7 @@ from typing import Any, Callable, Iterator
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.engine import Cancelled, Diverged, Event, Finished, RunControl
+from core.engine import Cancelled, Diverged, Event, Finished, RunControl, checkpoint_unit
 
 __all__ = ["JobRunner", "JobFailure", "workers_still_running", "JobState"]
 
@@ -159,7 +160,7 @@ class JobRunner(QObject):
     event = Signal(object)  # each fresh Event, in order, on the GUI thread
     state_changed = Signal(object)  # the new JobState
     failed = Signal(object)  # JobFailure
-    speed_changed = Signal(float)  # checkpoints per second while running
+    speed_changed = Signal(float)  # checkpoints per second while running (in speed_unit)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -175,7 +176,9 @@ class JobRunner(QObject):
         self._speed_timer = QTimer(self)
         self._speed_timer.setInterval(500)
         self._speed_timer.timeout.connect(self._measure_speed)
-        self._speed_mark = (0.0, 0)
+        self._speed_mark = (-math.inf, 0)
+        self._unit = "steps"
+        self._has_run = False
 
     # -- queries ---------------------------------------------------------------
     @property
@@ -191,6 +194,18 @@ class JobRunner(QObject):
         return self._state.is_active
 
     @property
+    def speed_unit(self) -> str:
+        """What one checkpoint of the current job counts ("epochs", "iterations"…): the
+        unit of :attr:`speed_changed`."""
+        return self._unit
+
+    @property
+    def has_run(self) -> bool:
+        """Whether the current job was ever let run (played, resumed or stepped); a job
+        started paused to show its starting point has not."""
+        return self._has_run
+
+    @property
     def checkpoints(self) -> int:
         """Checkpoints the current job has passed (0 when there is none): how far a paused
         or single-stepped job has got."""
@@ -202,17 +217,24 @@ class JobRunner(QObject):
         return sum(1 for t in threads if t.isRunning())
 
     # -- commands ----------------------------------------------------------------
-    def start(self, job: Callable[[Any, RunControl], Iterator[Event]], cfg: Any, *, paused: bool = False) -> int:
-        """Stop any current job and start ``job(cfg, ctl)``; return its generation."""
+    def start(self, job: Callable[[Any, RunControl], Iterator[Event]], cfg: Any, *, paused: bool = False,
+              full_speed: bool = False) -> int:
+        """Stop any current job and start ``job(cfg, ctl)``; return its generation.
+        ``full_speed`` ignores the speed limit for this job (a quick preview)."""
         self._retire_current()
         self._generation += 1
-        self._ctl = RunControl(paused=paused, max_rate=self._max_rate)
+        self._ctl = RunControl(paused=paused, max_rate=None if full_speed else self._max_rate)
         self._job_factory = (job, cfg)
+        self._unit = checkpoint_unit(job, cfg)
+        self._has_run = not paused
         thread = _JobThread(job, cfg, self._ctl, self._generation, self._mailbox)
         thread.finished.connect(self._on_thread_finished)
         self._thread = thread
         thread.start()
-        self._set_state(JobState.PAUSED if paused else JobState.RUNNING)
+        state = JobState.PAUSED if paused else JobState.RUNNING
+        if state == self._state:
+            self.state_changed.emit(state)  # the same state, but a new job: e.g. a preview became the user's run
+        self._set_state(state)
         self._follow_speed()  # also when the state stays "running": a new job counts from 0
         return self._generation
 
@@ -231,6 +253,7 @@ class JobRunner(QObject):
     def resume(self) -> None:
         if self._ctl is not None and self._state == JobState.PAUSED:
             self._ctl.resume()
+            self._has_run = True
             self._set_state(JobState.RUNNING)
 
     def toggle(self) -> None:
@@ -242,11 +265,17 @@ class JobRunner(QObject):
     def step(self, n: int = 1) -> None:
         if self._ctl is not None and self.is_active:
             self._ctl.step(n)
+            started, self._has_run = self._has_run, True
+            if self._state == JobState.PAUSED and not started:
+                self.state_changed.emit(self._state)  # same state, but now it has run (Play → Resume)
             self._set_state(JobState.PAUSED)
 
     def stop(self) -> None:
         if self._ctl is not None and self.is_active:
             self._ctl.stop()
+            # What the job still yields belongs to a run the user ended: a late chunk
+            # drawn after Reset would put the old results back on the cleared view.
+            self._generation += 1
             self._set_state(JobState.STOPPED)
 
     def set_max_rate(self, checkpoints_per_s: float | None) -> None:

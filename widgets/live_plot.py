@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QLabel
 
 from widgets.export import drop_scene_export, export_plot
 from widgets.redraw import redraw_scheduler, request_redraw
@@ -134,6 +134,12 @@ class LivePlot(pg.PlotWidget):
         self._readout = pg.LabelItem(justify="left")
         item.layout.addItem(self._readout, 4, 1)
         self._readout.setText(" ")
+        self._mouse_pos = None  # where the readout was taken, to retake it as the data changes
+        self._hint = QLabel(self)
+        self._hint.setAlignment(Qt.AlignCenter)
+        self._hint.setWordWrap(True)
+        self._hint.setAttribute(Qt.WA_TransparentForMouseEvents)
+        self._hint.hide()
         self._cache_static_items()
         self._mouse_proxy = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._on_mouse_moved)
         self._add_export_menu()
@@ -188,6 +194,40 @@ class LivePlot(pg.PlotWidget):
         for name in list(self._series):
             self.remove(name)
         self._auto_view = True
+        self.clear_readout()  # its numbers were the old data's
+        # Nor may the axes keep the old run's ranges: an empty plot shows the range the
+        # next run said it expects, or a plain 0…1.
+        vb = self.getPlotItem().vb
+        vb.setXRange(*(self._expected_x or (0.0, 1.0)), padding=0)
+        vb.setYRange(*(self._fixed_y or (0.0, 1.0)), padding=0)
+        self._show_hint()
+
+    # -- hint -----------------------------------------------------------------------
+    def set_hint(self, text: str) -> None:
+        """A line shown in the middle of the plot while it has no data (what Play will
+        do); "" for none."""
+        self._hint.setText(text)
+        self._show_hint()
+
+    def hint_text(self) -> str:
+        """The hint on show now ("" when hidden: the plot has data or no hint)."""
+        return self._hint.text() if not self._hint.isHidden() else ""
+
+    def _show_hint(self) -> None:
+        empty = not any(s.n for s in self._series.values())
+        self._hint.setVisible(bool(self._hint.text()) and empty)
+        if not self._hint.isHidden():
+            self._place_hint()
+
+    def _place_hint(self) -> None:
+        self._hint.setGeometry(self.rect().adjusted(40, 40, -40, -40))
+        self._hint.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        hint = self.__dict__.get("_hint")  # pyqtgraph resizes the view before __init__ ends
+        if hint is not None and not hint.isHidden():
+            self._place_hint()
 
     def names(self) -> list[str]:
         return list(self._series)
@@ -215,6 +255,10 @@ class LivePlot(pg.PlotWidget):
         if changed:
             self._fit_view()
             self.redraw_count += 1
+            if not self._hint.isHidden():
+                self._show_hint()
+            if self._mouse_pos is not None:
+                self._take_readout(self._mouse_pos)  # the numbers under the mouse moved on
 
     def _push(self, s: Series, max_points: int) -> None:
         x, y = s.x, s.y
@@ -314,6 +358,7 @@ class LivePlot(pg.PlotWidget):
         self.getPlotItem().titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         for s in self._series.values():
             self._style_curve(s, style)
+        self._hint.setStyleSheet(f"color: {style.foreground}; font-size: {round(13 * style.effective_font_scale)}pt; background: transparent;")
 
     def _style_curve(self, s: Series, style: Style) -> None:
         pen = pg.mkPen(s.color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)
@@ -329,9 +374,18 @@ class LivePlot(pg.PlotWidget):
     # -- readout ----------------------------------------------------------------
     def _on_mouse_moved(self, evt) -> None:
         pos = evt[0]
-        vb = self.getPlotItem().vb
         if not self.sceneBoundingRect().contains(pos) or not self._series:
             return
+        self._mouse_pos = pos
+        self._take_readout(pos)
+
+    def clear_readout(self) -> None:
+        """Blank the hover readout (until the mouse moves over the plot again)."""
+        self._mouse_pos = None
+        self._readout.setText(" ")
+
+    def _take_readout(self, pos) -> None:
+        vb = self.getPlotItem().vb
         point = vb.mapSceneToView(pos)
         x = point.x()
         parts = [f"x = {x:.4g}"]
@@ -367,7 +421,13 @@ class LivePlot(pg.PlotWidget):
         self.redraw()  # the file shows the latest data, whether a frame drew it yet or not
         redraw_scheduler().cancel(self)
         cols = self.csv_columns() if Path(path).suffix.lower() == ".csv" else None
-        return export_plot(self, path, scale, csv_columns=cols)
+        # The readout is where one mouse happened to rest, not part of the figure.
+        shown = self._readout.text
+        self._readout.setText(" ")
+        try:
+            return export_plot(self, path, scale, csv_columns=cols)
+        finally:
+            self._readout.setText(shown)
 
     def _add_export_menu(self) -> None:
         menu = self.getPlotItem().vb.menu.addMenu("Save plot as")

@@ -2,7 +2,8 @@
 
 The widget only emits requests and shows the state it is told; the lab binds it to a
 job runner. Shortcuts (space, →, R) are active while the controls are visible, so
-each page of a tab may have its own set.
+each page of a tab may have its own set; a focused field, checkbox or button that
+needs one of those keys gets it instead (see widgets.key_guard).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QStyle, QVBoxLayout, QWidget
+
+from widgets.key_guard import install_key_guard
 
 __all__ = ["PlayControls", "SPEED_STEPS"]
 
@@ -63,6 +66,7 @@ class PlayControls(QWidget):
             self.speed_slider.hide()
         self._on_speed(self.speed_slider.value(), emit=False)
 
+        install_key_guard()
         for key, signal in ((Qt.Key_Space, self.play_pause_requested), (Qt.Key_Right, self.step_requested), (Qt.Key_R, self.reset_requested)):
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.WindowShortcut)
@@ -80,8 +84,11 @@ class PlayControls(QWidget):
             self.speed_changed.emit(v)
 
     @Slot(str)
-    def set_state(self, state: str) -> None:
-        """Show the runner's state: the play button turns into pause while running."""
+    def set_state(self, state: str, started: bool = True) -> None:
+        """Show the runner's state: the play button turns into pause while running.
+
+        ``started`` says whether the paused job has taken a step yet: a job opened
+        paused to show its starting point (nothing ran) is played, not resumed."""
         running = state == "running"
         self.play_button.setIcon(self._icon_pause if running else self._icon_play)
-        self.play_button.setText("Pause" if running else ("Resume" if state == "paused" else "Play"))
+        self.play_button.setText("Pause" if running else ("Resume" if state == "paused" and started else "Play"))

@@ -17,7 +17,7 @@ import torch
 from core.activation_functions import check_params, make_activation
 from core.datasets.points2d import DATASETS, make_dataset
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
+from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle, counts, to_numpy
 
 __all__ = [
     "DepthConfig",
@@ -84,6 +84,7 @@ class DepthConfig:
         _init_std(self.init, "relu", 1, 1)
 
 
+@counts("passes")
 def gradients_through_depth(cfg: DepthConfig, ctl: RunControl) -> Iterator[Event]:
     """Mean (over trials) of log10 ‖∂L/∂W_l‖ for every layer l and activation.
 
@@ -166,6 +167,7 @@ def _mlp_params(cfg: DeadReluConfig, n_in: int, n_out: int, gen: torch.Generator
     return params
 
 
+@counts("iterations")
 def dead_relu(cfg: DeadReluConfig, ctl: RunControl) -> Iterator[Event]:
     """Train one MLP per activation from identical weights; track dead units per layer.
 
@@ -266,6 +268,7 @@ LANDSCAPE_SIZE = 81
 LANDSCAPE_EXTENT = 4.0
 
 
+@counts("iterations")
 def zero_centred(cfg: ZeroCentredConfig, ctl: RunControl) -> Iterator[Event]:
     """Per-example SGD of a two-input sigmoid neuron, fed inputs in (0, 1) or in (−1, 1).
 

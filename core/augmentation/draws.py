@@ -22,7 +22,7 @@ import numpy as np
 
 from core.augmentation.mix import mixed_batch
 from core.augmentation.pixels import DISPLAY_MAX_SIDE, as_float_values, channel_histograms, image_tensor, stats_sample, to_display
-from core.engine import Event, Finished, RunControl, Snapshot, Throttle
+from core.engine import Event, Finished, RunControl, Snapshot, Throttle, counts
 from core.transforms import TRANSFORMS, build_steps, draw_seed, make_transform, normalize_spec, pipeline_code
 
 __all__ = [
@@ -220,6 +220,7 @@ class _DrawStore:
         return shown
 
 
+@counts("draws")
 def draw_grid_job(cfg: GridConfig, ctl: RunControl) -> Iterator[Event]:
     """Draws of the grid (streamed), then stats, sweep and mixed batch; see module doc."""
     import json

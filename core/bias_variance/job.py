@@ -14,11 +14,25 @@ from core.bias_variance import ensembles as ens
 from core.bias_variance.classification import classification_job
 from core.bias_variance.config import BiasVarConfig, validate
 from core.bias_variance.regression import complexity_job, fits_job, learning_job
-from core.engine import Event, RunControl
+from core.engine import Event, RunControl, counts
 
-__all__ = ["biasvar_job"]
+__all__ = ["biasvar_job", "checkpoint_unit_of"]
+
+# What one checkpoint is when no MLP trains: a sweep checks in once per point, bagging
+# once per batch of resamples, boosting once per round.
+_CLOSED_FORM_UNITS = {"complexity": "settings", "cv": "settings", "learning": "sizes", "bagging": "resample batches",
+                      "boosting": "rounds"}
 
 
+def checkpoint_unit_of(cfg: BiasVarConfig) -> str:
+    """An MLP checks in once per epoch (of all M nets at once), and its epochs are all
+    but a few checkpoints of a run that trains one."""
+    if cfg.analysis == "early_stopping" or cfg.family == "mlp" or (cfg.analysis == "boosting" and cfg.boost_learner == "mlp"):
+        return "epochs"
+    return _CLOSED_FORM_UNITS.get(cfg.analysis, "fits")
+
+
+@counts(checkpoint_unit_of)
 def biasvar_job(cfg: BiasVarConfig, ctl: RunControl) -> Iterator[Event]:
     """The one job of the tab: validates, then runs ``cfg.analysis``."""
     validate(cfg)

@@ -67,7 +67,7 @@ def train_mlp(
     seed: int,
     device: torch.device | str = "cpu",
     n_classes: int = 0,
-    report_every: int = 25,
+    report_every: int = 1,
     predict_every: int = 0,
     weight_decay: float = 0.0,
 ) -> Iterator[tuple[int, np.ndarray | None]]:
@@ -79,7 +79,9 @@ def train_mlp(
     stop and report progress; every ``predict_every`` epochs (if > 0), and always at
     the end, it yields the predictions at ``xq``: (M, Q) for regression, class
     probabilities (M, Q, C) for classification. Members whose loss turns non-finite
-    keep their last weights' predictions as NaN for the caller to report.
+    keep their last weights' predictions as NaN for the caller to report. By default
+    it yields after every epoch: the caller's checkpoints are then epochs, which is
+    what the window's speed and the speed slider count.
     """
     device = torch.device(device)
     X = torch.from_numpy(np.array(x, np.float32)).to(device)

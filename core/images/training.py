@@ -32,7 +32,7 @@ from torch import nn
 
 from core.datasets.images import DataConfig, PreparedData, prepare
 from core.devices import available_memory, is_out_of_memory, torch_device
-from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, to_numpy
+from core.engine import Diverged, Event, Finished, Message, Metrics, MetricsBuffer, RunControl, Snapshot, Throttle, counts, to_numpy
 from core.images.models import StackReport, build_model, infer_stack, layer_label, normalize_layer, torchvision_model
 from core.optimizers import OPTIMIZERS, SCHEDULES, make_optimizer, make_scheduler
 
@@ -343,6 +343,7 @@ def check_memory(report: StackReport, cfg: "ImageTrainConfig", data_bytes: int =
         )
 
 
+@counts("iterations")
 def train_images(cfg: ImageTrainConfig, ctl: RunControl) -> Iterator[Event]:
     cfg.validate()
     device = torch_device(cfg.device)

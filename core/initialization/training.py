@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from core.activation_functions import make_activation
 from core.datasets.points2d import DATASETS, make_dataset
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, MetricsBuffer, RunControl, Snapshot, Throttle, counts
 from core.initialization.schemes import SCHEMES, SchemeChoice
 from core.initialization.stats import (
     NetworkSpec,
@@ -105,6 +105,7 @@ def symmetry_spread(w: torch.Tensor) -> torch.Tensor:
     return torch.where(w.abs().amax(dim=(-2, -1)) > 0, spread / scale, torch.zeros_like(spread))
 
 
+@counts("iterations")
 def train_schemes(cfg: InitTrainConfig, ctl: RunControl) -> Iterator[Event]:
     _check(cfg)
     dev = torch_device(cfg.device)
@@ -197,6 +198,7 @@ class InitExperimentConfig:
     device: str = "cpu"
 
 
+@counts("iterations")
 def run_experiment(cfg: InitExperimentConfig, ctl: RunControl) -> Iterator[Event]:
     """Statistics of every scheme, then a short training run from each; one Finished."""
     stats = replace(cfg.stats, device=cfg.device)

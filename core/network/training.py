@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, Message, MetricsBuffer, RunControl, Snapshot, to_numpy
+from core.engine import Diverged, Event, Finished, Message, MetricsBuffer, RunControl, Snapshot, counts, to_numpy
 from core.network import compiled
 from core.network.fast import FastTrainer, fast_path_gap
 from core.network.model import Network2D, NetworkSpec, build_network, linear_layers
@@ -184,6 +184,7 @@ def _snapshot(trainer, cfg: TrainConfig, epoch: int, grids, feature_maps) -> Sna
     return Snapshot(epoch, "network", data)
 
 
+@counts("epochs")
 def train_network(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
     """Train as the module doc says; one CPU thread, restored afterwards (see below)."""
     cfg.check()

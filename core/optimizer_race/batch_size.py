@@ -18,7 +18,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
-from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle, counts
 from core.optimizer_race.network_race import NetRace, NetRaceConfig, check_net_config, loss_and_grad_out
 
 __all__ = ["BatchSizeConfig", "batch_size_job", "check_batch_config", "landscape_slice", "sharpness", "describe"]
@@ -77,6 +77,7 @@ def sharpness(race: NetRace, theta: torch.Tensor, fraction: float, count: int, s
     return float(np.mean(nudged) - base[0])
 
 
+@counts("epochs")
 def batch_size_job(cfg: BatchSizeConfig, ctl: RunControl) -> Iterator[Event]:
     check_batch_config(cfg)
     setting = cfg.net.racers[0]

@@ -19,7 +19,7 @@ import torch
 
 from core.datasets.points2d import DATASETS, make_dataset, split_train_test
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle, counts
 from core.optimizer_race.batched_optimizers import BatchedOptimizers, OptimizerSetting
 
 __all__ = [
@@ -329,6 +329,7 @@ class NetRace:
         return {"train_loss": arr[0], "test_loss": arr[1], "train_acc": arr[2], "test_acc": arr[3]}
 
 
+@counts("epochs")
 def net_race_job(cfg: NetRaceConfig, ctl: RunControl) -> Iterator[Event]:
     """Per-epoch curves of every racer, in chunks at most ~30 a second."""
     race = NetRace(cfg)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from core.devices import torch_device
-from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle
+from core.engine import Diverged, Event, Finished, RunControl, Snapshot, Throttle, counts
 from core.optimizer_race.batched_optimizers import BatchedOptimizers, OptimizerSetting, make_torch_optimizer
 from core.optimizer_race.explain import explain_step
 from core.optimizer_race.surfaces import Surface, check_start, make_surface
@@ -263,6 +263,7 @@ class SurfaceRace:
                 "lr": lr, "lines": lines}
 
 
+@counts("iterations")
 def race_job(cfg: RaceConfig, ctl: RunControl) -> Iterator[Event]:
     """The race as a job: snapshots of new positions and metrics at most ~60 a second."""
     race = SurfaceRace(cfg)

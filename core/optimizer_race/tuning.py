@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from core.engine import Event, Finished, Message, RunControl, Snapshot, Throttle
+from core.engine import Event, Finished, Message, RunControl, Snapshot, Throttle, counts
 from core.optimizer_race.surface_race import RaceConfig, SurfaceRace
 
 __all__ = ["TuningConfig", "tune_job", "lr_grid", "score_rows"]
@@ -49,6 +49,7 @@ def score_rows(reached: np.ndarray, escaped: np.ndarray, diverged: np.ndarray, f
     return np.where(bad, np.inf, score)
 
 
+@counts("iterations")
 def tune_job(cfg: TuningConfig, ctl: RunControl) -> Iterator[Event]:
     """Yields progress, then Finished with ``lrs`` (one per racer) and the whole ``table``."""
     grid = lr_grid(cfg.lr_min, cfg.lr_max, cfg.points)

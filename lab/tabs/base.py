@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
-from lab.runner import JobFailure, JobRunner
+from lab.runner import JobFailure, JobRunner, JobState
 from lab.settings import SettingsStore
 from widgets.banner import MessageBanner
 from widgets.export import export_plot, export_widget_png
@@ -79,6 +79,11 @@ class LabTab(QWidget):
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
 
+    # What the window's toolbar shows: the tab's work, which is its runner's job unless
+    # the tab plays something of its own (the convolution stepper).
+    job_state_changed = Signal(object)  # JobState
+    job_speed_changed = Signal(float, str)  # how many per second, and of what ("epochs")
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "apply_experiment_state" in cls.__dict__:
@@ -94,6 +99,10 @@ class LabTab(QWidget):
         self._outer.addWidget(self.banner)
         self.runner.event.connect(self._dispatch)
         self.runner.failed.connect(self._on_job_failed)
+        self.runner.state_changed.connect(self._on_runner_state)
+        self.runner.speed_changed.connect(self._on_runner_speed)
+        self._shown_once = False
+        self._preview_generation = -1
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
@@ -113,6 +122,15 @@ class LabTab(QWidget):
 
     def reset_view(self) -> None:
         """Clear results before a fresh run (Reset)."""
+
+    def first_view(self) -> None:
+        """Called once, just after the tab is first shown (not at construction, so that
+        the window opens fast): start the default experiment where its result takes
+        under a second, so the tab opens on a result, not on empty plots."""
+
+    def job_state(self) -> JobState:
+        """What the tab is doing now, as the toolbar shows it."""
+        return self.runner.state
 
     def plots(self) -> dict[str, QWidget]:
         """The views that export and render: name -> LivePlot or any widget."""
@@ -141,18 +159,30 @@ class LabTab(QWidget):
         self.runner.start(job, cfg, paused=paused)
         return True
 
+    def start_preview(self, job, cfg, *, full_speed: bool = False) -> int:
+        """Run a job the tab starts by itself (its first view, a refresh after a setting
+        changed), not one the user asked for: Play while it runs starts the user's run of
+        the setup on screen, rather than pausing the preview (which would leave a half
+        result and a Play button that does nothing visible), and the play button says
+        "Play" meanwhile."""
+        self._preview_generation = self.runner.generation + 1  # before start() reports the new state
+        return self.runner.start(job, cfg, full_speed=full_speed)
+
+    def preview_running(self) -> bool:
+        return self.runner.is_active and self.runner.generation == self._preview_generation
+
     def bind_play_controls(self, controls: PlayControls, start: Callable[..., bool] | None = None) -> None:
         """Wire play/pause, step, reset and speed to this tab's runner."""
         start = start or self.start
 
         def play_pause():
-            if self.runner.is_active:
+            if self.runner.is_active and not self.preview_running():
                 self.runner.toggle()
             else:
                 start()
 
         def step():
-            if self.runner.is_active:
+            if self.runner.is_active and not self.preview_running():
                 self.runner.step()
             elif start(paused=True):
                 self.runner.step()
@@ -161,11 +191,15 @@ class LabTab(QWidget):
             self.runner.stop()
             self.reset_view()
 
+        def show_state(state):
+            controls.set_state(JobState.IDLE if self.preview_running() else state, self.runner.has_run)
+
         controls.play_pause_requested.connect(play_pause)
         controls.step_requested.connect(step)
         controls.reset_requested.connect(reset)
         controls.speed_changed.connect(self.runner.set_max_rate)
-        self.runner.state_changed.connect(controls.set_state)
+        self.runner.state_changed.connect(show_state)
+        show_state(self.runner.state)
 
     def run_to_end(self, job_spec: JobSpec | None = None, max_events: int | None = None) -> int:
         """Run a job here, synchronously, through the same event handler (headless use)."""
@@ -215,6 +249,25 @@ class LabTab(QWidget):
         self.runner.shutdown()
 
     # -- internals ------------------------------------------------------------
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            QTimer.singleShot(0, self._on_first_shown)  # after the first frame is painted
+
+    @Slot()
+    def _on_first_shown(self) -> None:
+        if not self.runner.is_active:  # a preset opened with the window runs already
+            self.first_view()
+
+    @Slot(object)
+    def _on_runner_state(self, _state) -> None:
+        self.job_state_changed.emit(self.job_state())
+
+    @Slot(float)
+    def _on_runner_speed(self, per_s: float) -> None:
+        self.job_speed_changed.emit(per_s, self.runner.speed_unit)
+
     @Slot(object)
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, Diverged) and not event.series:

@@ -58,7 +58,7 @@ def test_job_state_and_speed_show_in_the_toolbar(window, qtbot):
     page.controls.speed_slider.setValue(5)  # 50 steps/s: long enough to read the state
     page.controls.play_button.click()
     qtbot.waitUntil(lambda: window.job_state_label.text() == "Running", timeout=5000)
-    qtbot.waitUntil(lambda: "steps/s" in window.job_speed_label.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "iterations/s" in window.job_speed_label.text(), timeout=5000)  # one SGD step each
     page.controls.play_button.click()
     qtbot.waitUntil(lambda: window.job_state_label.text() == "Paused", timeout=5000)
     tab.runner.stop()

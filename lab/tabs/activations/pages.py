@@ -89,6 +89,7 @@ class DepthPage(Page):
             "unchanged where it is active."
         )
         self.plot = LivePlot("Gradient norm per layer", "layer (1 = input side)", "‖∂L/∂W‖", log_y=True)
+        self.plot.set_hint("Play (Space) sends random inputs through the chain and draws each layer's gradient here")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(panel)
@@ -188,6 +189,7 @@ class DeadReluPage(Page):
         self.layers_plot = LivePlot("ReLU: dead units per layer", "epoch", "fraction dead")
         self.dead_plot = LivePlot("Dead fraction (all hidden units)", "epoch", "fraction dead")
         self.loss_plot = LivePlot("Training loss", "epoch", "cross-entropy", log_y=True)
+        self.dead_plot.set_hint("Play (Space) trains one network per activation and counts its dead units here")
         grid = QGridLayout()
         grid.addWidget(self.layers_plot, 0, 0)
         grid.addWidget(self.dead_plot, 0, 1)
@@ -318,6 +320,7 @@ class ZeroCentredPage(Page):
         self.positive = _WeightPlane("inputs in (0, 1): all positive", theme().style.series_color(4))
         self.centred = _WeightPlane("inputs in (−1, 1): zero-centred", theme().style.series_color(0))
         self.distance_plot = LivePlot("Distance to the teacher's weights", "step", "‖w − w*‖")
+        self.distance_plot.set_hint("Play (Space) runs SGD on both kinds of input and draws the distance here")
         planes = QHBoxLayout()
         planes.addWidget(self.positive)
         planes.addWidget(self.centred)

@@ -20,6 +20,7 @@ from lab.tabs.base import LabTab, PagedTab
 from lab.tabs.bias_variance.controls import SettingsPanel
 from lab.tabs.bias_variance.ensembles import BaggingPage, BoostingPage, CrossValidationPage
 from lab.tabs.bias_variance.pages import ComplexityPage, EarlyStoppingPage, FitsPage, LearningPage, Page
+from widgets.live_plot import LivePlot
 from widgets.play_controls import PlayControls
 
 __all__ = ["BiasVarianceTab"]
@@ -80,6 +81,15 @@ class BiasVarianceTab(PagedTab, LabTab):
         self._auto.timeout.connect(self._auto_run)
         self.settings.changed.connect(self._on_setting_changed)
         self.page_tabs.currentChanged.connect(self._on_page_changed)
+        for page in self.pages:
+            first = next((p for p in page.plots().values() if isinstance(p, LivePlot)), None)
+            if first is not None:
+                first.set_hint(f"Play (Space) runs “{page.title}” on M simulated data sets and draws the result here")
+
+    def first_view(self) -> None:
+        # The fitted curves of the default setup take milliseconds: open on them. (The MLP
+        # trains for seconds; its page keeps the hint and waits for Play.)
+        self._on_page_changed(self.page_tabs.currentIndex())
 
     # -- LabTab -----------------------------------------------------------------------
     def current_job(self):

@@ -7,6 +7,8 @@ then only an index into it, driven by a timer on the GUI thread.
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +51,7 @@ class ConvolutionTab(LabTab):
         self._speed: float | None = SPEED_STEPS[3]
         self._image_source = "sample"
         self._carry = 0.0  # fractional steps owed by the play timer
+        self._speed_mark = (-math.inf, -1)  # (time, index) the toolbar's steps/s counts from
 
         self.controls = ConvControls()
         self.view = SteppingView()
@@ -133,6 +136,18 @@ class ConvolutionTab(LabTab):
     def reset_view(self) -> None:
         self._stop_timer()
         self.set_index(-1)
+        self._report_state()
+
+    def job_state(self) -> JobState:
+        # The runner only builds the step list; playing it is this tab's timer, and that
+        # is what the toolbar should say while the kernel slides.
+        if self.runner.is_active:
+            return self.runner.state
+        if self.timer.isActive():
+            return JobState.RUNNING
+        if self._steps is None or self._index < 0:
+            return JobState.IDLE
+        return JobState.FINISHED if self._index >= self._steps.count - 1 else JobState.PAUSED
 
     def plots(self) -> dict[str, QWidget]:
         return {"stepping": self.view}
@@ -185,17 +200,23 @@ class ConvolutionTab(LabTab):
     def step_forward(self) -> None:
         self._stop_timer()
         self.set_index(self._index + 1)
+        self._report_state()
 
     @Slot()
     def step_back(self) -> None:
         self._stop_timer()
         self.set_index(self._index - 1)
+        self._report_state()
 
     @Slot()
     def jump_to_end(self) -> None:
         self._stop_timer()
         if self._steps is not None:
             self.set_index(self._steps.count - 1)
+        self._report_state()
+
+    def _report_state(self) -> None:
+        self.job_state_changed.emit(self.job_state())
 
     @Slot()
     def toggle_play(self) -> None:
@@ -207,13 +228,16 @@ class ConvolutionTab(LabTab):
         if self._index >= self._steps.count - 1:
             self.set_index(-1)  # play again from the start
         self._carry = 0.0
+        self._speed_mark = (time.perf_counter(), self._index)
         self.timer.start()
         self.play.set_state(JobState.RUNNING)
+        self._report_state()
 
     def _stop_timer(self) -> None:
         if self.timer.isActive():
             self.timer.stop()
             self.play.set_state(JobState.PAUSED)
+            self._report_state()
 
     def steps_per_tick(self) -> float:
         if self._steps is None:
@@ -232,8 +256,17 @@ class ConvolutionTab(LabTab):
         if advance:
             self._carry -= advance
             self.set_index(self._index + advance)
+        self._measure_speed()
         if self._index >= self._steps.count - 1:
             self._stop_timer()
+
+    def _measure_speed(self) -> None:
+        """Multiply-adds shown per second, for the toolbar, about twice a second."""
+        t0, i0 = self._speed_mark
+        now = time.perf_counter()
+        if now - t0 >= 0.5:
+            self.job_speed_changed.emit((self._index - i0) / (now - t0), "steps")
+            self._speed_mark = (now, self._index)
 
     @Slot(object)
     def _on_speed(self, speed) -> None:

@@ -120,6 +120,8 @@ class ResultsView(QTabWidget):
         # curves
         self.loss_plot = LivePlot("Loss", "step", "cross-entropy")
         self.acc_plot = LivePlot("Accuracy", "step", "share correct")
+        # Training takes longer than a first view may: say what Play will draw here.
+        self.loss_plot.set_hint("Play (Space) trains the network on the chosen images; its loss and accuracy are drawn here")
         self.stats = QLabel(" ")
         self.stats.setWordWrap(True)
         curves = QWidget()

@@ -139,7 +139,9 @@ class InitializationTab(LabTab):
         keys = self.controls.checked_schemes()
         self.results = {k: v for k, v in self.results.items() if k in keys}
         self.signals.set_schemes(keys)
-        self.runner.start(run_experiment, cfg)
+        # A preview: Play while it runs (e.g. just after a preset loaded) starts the whole
+        # experiment, statistics and training, instead of pausing these statistics.
+        self.start_preview(run_experiment, cfg)
 
     # -- events ------------------------------------------------------------------------------
     @Slot(object)

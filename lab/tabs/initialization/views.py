@@ -201,6 +201,7 @@ class TrainingView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.loss = LivePlot("Training loss", "step", "loss")
+        self.loss.set_hint("Play (Space) computes the statistics, then trains a short run from each ticked scheme")
         self.ratio = LivePlot("Update / weight ratio ‖ΔW‖/‖W‖", "step", "ratio", log_y=True)
         self.reference = pg.InfiniteLine(pos=math.log10(RATIO_REFERENCE), angle=0, pen=pg.mkPen("#888888", width=1.5, style=Qt.DashLine), label="10⁻³", labelOpts={"position": 0.05, "color": "#888888"})
         self.ratio.getPlotItem().addItem(self.reference, ignoreBounds=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -78,6 +78,8 @@ def parse_int_list(text: str, what: str, lo: int, hi: int, *, allow_empty: bool 
 class _NetControls(QWidget):
     """Data set, hidden layers, activation, epochs, seed: shared by both pages."""
 
+    setup_changed = Signal()  # a setting the last run's curves depend on
+
     def __init__(self, defaults: dict):
         super().__init__()
         self.dataset = QComboBox()
@@ -103,6 +105,18 @@ class _NetControls(QWidget):
         self.form.addRow(self.seed)
         self.form.addRow(self.error)
         self.set_state(defaults)
+        for combo in (self.dataset, self.activation):
+            combo.currentIndexChanged.connect(self.setup_changed)
+        for field in (self.noise, self.epochs, self.seed):
+            field.value_changed.connect(self.setup_changed)
+        self._hidden_text = self.hidden.text()
+        self.hidden.editingFinished.connect(self._on_hidden_finished)
+
+    @Slot()
+    def _on_hidden_finished(self) -> None:
+        if self.hidden.text() != self._hidden_text:  # leaving the field unchanged changes nothing
+            self._hidden_text = self.hidden.text()
+            self.setup_changed.emit()
 
     def hidden_layers(self) -> tuple[int, ...]:
         try:
@@ -142,6 +156,7 @@ class _NetControls(QWidget):
         self.dataset.setCurrentIndex(self.dataset.findData(s["dataset"]))
         self.noise.set_value(float(s["noise"]), emit=False)
         self.hidden.setText(s["hidden"])
+        self._hidden_text = s["hidden"]
         self.activation.setCurrentIndex(self.activation.findData(s["activation"]))
         self.epochs.set_value(s["epochs"], emit=False)
         self.seed.set_value(s["seed"], emit=False)
@@ -169,7 +184,27 @@ def _page(page: QWidget, left: QWidget, plots: list, summary: QLabel) -> None:
     layout.addWidget(split)
 
 
-class NetPage(QWidget):
+class _ResultsPage(QWidget):
+    """A page whose curves belong to the setup they were run with."""
+
+    # The setup changed under curves of the old one: the page clears them, and the tab
+    # stops the run that would keep drawing them.
+    setup_changed = Signal()
+
+    def plots(self) -> dict:
+        return {}
+
+    def reset(self) -> None:
+        pass
+
+    @Slot()
+    def _on_setup_changed(self) -> None:
+        if any(p.names() for p in self.plots().values()):
+            self.setup_changed.emit()
+            self.reset()
+
+
+class NetPage(_ResultsPage):
     """Several optimizers train the same network from the same weights, side by side."""
 
     def __init__(self, parent=None):
@@ -191,7 +226,11 @@ class NetPage(QWidget):
         self.test_acc = LivePlot("Validation accuracy", "epoch", "accuracy")
         self.train_acc = LivePlot("Training accuracy", "epoch", "accuracy")
         _page(self, left, [self.train_loss, self.test_loss, self.train_acc, self.test_acc], self.summary)
+        self.train_loss.set_hint("Play (Space) trains the network once per racer, from the same weights, "
+                                 "and draws their losses here epoch by epoch")
         self._names: list[str] = []
+        self.controls.setup_changed.connect(self._on_setup_changed)
+        self.batch_size.value_changed.connect(self._on_setup_changed)
 
     def plots(self) -> dict:
         return {"net_train_loss": self.train_loss, "net_val_loss": self.test_loss, "net_train_acc": self.train_acc,
@@ -266,7 +305,7 @@ class NetPage(QWidget):
             self.summary.setText(f"After {ev.summary['epochs']} epochs:  " + "   ".join(lines))
 
 
-class BatchPage(QWidget):
+class BatchPage(_ResultsPage):
     """The same network trained with small and large batches; the landscape between them."""
 
     def __init__(self, parent=None):
@@ -296,7 +335,19 @@ class BatchPage(QWidget):
                                   log_y=True)
         self.landscape_test = LivePlot("Test loss along the same lines", "α (0 = start, 1 = end)", "test loss", log_y=True)
         _page(self, left, [self.loss, self.acc, self.landscape, self.landscape_test], self.summary)
+        self.loss.set_hint("Play (Space) trains the same network with each batch size and draws the losses here")
         self.set_optimizer(DEFAULT_BATCH_STATE["optimizer"])
+        self.controls.setup_changed.connect(self._on_setup_changed)
+        self.optimizer.currentIndexChanged.connect(self._on_setup_changed)
+        self.lr.value_changed.connect(self._on_setup_changed)
+        self._sizes_text = self.batch_sizes.text()
+        self.batch_sizes.editingFinished.connect(self._on_sizes_finished)
+
+    @Slot()
+    def _on_sizes_finished(self) -> None:
+        if self.batch_sizes.text() != self._sizes_text:
+            self._sizes_text = self.batch_sizes.text()
+            self._on_setup_changed()
 
     def set_optimizer(self, kind: str) -> None:
         self.optimizer.setCurrentIndex(self.optimizer.findData(kind))
@@ -340,6 +391,7 @@ class BatchPage(QWidget):
         self.set_optimizer(s["optimizer"])
         self.lr.set_value(float(s["lr"]), emit=False)
         self.batch_sizes.setText(s["batch_sizes"])
+        self._sizes_text = s["batch_sizes"]
 
     def reset(self) -> None:
         for p in self.plots().values():

@@ -53,8 +53,14 @@ ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared
 PANELS_HZ = 5  # a table refresh costs more than a frame of the map: the panels keep to 5 a second
 
 
+PLAY_HINT = "Play (Space) races the optimizers from the start point; Step (→) takes one step at a time"
+
+
 class SurfacePage(QWidget):
     tune_requested = Signal()
+    # The surface or the start point changed: paths, leaderboard and curves on screen
+    # belong to another race, and are cleared (the tab stops that race).
+    setup_changed = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -141,6 +147,7 @@ class SurfacePage(QWidget):
         self.lr_plot = LivePlot("Learning rate η", "step", "", log_y=True)
         for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
             p.legend.setVisible(False)  # the racer list and the map carry the colours' names
+            p.set_hint(PLAY_HINT)
         # Two curves on screen (loss and one chosen metric): every visible plot repaints
         # each frame while racing, and five of them would halve the frame rate.
         self.metric_combo = QComboBox()
@@ -211,9 +218,16 @@ class SurfacePage(QWidget):
         self.formula_error.clear_error()
         self._surface = surface
         self._start = None
+        self._clear_race()
         xs, ys, Z = surface_grid(surface, 160)
         self.contour.set_surface(xs, ys, Z, surface.floor, surface.minima, surface.label)
         self._show_start(*surface.start)
+
+    def _clear_race(self) -> None:
+        if self.contour.n_points() or self.board.rowCount() or any(p.names() for p in self.plots().values()
+                                                                    if isinstance(p, LivePlot)):
+            self.setup_changed.emit()  # first, so the tab stops the old race before it is wiped
+            self.reset()
 
     def _show_start(self, x: float, y: float) -> None:
         self.start_x.setText(f"{x:.4g}")
@@ -228,6 +242,8 @@ class SurfacePage(QWidget):
         except ValueError as exc:
             self.start_error.show_error(str(exc))
             return False
+        if (float(x), float(y)) != (self._start or self._surface.start):
+            self._clear_race()
         self._start = (float(x), float(y))
         self._show_start(x, y)
         return True

@@ -55,6 +55,8 @@ class OptimizersTab(LabTab):
         self.bind_play_controls(self.controls)
         self.runner.set_max_rate(self.controls.speed)
         self.surface_page.tune_requested.connect(self.start_tuning)
+        for page in (self.surface_page, self.net_page, self.batch_page):
+            page.setup_changed.connect(self._on_setup_changed)
         self._job_page: QWidget | None = None
         self._tuning = False
         self._tuning_text = ""
@@ -72,6 +74,23 @@ class OptimizersTab(LabTab):
         self._job_page = page
         self._tuning = False
         return job
+
+    def first_view(self) -> None:
+        # The default race takes a fraction of a second at full speed: open on its paths
+        # and leaderboard, not on an empty map. Play then races again at the slider's pace.
+        if self.current_page() != "surface":
+            return
+        try:
+            job, cfg = self.current_job()
+        except ValueError:
+            return
+        self.reset_view()
+        self.start_preview(job, cfg, full_speed=True)
+
+    @Slot()
+    def _on_setup_changed(self) -> None:
+        if self._job_page is self.sender():
+            self.runner.stop()  # its next chunk would draw the old race over the new setup
 
     @Slot()
     def start_tuning(self) -> bool:
