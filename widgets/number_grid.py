@@ -28,6 +28,7 @@ __all__ = ["NumberGrid", "CELL_INPUT", "CELL_PADDING", "CELL_INSERTED", "short_n
 CELL_INPUT, CELL_PADDING, CELL_INSERTED = 0, 1, 2
 HIGHLIGHT = QColor("#E69F00")  # Okabe–Ito orange: visible on both the blue and red ends
 CURRENT = QColor("#009E73")
+MARK = QColor("#D55E00")  # Okabe–Ito vermilion: a crossed-out cell on either end of the colour map
 MIN_TEXT_CELL = 22  # px below which numbers are not written
 
 
@@ -93,6 +94,7 @@ class NumberGrid(QWidget):
         self.values = np.zeros((1, 1))
         self.roles: np.ndarray | None = None
         self.filled: np.ndarray | None = None
+        self.marked: np.ndarray | None = None  # cells crossed out (e.g. never visited by a window)
         self.image_mode = False  # grey scale 0…1 and no numbers (pictures)
         self.color_limit: float | None = None
         self.hl_rows: np.ndarray | None = None
@@ -130,13 +132,15 @@ class NumberGrid(QWidget):
         self.title.setText(text)
         self.title.setVisible(bool(text))
 
-    def set_values(self, values, roles=None, filled=None) -> None:
-        """A 2-D array; ``roles`` marks padding / inserted cells; ``filled`` False = not computed yet."""
+    def set_values(self, values, roles=None, filled=None, marked=None) -> None:
+        """A 2-D array; ``roles`` marks padding / inserted cells; ``filled`` False = not computed yet;
+        ``marked`` True = crossed out (a cell that takes no part, e.g. never under the window)."""
         values = np.atleast_2d(np.array(values, float))  # a copy: in-place edits must not reach the caller's array
         reshaped = values.shape != self.values.shape
         self.values = values
         self.roles = None if roles is None else np.asarray(roles)
         self.filled = None if filled is None else np.asarray(filled, bool)
+        self.marked = None if marked is None or not np.any(marked) else np.asarray(marked, bool)
         if reshaped:
             self.canvas.updateGeometry()
         self.canvas.update()
@@ -278,6 +282,7 @@ class NumberGrid(QWidget):
             p.drawImage(QPointF(x0, y0), image)
             p.setPen(QPen(QColor(style.foreground), 1))
             p.drawRect(QRectF(x0, y0, w * s, h * s))
+            self._paint_marks(p, x0, y0, s)
             self._paint_highlight(p, x0, y0, s, self.font(), style)
             return
         font = QFont(self.font())
@@ -317,7 +322,21 @@ class NumberGrid(QWidget):
                     fill = self._fill_color(v, limit)
                     p.setPen(QColor("#ffffff") if fill.lightnessF() < 0.5 else QColor("#111111"))
                     p.drawText(rect, Qt.AlignCenter, self.cell_text or short_number(v))
+        self._paint_marks(p, x0, y0, s)
         self._paint_highlight(p, x0, y0, s, small, style)
+
+    def _paint_marks(self, p: QPainter, x0: float, y0: float, s: float) -> None:
+        """A cross over each marked cell: the number stays readable under it."""
+        if self.marked is None or self.marked.shape != self.values.shape:
+            return
+        pen = QPen(MARK, max(1.5, s * 0.06))
+        p.setPen(pen)
+        p.setBrush(Qt.NoBrush)
+        inset = s * 0.12
+        for r, c in zip(*np.nonzero(self.marked)):
+            rect = QRectF(x0 + c * s, y0 + r * s, s, s).adjusted(inset, inset, -inset, -inset)
+            p.drawLine(rect.topLeft(), rect.bottomRight())
+            p.drawLine(rect.topRight(), rect.bottomLeft())
 
     def _paint_highlight(self, p: QPainter, x0: float, y0: float, s: float, small: QFont, style) -> None:
         h, w = self.values.shape

@@ -91,6 +91,13 @@ class StepList:
             self.products[p, y, x], self.partial[p, y, x], float(self.bias[k]), float(self.values[p, y, x]),
         )
 
+    def unvisited_cells(self) -> np.ndarray:
+        """(Hg, Wg) bool: input cells that no window covers, so their values never reach
+        the output (a stride that does not fit leaves the last rows and columns out)."""
+        covered = np.zeros(self.grid_role.shape, bool)
+        covered[np.unique(self.rows)[:, None], np.unique(self.cols)[None, :]] = True
+        return ~covered & (self.grid_role == ROLE_INPUT)
+
     def filled(self, n: int) -> np.ndarray:
         """(P, Ho, Wo) bool: output cells computed after steps 0…n (none for n < 0)."""
         mask = np.zeros(self.count, bool)

@@ -41,9 +41,9 @@ MAX_NEURONS = 32
 FEATURES: dict[str, str] = {
     "x1": "X₁",
     "x2": "X₂",
-    "x1_sq": "X₁²",
-    "x2_sq": "X₂²",
-    "x1x2": "X₁X₂",
+    "x1_sq": "X₁²/6",
+    "x2_sq": "X₂²/6",
+    "x1x2": "X₁X₂/6",
     "sin_x1": "sin(X₁)",
     "sin_x2": "sin(X₂)",
     "cos_x1": "cos(X₁)",
@@ -141,7 +141,12 @@ class NetworkSpec:
 
 
 class FeatureMap(nn.Module):
-    """Raw points (n, 2) -> the chosen input features (n, len(names))."""
+    """Raw points (n, 2) -> the chosen input features (n, len(names)).
+
+    Products of two coordinates are divided by 6: on Playground's ±6 square they would
+    span ±36, dwarf x1 and x2, and a random initial weight on x1·x2 alone classified XOR
+    before any training. Divided by 6 they span the same ±6 as the raw coordinates.
+    (A literal, not a module constant: this class's source goes into saved models.)"""
 
     def __init__(self, names: List[str]):
         super().__init__()
@@ -157,11 +162,11 @@ class FeatureMap(nn.Module):
             elif name == "x2":
                 cols.append(x2)
             elif name == "x1_sq":
-                cols.append(x1 * x1)
+                cols.append(x1 * x1 / 6.0)
             elif name == "x2_sq":
-                cols.append(x2 * x2)
+                cols.append(x2 * x2 / 6.0)
             elif name == "x1x2":
-                cols.append(x1 * x2)
+                cols.append(x1 * x2 / 6.0)
             elif name == "sin_x1":
                 cols.append(torch.sin(x1))
             elif name == "sin_x2":

@@ -235,6 +235,7 @@ class BatchedOptimizers:
         *,
         dtype: torch.dtype = torch.float64,
         device: torch.device | str = "cpu",
+        track_rate: bool = False,
     ):
         if not settings:
             raise ValueError("Add at least one optimizer to the race")
@@ -250,6 +251,8 @@ class BatchedOptimizers:
         self.u = torch.zeros(shape, dtype=dtype, device=self.device)
         self.t = 0  # steps taken
         self.last_grad: torch.Tensor | None = None
+        self.track_rate = track_rate  # keep last_rate, the per-parameter effective learning rate (an extra op per step)
+        self.last_rate: torch.Tensor | None = None
         fam = [s.family for s in settings]
         vals = [s.values() for s in settings]
 
@@ -442,6 +445,11 @@ class BatchedOptimizers:
             numer.addcmul_(km, self.m)
         if flags["dec"]:
             params.mul_(keep)
+        if self.track_rate:
+            # What multiplies the gradient (or its running average) in this step, per
+            # parameter: lr for SGD, lr/(√G + ε) for Adagrad, lr/(√v + ε) for RMSprop...
+            rate = torch.maximum(torch.as_tensor(kg), torch.as_tensor(km)) / denom
+            self.last_rate = rate * (self.u * ca + ea).sqrt() if flags["adadelta"] else rate
         if flags["adadelta"]:
             delta = numer.mul_((self.u * ca + ea).sqrt_()).div_(denom)
             self.u.mul_(au).addcmul_(bu, delta * delta)

@@ -119,7 +119,7 @@ class SurfaceRace:
         n = len(cfg.racers)
         self.dtype = torch.float64 if dev.type != "mps" else torch.float32
         self.p = torch.tensor([start] * n, dtype=self.dtype, device=dev)
-        self.opt = BatchedOptimizers(cfg.racers, 2, cfg.steps, dtype=self.dtype, device=dev)
+        self.opt = BatchedOptimizers(cfg.racers, 2, cfg.steps, dtype=self.dtype, device=dev, track_rate=True)
         self.noise = torch.tensor([[s.noise] for s in cfg.racers], dtype=self.dtype, device=dev)
         self.has_noise = bool((self.noise > 0).any())
         self.gen = torch.Generator(device=dev).manual_seed(cfg.seed)
@@ -128,6 +128,7 @@ class SurfaceRace:
         self.loss = torch.full((T + 1, n), math.nan, dtype=self.dtype, device=dev)
         self.grads = torch.full((T, n, 2), math.nan, dtype=self.dtype, device=dev)
         self.lr = np.full((T, n), np.nan)
+        self.rate = torch.full((T, n), math.nan, dtype=self.dtype, device=dev)  # effective lr, mean over x and y
         self.alive = torch.ones(n, dtype=torch.bool, device=dev)
         self.diverged_at = np.full(n, -1)
         self.escaped_at = np.full(n, -1)
@@ -164,6 +165,7 @@ class SurfaceRace:
         t = self.t
         self.grads[t] = self.opt.last_grad
         self.lr[t] = self.opt.current_lr()
+        self.rate[t] = self.opt.last_rate.mean(1)
         self.t = t + 1
         outside = ((self.p - self.centre).abs() - self.half).amax(1)
         diverged = (~torch.isfinite(self.p).all(1) | (outside > self.far)) & self.alive
@@ -228,6 +230,7 @@ class SurfaceRace:
             "grad_norm": gn.copy(),
             "step_size": np.sqrt((np.diff(path, axis=0) ** 2).sum(-1)),
             "lr": self.lr[t0:t].copy(),
+            "effective_lr": self.rate[t0:t].cpu().numpy().copy(),
             "alive": self.alive.cpu().numpy().copy(),
             "diverged_at": self.diverged_at.copy(),
             "escaped_at": self.escaped_at.copy(),

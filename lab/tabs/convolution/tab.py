@@ -375,7 +375,7 @@ class ConvolutionTab(LabTab):
         cell = self.view.grid_to_input(r, c)
         if cell is None:
             grid = self.view.inputs.grids[channel]
-            grid.set_values(self._steps.grid[channel], roles=self._steps.grid_role)
+            grid.set_values(self._steps.grid[channel], roles=self._steps.grid_role, marked=self._steps.unvisited_cells())
             grid.show_error("Padding and inserted zeros follow the input; edit a cell of the input itself.")
             return
         if self._steps.kind == "grad_input":

@@ -136,7 +136,7 @@ class SteppingView(QFrame):
             # Image pixels are in [0, 1]; the upstream gradient or padding with −∞ is not.
             grid.image_mode = image_mode and steps.kind not in ("grad_input",)
             grid.set_title(f"channel {i}" if g > 1 else "")
-            grid.set_values(steps.grid[i], roles=steps.grid_role)
+            grid.set_values(steps.grid[i], roles=steps.grid_role, marked=steps.unvisited_cells())
         p = steps.values.shape[0]
         for i, grid in enumerate(self.outputs.ensure(p, _columns(p))):
             grid.set_title(steps.plane_labels[i] if p > 1 else "")

@@ -26,6 +26,7 @@ from widgets.redraw import request_redraw
 
 __all__ = ["InitializationTab"]
 
+PAGES = ("signals", "training")  # the pages' keys in experiment files, in tab order
 RECOMPUTE_EVERY_MS = 40  # a slider drag starts at most one run per 40 ms, the last value always
 
 
@@ -224,18 +225,32 @@ class InitializationTab(LabTab):
         QCoreApplication.processEvents()  # let the headers' layout take their new text
         written = self.export_views(out, scale)
         if self.controls.train_steps.value():
+            shown = self.pages.currentIndex()
             self.pages.setCurrentWidget(self.training)
             written.append(export_widget_png(self.training, out / "training_page.png", 1.0))
-            self.pages.setCurrentWidget(self.signals)
+            self.pages.setCurrentIndex(shown)
         return written
 
     def experiment_state(self) -> dict:
-        return self.controls.state()
+        return {**self.controls.state(), "page": PAGES[self.pages.currentIndex()]}
 
     def apply_experiment_state(self, state: dict) -> None:
+        """The setup, on the page it names. A setup on the training page is Played at
+        once: that page is empty until Play trains, and a preset about training (the
+        zero-init symmetry check) must show its result without a second step."""
         if not isinstance(state, dict):
             raise ValueError("The experiment state must be an object")
+        state = dict(state)
+        page = state.pop("page", "signals")
+        if page not in PAGES:
+            raise ValueError(f"'page' must be one of {', '.join(PAGES)}, got {page!r}")
+        if page == "training" and not state.get("train_steps", self.controls.state()["train_steps"]):
+            raise ValueError("The training page needs 'train_steps' above 0")
         self.controls.apply_state(state)
         self.signals.set_schemes(self.controls.checked_schemes())
+        self.pages.setCurrentIndex(PAGES.index(page))
         self._mark_dirty()
-        self._recompute_timer.start()
+        if page == "training":
+            self.start()
+        else:
+            self._recompute_timer.start()

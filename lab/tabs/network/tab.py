@@ -350,6 +350,7 @@ class NetworkTab(LabTab):
         elif isinstance(ev, Message):
             self.view.set_engine_text(ev.text)
         elif isinstance(ev, Diverged):
+            self.view.mark_divergence(ev.step)
             self.banner.show_message(
                 f"Diverged at epoch {ev.step}: the loss became NaN or infinite. The picture shows the last good "
                 "epoch; lower the learning rate and press Reset.", "warning")

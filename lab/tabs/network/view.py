@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
@@ -160,6 +161,7 @@ class NetworkView(QWidget):
         self.show_output.setToolTip("Back from a single neuron to the network's output")
         self.show_output.hide()
         self.loss_plot = LivePlot("Loss", "epoch", "loss")
+        self._log_for_divergence = False  # the loss axis went logarithmic for a divergence, not by choice
         self.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
         right = QWidget()
         column = QVBoxLayout(right)
@@ -263,12 +265,26 @@ class NetworkView(QWidget):
         item.addLine(x=stop_epoch, pen={"color": "#d03030", "style": Qt.DashLine})
         item.addLine(x=best_epoch, pen={"color": "#009E73", "style": Qt.DotLine})
 
+    def mark_divergence(self, epoch: int) -> None:
+        """Where the loss stopped being finite (red line). The loss axis turns logarithmic:
+        an explosion ends near float32's 1e38, and on a linear axis only its last epoch or
+        two stand out from zero, not the steady rise that led there."""
+        item = self.loss_plot.getPlotItem()
+        line = item.addLine(x=epoch, pen={"color": "#d03030", "width": 2})
+        line.label = pg.InfLineLabel(line, "diverged", position=0.1, anchors=[(0, 1), (0, 1)], color="#d03030")
+        if not self.loss_plot.log_y:
+            self._log_for_divergence = True
+            self.loss_plot.set_log_y(True)
+
     def clear_curves(self) -> None:
-        """Empty the curves and take away the early-stopping lines."""
+        """Empty the curves and take away the early-stopping and divergence lines."""
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.clear_series()
             for item in [i for i in plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]:
                 plot.getPlotItem().removeItem(item)
+        if self._log_for_divergence:
+            self._log_for_divergence = False
+            self.loss_plot.set_log_y(False)
 
     # -- layout -------------------------------------------------------------------------------
     @Slot()

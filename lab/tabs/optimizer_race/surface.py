@@ -47,8 +47,11 @@ DEFAULT_SURFACE_STATE = {
     "epsilon": 0.01,
     "seed": 0,
     "inspect": 0,
+    "metric": "distance",
     "racers": [racer_values(s.kind) for s in DEFAULT_RACERS],
 }
+# The right-hand plot's choices, in the order of its menu (the key goes in experiment files).
+METRICS = ("distance", "gradient_norm", "step_size", "effective_lr", "learning_rate")
 ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
 PANELS_HZ = 5  # a table refresh costs more than a frame of the map: the panels keep to 5 a second
 
@@ -145,7 +148,8 @@ class SurfacePage(QWidget):
         self.grad_plot = LivePlot("Gradient norm |g|", "step", "", log_y=True)
         self.stepsize_plot = LivePlot("Step size |Δp|", "step", "", log_y=True)
         self.lr_plot = LivePlot("Learning rate η", "step", "", log_y=True)
-        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
+        self.rate_plot = LivePlot("Effective learning rate η/(√v + ε)", "step", "", log_y=True)
+        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.rate_plot, self.lr_plot):
             p.legend.setVisible(False)  # the racer list and the map carry the colours' names
             p.set_hint(PLAY_HINT)
         # Two curves on screen (loss and one chosen metric): every visible plot repaints
@@ -153,7 +157,9 @@ class SurfacePage(QWidget):
         self.metric_combo = QComboBox()
         self.metric_stack = QStackedWidget()
         for label, p in (("distance to the nearest minimum", self.dist_plot), ("gradient norm |g|", self.grad_plot),
-                         ("effective step size |Δp|", self.stepsize_plot), ("learning rate η (schedules)", self.lr_plot)):
+                         ("step size |Δp|", self.stepsize_plot),
+                         ("effective learning rate η/(√v + ε), mean over x and y", self.rate_plot),
+                         ("learning rate η (schedules)", self.lr_plot)):
             self.metric_combo.addItem(label)
             self.metric_stack.addWidget(p)
         self.metric_combo.currentIndexChanged.connect(self.metric_stack.setCurrentIndex)
@@ -199,7 +205,8 @@ class SurfacePage(QWidget):
     # -- settings ---------------------------------------------------------------
     def plots(self) -> dict:
         return {"contour": self.contour, "loss": self.loss_plot, "distance": self.dist_plot,
-                "gradient_norm": self.grad_plot, "step_size": self.stepsize_plot, "learning_rate": self.lr_plot}
+                "gradient_norm": self.grad_plot, "step_size": self.stepsize_plot, "effective_lr": self.rate_plot,
+                "learning_rate": self.lr_plot}
 
     def _surface_from_controls(self):
         key = self.surface_combo.currentData()
@@ -313,6 +320,7 @@ class SurfacePage(QWidget):
             "epsilon": float(self.epsilon.value()),
             "seed": int(self.seed.value()),
             "inspect": self.inspect_combo.currentIndex(),
+            "metric": METRICS[self.metric_combo.currentIndex()],
             "racers": self.racers.values(),
         }
 
@@ -329,6 +337,8 @@ class SurfacePage(QWidget):
                 raise ValueError(f"'{key}' must be a whole number")
         if not isinstance(s["formula"], str) or len(s["formula"]) > 500:
             raise ValueError("'formula' must be text of at most 500 characters")
+        if not isinstance(s["metric"], str) or s["metric"] not in METRICS:
+            raise ValueError(f"'metric' must be one of {', '.join(METRICS)}")
         surface = make_surface(s["surface"], condition=float(s["condition"]), formula=s["formula"])
         if s["start"] is not None:
             if not (isinstance(s["start"], list) and len(s["start"]) == 2
@@ -366,6 +376,7 @@ class SurfacePage(QWidget):
         if s["start"] is not None:
             self.set_start(*s["start"])
         self.inspect_combo.setCurrentIndex(min(max(s["inspect"], 0), self.inspect_combo.count() - 1))
+        self.metric_combo.setCurrentIndex(METRICS.index(s["metric"]))
 
     # -- results ------------------------------------------------------------------
     def _reset_live(self) -> None:
@@ -423,6 +434,7 @@ class SurfacePage(QWidget):
             self.dist_plot.series(name).extend(steps, data["distance"][:, i])
             self.grad_plot.series(name).extend(steps, data["grad_norm"][:, i])
             self.stepsize_plot.series(name).extend(steps, data["step_size"][:, i])
+            self.rate_plot.series(name).extend(steps, data["effective_lr"][:, i])
             self.lr_plot.series(name).extend(steps, data["lr"][:, i])
         eps = self._epsilon_now
         close = data["distance"] < eps

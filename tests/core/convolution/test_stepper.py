@@ -187,3 +187,22 @@ def test_grad_input_marks_the_padding_cells_it_folds_back():
     assert steps.values.shape == (1, 6, 6) and steps.output_role.shape == (6, 6)
     assert steps.output_role[0].tolist() == [1] * 6 and steps.output_role[1, 1:5].tolist() == [0] * 4
     assert build_steps(ConvSpec("conv2d", np.ones((1, 4, 4)), np.ones((1, 1, 3, 3)))).output_role is None
+
+
+@FAST
+@given(conv_layers())
+def test_the_cells_no_window_covers_are_those_autograd_gives_no_gradient(layer):
+    """A forward zero-padded convolution: the crossed-out cells are exactly the inputs
+    whose gradient is zero whatever the kernel (all-ones kernel, so no weight hides one)."""
+    spec, _ = layer
+    assume(spec.padding_mode == "zeros")
+    steps = build_steps(spec)
+    x = torch.tensor(spec.x, dtype=torch.float64, requires_grad=True)
+    w = torch.ones(spec.weight.shape, dtype=torch.float64)
+    F.conv2d(x[None], w, stride=spec.stride, padding=spec.padding, dilation=spec.dilation).sum().backward()
+    role = steps.grid_role
+    rows = np.flatnonzero((role == ROLE_INPUT).any(axis=1))
+    cols = np.flatnonzero((role == ROLE_INPUT).any(axis=0))
+    marked = steps.unvisited_cells()[np.ix_(rows, cols)]
+    np.testing.assert_array_equal(marked, (x.grad == 0).all(0).numpy())
+    assert not steps.unvisited_cells()[role != ROLE_INPUT].any()

@@ -162,3 +162,21 @@ def test_step_explanation_shows_the_racers_numbers():
     assert vec(info["state"]["exp_avg"]) in text and vec(info["state"]["exp_avg_sq"]) in text
     assert vec(info["grad"]) in text
     assert math.isclose(info["lr"], 0.1)
+
+
+def test_the_effective_learning_rate_is_each_optimizers_closed_form():
+    """SGD: η; Adagrad: η/(√G + ε) with G the sum of squared gradients; RMSprop:
+    η/(√v + ε) with v the running average; per parameter, then the mean over x and y."""
+    settings = [OptimizerSetting("sgd", lr=0.05), OptimizerSetting("adagrad", lr=0.3),
+                OptimizerSetting("rmsprop", lr=0.01, hyper=(("alpha", 0.9),))]
+    opt = BatchedOptimizers(settings, 2, 50, track_rate=True)
+    p = torch.tensor([[1.0, -2.0]] * 3, dtype=torch.float64)
+    G, v = torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)
+    for _ in range(20):
+        g = 2 * p * torch.tensor([1.0, 5.0], dtype=torch.float64)
+        G, v = G + g[1] ** 2, 0.9 * v + 0.1 * g[2] ** 2
+        opt.step(p, g)
+        rate = opt.last_rate.numpy()
+        np.testing.assert_allclose(rate[0], [0.05, 0.05])
+        np.testing.assert_allclose(rate[1], (0.3 / (G.sqrt() + 1e-10)).numpy(), rtol=1e-9)
+        np.testing.assert_allclose(rate[2], (0.01 / (v.sqrt() + 1e-8)).numpy(), rtol=1e-9)

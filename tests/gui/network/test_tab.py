@@ -80,6 +80,11 @@ def test_too_high_learning_rate_diverges_with_a_message(qtbot, tab):
     qtbot.waitUntil(lambda: tab.runner.state == JobState.DIVERGED, timeout=WAIT)
     assert "Diverged at epoch" in tab.banner.text()
     assert np.all(np.isfinite(tab.snapshot["output"]))  # the last good picture stays
+    lines = [i for i in tab.view.loss_plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
+    assert len(lines) == 1 and tab.view.loss_plot.log_y  # where it diverged, on a loss axis that shows the rise
+    qtbot.mouseClick(tab.view.controls.reset_button, Qt.LeftButton)
+    assert tab.view.loss_plot.log_y is False  # the axis was logarithmic for the divergence, not by the user's choice
+    assert not [i for i in tab.view.loss_plot.getPlotItem().items if type(i).__name__ == "InfiniteLine"]
 
 
 def test_clicks_on_the_map_add_and_remove_points_and_csv(qtbot, tab, tmp_path):
