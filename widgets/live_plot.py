@@ -43,6 +43,9 @@ def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.n
     return x[idx], y[idx]
 
 
+_CORNERS = ((1, 0), (0, 0), (1, 1), (0, 1))
+
+
 class Series:
     """A growable (x, y) buffer with doubling capacity.
 
@@ -137,7 +140,13 @@ class LivePlot(pg.PlotWidget):
         item.autoBtn.clicked.connect(self._on_auto_button)
         self.legend = item.addLegend(offset=(-10, 10))
         self._legend_corner = (1, 0)  # (x, y) of the view corner it sits in: top right
-        self._marks: dict[tuple[str, str], pg.InfiniteLine] = {}
+        # (series, kind) -> (its dashed line, what is wrong, from which x)
+        self._marks: dict[tuple[str, str], tuple[pg.InfiniteLine, str, float]] = {}
+        self.note = pg.TextItem(anchor=(0, 0))  # says what the dashed lines mark
+        self.note.setParentItem(item.vb)  # in the view's pixels: it stays put when the data moves
+        self.note.setZValue(50)
+        self.note.setVisible(False)
+        item.vb.sigResized.connect(self._place_note)
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")
         item.layout.addItem(self._readout, 4, 1)
@@ -197,8 +206,11 @@ class LivePlot(pg.PlotWidget):
         s = self._series.pop(name, None)
         if s is not None and s.curve is not None:
             self.getPlotItem().removeItem(s.curve)
-        for key in [k for k in self._marks if k[0] == name]:
-            self.getPlotItem().removeItem(self._marks.pop(key))
+        keys = [k for k in self._marks if k[0] == name]
+        for key in keys:
+            self.getPlotItem().removeItem(self._marks.pop(key)[0])
+        if keys:
+            self._write_note(theme().style)
 
     def clear_series(self) -> None:
         for name in list(self._series):
@@ -230,7 +242,6 @@ class LivePlot(pg.PlotWidget):
                 changed = True
         if changed:
             self._fit_view()
-            self._orient_marks()
             self._place_legend()
             self.redraw_count += 1
 
@@ -257,73 +268,77 @@ class LivePlot(pg.PlotWidget):
 
     # -- what the curve cannot show ----------------------------------------------------------
     def _mark_undrawable(self, s: Series) -> None:
-        """A labelled dashed line where a series first turns NaN or infinite, and on a log
-        axis where it first underflows float32 or reaches zero or below: such points
-        are not drawn, and silence would make the curve look as if it simply ended."""
+        """A dashed line where a series first turns NaN or infinite, and on a log axis
+        where it first underflows float32 or reaches zero or below, explained in the
+        plot's note: such points are not drawn, and silence would make the curve look
+        as if it simply ended (or, for 1e-45, as if it were a real value)."""
         x, y = s.x, s.y
         kinds = {}
         if s.n and not np.isfinite(y).all():
-            bad = ~np.isfinite(y)
-            i = int(np.argmax(bad))
-            kinds["nonfinite"] = (i, "NaN" if np.isnan(y[i]) else ("−inf" if y[i] < 0 else "inf"), "from")
+            i = int(np.argmax(~np.isfinite(y)))
+            kinds["nonfinite"] = (i, "NaN" if np.isnan(y[i]) else ("−inf" if y[i] < 0 else "inf"))
         if self._log_y and s.n:
             with np.errstate(invalid="ignore"):
                 under = (y > 0) & (y < FLOAT32_TINY)
                 nonpos = y <= 0
             if under.any():
-                kinds["underflow"] = (int(np.argmax(under)), "float32 underflow", "from")
+                kinds["underflow"] = (int(np.argmax(under)), "float32 underflow")
             if nonpos.any():
-                kinds["nonpositive"] = (int(np.argmax(nonpos)), "≤ 0 (off the log axis)", "from")
+                kinds["nonpositive"] = (int(np.argmax(nonpos)), "≤ 0 (off the log axis)")
+        changed = False
         for kind in ("nonfinite", "underflow", "nonpositive"):
             key = (s.name, kind)
-            line = self._marks.get(key)
+            mark = self._marks.get(key)
             if kind not in kinds:
-                if line is not None:
-                    self.getPlotItem().removeItem(self._marks.pop(key))
+                if mark is not None:
+                    self.getPlotItem().removeItem(self._marks.pop(key)[0])
+                    changed = True
                 continue
-            i, what, word = kinds[kind]
-            x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
-            text = f"{s.name}: {what} {word} {x_name} {x[i]:.6g}"
-            if line is None:
-                line = pg.InfiniteLine(angle=90, movable=False, label=text, labelOpts={"position": 0.92 - 0.12 * (len(self._marks) % 5)})
+            i, what = kinds[kind]
+            if mark is None:
+                line = pg.InfiniteLine(angle=90, movable=False)
                 line.setZValue(-5)
                 self.getPlotItem().addItem(line, ignoreBounds=True)
-                self._marks[key] = line
+                self._style_mark(line, s, theme().style)
+            else:
+                line = mark[0]
             line.setValue(float(x[i]))
-            line.label.setFormat(text)
-            self._style_mark(line, s, theme().style)
+            new = (line, what, float(x[i]))
+            changed |= mark is None or mark[1:] != new[1:]
+            self._marks[key] = new
+        if changed:
+            self._write_note(theme().style)
 
     def _style_mark(self, line: pg.InfiniteLine, s: Series, style: Style) -> None:
         line.setPen(pg.mkPen(style.readable(s.color), width=max(1.0, style.line_width * 0.7), style=Qt.DashLine))
-        line.label.setColor(style.readable(s.color))
-        line.label.setFont(style.font("text"))
-        line.label.fill = pg.mkBrush(style.legend_background)
 
-    def _orient_marks(self) -> None:
-        # Each note reads away from the nearer edge of the view, so it stays inside it.
-        (vx0, vx1), _ = self.getPlotItem().vb.viewRange()
-        for line in self._marks.values():
-            side = (1, 0) if line.value() > (vx0 + vx1) / 2 else (0, 0)
-            if line.label.anchors[0] != side:
-                line.label.anchors = [side, side]
-                line.label.updatePosition()
+    def _write_note(self, style: Style) -> None:
+        """One line per kind of problem, naming each series (in its colour) and where it starts."""
+        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
+        by_kind: dict[str, list[str]] = {}
+        for (name, _kind), (_line, what, x) in self._marks.items():
+            color = style.readable(self._series[name].color)
+            by_kind.setdefault(what, []).append(f"<span style='color:{color}'>{name}</span> {x:.6g}")
+        lines = []
+        for what, entries in by_kind.items():
+            more = f" … +{len(entries) - 3}" if len(entries) > 3 else ""
+            lines.append(f"{what} from {x_name}: " + ", ".join(entries[:3]) + more)
+        self.note.setHtml(f"<div style='color:{style.foreground}'>" + "<br>".join(lines) + "</div>")
+        self.note.setFont(style.font("text"))
+        self.note.fill = pg.mkBrush(style.legend_background)
+        self.note.border = pg.mkPen(style.legend_border)
+        self.note.setVisible(bool(lines))
+        self._place_note()
 
     def marks(self) -> list[str]:
-        """The notes on the plot about values it cannot draw (NaN, inf, underflow, ≤ 0 on a log axis)."""
-        return [line.label.format for line in self._marks.values()]
+        """What the plot says it cannot draw, one entry per series and problem
+        (NaN, inf, float32 underflow, ≤ 0 on a log axis)."""
+        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
+        return [f"{name}: {what} from {x_name} {x:.6g}" for (name, _kind), (_line, what, x) in self._marks.items()]
 
-    # -- legend placement ------------------------------------------------------------------
-    def _place_legend(self) -> None:
-        """Move the legend to the corner of the view where it covers the fewest points."""
-        legend = self.legend
-        if legend is None or not legend.items or not legend.isVisible():
-            return
-        vb = self.getPlotItem().vb
-        (vx0, vx1), (vy0, vy1) = vb.viewRange()
-        px_w, px_h = vb.viewPixelSize()
-        w, h = (legend.width() + 14) * px_w, (legend.height() + 14) * px_h
-        if w <= 0 or h <= 0 or w >= vx1 - vx0:
-            return
+    # -- legend and note placement ----------------------------------------------------------------
+    def _points(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Up to ~2000 points a series, in view coordinates (log10 on a log axis)."""
         pts_x, pts_y = [], []
         for s in self._series.values():
             if s.n:
@@ -335,21 +350,50 @@ class LivePlot(pg.PlotWidget):
                 pts_x.append(s.x[::step])
                 pts_y.append(y)
         if not pts_x:
+            return None
+        return np.concatenate(pts_x), np.concatenate(pts_y)
+
+    def _covered(self, corner, width_px: float, height_px: float, points) -> int:
+        """How many points a box of that size would hide in that corner of the view."""
+        vb = self.getPlotItem().vb
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        px_w, px_h = vb.viewPixelSize()
+        w, h = (width_px + 14) * px_w, (height_px + 14) * px_h
+        cx, cy = corner
+        x0 = vx1 - w if cx else vx0
+        y0 = vy1 - h if cy == 0 else vy0  # cy 0: top
+        px, py = points
+        return int(np.count_nonzero((px >= x0) & (px <= x0 + w) & (py >= y0) & (py <= y0 + h)))
+
+    def _place_legend(self) -> None:
+        """Move the legend to the corner of the view where it covers the fewest points."""
+        legend = self.legend
+        points = self._points()
+        if legend is not None and legend.items and legend.isVisible() and points is not None:
+            corners = [self._legend_corner] + [c for c in _CORNERS if c != self._legend_corner]
+            # Ties keep the current corner: no jumping about.
+            best = min(corners, key=lambda c: self._covered(c, legend.width(), legend.height(), points))
+            if best != self._legend_corner:
+                self._legend_corner = best
+                cx, cy = best
+                legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
+        self._place_note()
+
+    @Slot()
+    def _place_note(self) -> None:
+        """The note goes to the emptiest corner the legend leaves free."""
+        if not self.note.isVisible():
             return
-        px, py = np.concatenate(pts_x), np.concatenate(pts_y)
-
-        def covered(corner) -> int:
-            cx, cy = corner
-            x0 = vx1 - w if cx else vx0
-            y0 = vy1 - h if cy == 0 else vy0  # cy 0: top
-            return int(np.count_nonzero((px >= x0) & (px <= x0 + w) & (py >= y0) & (py <= y0 + h)))
-
-        corners = [self._legend_corner] + [c for c in ((1, 0), (0, 0), (1, 1), (0, 1)) if c != self._legend_corner]
-        best = min(corners, key=covered)  # ties keep the current corner: no jumping about
-        if best != self._legend_corner:
-            self._legend_corner = best
-            cx, cy = best
-            legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
+        points = self._points()
+        rect = self.note.boundingRect()
+        taken = self._legend_corner if self.legend is not None and self.legend.isVisible() and self.legend.items else None
+        corners = [c for c in _CORNERS[1:] + _CORNERS[:1] if c != taken]
+        if points is not None:
+            corners.sort(key=lambda c: self._covered(c, rect.width(), rect.height(), points))
+        cx, cy = corners[0]
+        vb_rect = self.getPlotItem().vb.boundingRect()
+        self.note.setAnchor((cx, cy))
+        self.note.setPos(vb_rect.right() - 8 if cx else vb_rect.left() + 8, vb_rect.bottom() - 8 if cy else vb_rect.top() + 8)
 
     def legend_corner(self) -> tuple[int, int]:
         """(1, 0) top right, (0, 0) top left, (1, 1) bottom right, (0, 1) bottom left."""
@@ -445,8 +489,10 @@ class LivePlot(pg.PlotWidget):
         self._readout.setAttr("color", style.foreground)
         self._readout.setText(self._readout.text, size=style.css_size("text"))
         self._cache_static_items()  # the legend's entries are new
-        for (name, _kind), line in self._marks.items():
+        for (name, _kind), (line, _what, _x) in self._marks.items():
             self._style_mark(line, self._series[name], style)
+        if self._marks:
+            self._write_note(style)
         self._place_legend()
 
     def _style_curve(self, s: Series, style: Style) -> None:

@@ -209,7 +209,7 @@ def style_plot(plot, style: Style) -> None:
     for child in dict.fromkeys([*item.items, *item.vb.addedItems]):  # items added with ignoreBounds are only in the first
         if isinstance(child, pg.TextItem):
             style_text_item(child, style)
-        elif isinstance(child, pg.InfiniteLine) and child.label is not None:
+        elif isinstance(child, pg.InfiniteLine) and getattr(child, "label", None) is not None:  # unlabelled lines have none
             style_text_item(child.label, style)
 
 

@@ -29,6 +29,7 @@ def test_nan_and_inf_are_marked_from_the_step_they_appear(plot, qtbot):
         plot.append("test", step, 2.0 if step != 4 else np.inf)
     qtbot.waitUntil(lambda: plot.redraw_count >= 1, timeout=2000)
     assert sorted(plot.marks()) == ["test: inf from step 4", "train: NaN from step 6"]
+    assert plot.note.isVisible() and "NaN from step" in plot.note.textItem.toPlainText()
     lines = mark_lines(plot)
     assert sorted(line.value() for line in lines) == [4, 6] and all(line.isVisible() for line in lines)
     # The rest of each curve is still drawn, and the view frames the finite values.

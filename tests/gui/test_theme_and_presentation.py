@@ -98,7 +98,7 @@ def text_sizes(plot: LivePlot) -> dict:
         "tick": item.getAxis("left").style["tickFont"].pointSizeF(),
         "legend": plot.legend.boundingRect().height(),
         "legend text": plot.legend.items[0][1].item.boundingRect().height(),
-        "mark": next(i for i in item.items if isinstance(i, pg.InfiniteLine)).label.boundingRect().height(),
+        "note": plot.note.textItem.boundingRect().height(),
         "line width": pg.mkPen(plot.series("train").curve.opts["pen"]).widthF(),
         "left axis width": item.getAxis("left").width(),
     }
