@@ -146,6 +146,7 @@ class LivePlot(pg.PlotWidget):
         self.note.setParentItem(item.vb)  # in the view's pixels: it stays put when the data moves
         self.note.setZValue(50)
         self.note.setVisible(False)
+        self._note_wrapped_at: float | None = None  # the view width the note was wrapped for
         item.vb.sigResized.connect(self._place_note)
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")
@@ -328,6 +329,7 @@ class LivePlot(pg.PlotWidget):
         self.note.fill = pg.mkBrush(style.legend_background)
         self.note.border = pg.mkPen(style.legend_border)
         self.note.setVisible(bool(lines))
+        self._note_wrapped_at = None
         self._place_note()
 
     def marks(self) -> list[str]:
@@ -384,6 +386,14 @@ class LivePlot(pg.PlotWidget):
         """The note goes to the emptiest corner the legend leaves free."""
         if not self.note.isVisible():
             return
+        vb_rect = self.getPlotItem().vb.boundingRect()
+        if self._note_wrapped_at != vb_rect.width():
+            # Wrap to the view's width: a long note would run off the plot's edge.
+            self._note_wrapped_at = vb_rect.width()
+            self.note.setTextWidth(-1)
+            limit = max(80.0, vb_rect.width() - 16)
+            if self.note.textItem.boundingRect().width() > limit:
+                self.note.setTextWidth(limit)
         points = self._points()
         rect = self.note.boundingRect()
         taken = self._legend_corner if self.legend is not None and self.legend.isVisible() and self.legend.items else None
@@ -391,7 +401,6 @@ class LivePlot(pg.PlotWidget):
         if points is not None:
             corners.sort(key=lambda c: self._covered(c, rect.width(), rect.height(), points))
         cx, cy = corners[0]
-        vb_rect = self.getPlotItem().vb.boundingRect()
         self.note.setAnchor((cx, cy))
         self.note.setPos(vb_rect.right() - 8 if cx else vb_rect.left() + 8, vb_rect.bottom() - 8 if cy else vb_rect.top() + 8)
 

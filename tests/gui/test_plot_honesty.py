@@ -119,3 +119,19 @@ def test_the_legend_moves_to_the_corner_with_the_least_data(plot):
     brush = plot.legend.opts["brush"].color()
     assert 0 < brush.alpha() < 255  # semi-opaque, in the theme's background colour
     assert brush.rgb() == pg.mkColor(theme().style.background).rgb()
+
+
+def test_a_long_note_wraps_inside_a_small_plot(qtbot):
+    theme().set_style(presentation=True)
+    plot = LivePlot("Loss f − f*", "step", "", log_y=True)
+    plot.resize(360, 240)
+    qtbot.addWidget(plot)
+    plot.show()
+    for i in range(6):
+        plot.set_data(f"racer number {i}", np.arange(20), np.linspace(1, -1, 20) + i * 0.01)
+    plot.redraw()
+    qtbot.wait(1)
+    view = plot.getPlotItem().vb.sceneBoundingRect()
+    note = plot.note.sceneBoundingRect()
+    assert plot.note.isVisible() and "+3" in plot.note.textItem.toPlainText()
+    assert view.left() - 1 <= note.left() and note.right() <= view.right() + 1
