@@ -275,13 +275,16 @@ class LivePlot(pg.PlotWidget):
         as if it simply ended (or, for 1e-45, as if it were a real value)."""
         x, y = s.x, s.y
         kinds = {}
-        if s.n and not np.isfinite(y).all():
-            i = int(np.argmax(~np.isfinite(y)))
+        # A point with no x either is a break between curves drawn as one series (as
+        # the bias-variance fits are), not a value that went wrong.
+        bad = ~np.isfinite(y) & np.isfinite(x) if s.n and not np.isfinite(y).all() else None
+        if bad is not None and bad.any():
+            i = int(np.argmax(bad))
             kinds["nonfinite"] = (i, "NaN" if np.isnan(y[i]) else ("−inf" if y[i] < 0 else "inf"))
         if self._log_y and s.n:
             with np.errstate(invalid="ignore"):
                 under = (y > 0) & (y < FLOAT32_TINY)
-                nonpos = y <= 0
+                nonpos = (y <= 0) & np.isfinite(x)
             if under.any():
                 kinds["underflow"] = (int(np.argmax(under)), "float32 underflow")
             if nonpos.any():

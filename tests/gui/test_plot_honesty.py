@@ -38,6 +38,10 @@ def test_nan_and_inf_are_marked_from_the_step_they_appear(plot, qtbot):
     plot.set_data("train", np.arange(10), np.ones(10))
     plot.redraw()
     assert plot.marks() == ["test: inf from step 4"]  # a clean series loses its mark
+    # NaN in x and y together is a break between curves drawn as one series, not a value.
+    plot.set_data("fits", [0, 1, np.nan, 0, 1], [1.0, 2.0, np.nan, 3.0, 4.0])
+    plot.redraw()
+    assert plot.marks() == ["test: inf from step 4"]
 
 
 def test_log_axis_marks_float32_underflow_and_non_positive_values_instead_of_drawing_them(plot):
