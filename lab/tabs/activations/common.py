@@ -39,8 +39,11 @@ class ActivationChecklist(QListWidget):
     @Slot(object)
     def _recolor(self, _style) -> None:
         # SiLU's black would vanish on the dark background: names follow the theme's colours.
+        # A new colour is an itemChanged too, and must not read as a new selection (that reran the job).
+        self.blockSignals(True)
         for i in range(self.count()):
             self.item(i).setForeground(_color(self.item(i).data(Qt.UserRole)))
+        self.blockSignals(False)
 
     def checked(self) -> tuple[str, ...]:
         return tuple(
