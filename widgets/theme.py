@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
 __all__ = ["Style", "Theme", "theme", "SERIES_COLORS", "FONT_POINTS", "style_plot", "style_legend", "style_text_item"]
@@ -203,7 +203,7 @@ def style_plot(plot, style: Style) -> None:
         axis.label.setFont(label_font)
         axis.label.setDefaultTextColor(pg.mkColor(style.foreground))
         axis._updateLabel()  # pyqtgraph re-measures the label's room only here
-        axis._adjustSize()
+        _measure_tick_labels(axis)
     if item.legend is not None:
         style_legend(item.legend, style)
     for child in dict.fromkeys([*item.items, *item.vb.addedItems]):  # items added with ignoreBounds are only in the first
@@ -211,6 +211,19 @@ def style_plot(plot, style: Style) -> None:
             style_text_item(child, style)
         elif isinstance(child, pg.InfiniteLine) and getattr(child, "label", None) is not None:  # unlabelled lines have none
             style_text_item(child.label, style)
+
+
+def _measure_tick_labels(axis: pg.AxisItem) -> None:
+    """Size the axis for its labels in the new font now: pyqtgraph measures them only
+    while painting, so the first frame (and a grab or export made before any paint)
+    would squeeze them against the axis label."""
+    image = QImage(1, 1, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        axis.generateDrawSpecs(painter)  # ends by resizing the axis to the widest label
+    finally:
+        painter.end()
+    axis.picture = None
 
 
 # Text items keep their own colour unless it was a theme foreground, which follows the theme.
