@@ -138,7 +138,7 @@ class ContourView(pg.PlotWidget):
         self._curves = []
         width = theme().style.line_width
         for name, color in zip(names, colors):
-            curve = pg.PlotDataItem([], [], pen=pg.mkPen(color, width=width), name=name)
+            curve = pg.PlotDataItem([], [], pen=pg.mkPen(theme().style.readable(color), width=width), name=name)
             curve.setZValue(10)
             item.addItem(curve)
             self._curves.append(curve)
@@ -243,7 +243,7 @@ class ContourView(pg.PlotWidget):
             if n:
                 heads_x.append(p[-1, 0])
                 heads_y.append(p[-1, 1])
-                brushes.append(pg.mkBrush(self._colors[i]))
+                brushes.append(pg.mkBrush(theme().style.readable(self._colors[i])))
         self._heads.setData(heads_x, heads_y, brush=brushes)
         self.frames_drawn += 1
 
@@ -330,7 +330,7 @@ class ContourView(pg.PlotWidget):
         style_plot(self, style)
         item = self.getPlotItem()
         for curve, color in zip(self._curves, self._colors):
-            curve.setPen(pg.mkPen(color, width=style.line_width))
+            curve.setPen(pg.mkPen(style.readable(color), width=style.line_width))
         if self._grid is not None:
             xs, ys, Z, floor = self._grid
             self.set_surface(xs, ys, Z, floor, np.column_stack(self._minima.getData()) if len(self._minima.data) else [],

@@ -176,8 +176,6 @@ class Heatmap(pg.PlotWidget):
     # -- look and export -------------------------------------------------------------
     def _restyle(self, style: Style) -> None:
         style_plot(self, style)
-        item = self.getPlotItem()
-        item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         size = 9 if style.presentation else 7
         self.train_points.setSize(size)
         self.test_points.setSize(size)

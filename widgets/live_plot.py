@@ -17,11 +17,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QLabel
 
+from widgets.axis import ReadableAxis
 from widgets.export import drop_scene_export, export_plot
 from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
 
-__all__ = ["LivePlot", "Series"]
+__all__ = ["LivePlot", "Series", "FLOAT32_TINY"]
+
+# float32's smallest normal number. Below it a float32 result has lost its precision (or
+# is a denormal such as 1e-45 that torch produced by underflow), so a log axis would show
+# a value that was never really computed.
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
 
 def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -35,6 +41,9 @@ def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.n
     picks = np.sort(np.stack([yb.argmin(1), yb.argmax(1)], 1), axis=1) + rows * k
     idx = np.concatenate([picks.ravel(), np.arange(m, len(x))])
     return x[idx], y[idx]
+
+
+_CORNERS = ((1, 0), (0, 0), (1, 1), (0, 1))
 
 
 class Series:
@@ -100,7 +109,7 @@ class LivePlot(pg.PlotWidget):
     exported = Signal(str)  # path, after a successful export from the menu
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "", *, log_y: bool = False, parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
         drop_scene_export(self)
         self.setMinimumSize(220, 160)
         self.title = title
@@ -130,6 +139,15 @@ class LivePlot(pg.PlotWidget):
         item.vb.sigRangeChangedManually.connect(self._on_manual_range)
         item.autoBtn.clicked.connect(self._on_auto_button)
         self.legend = item.addLegend(offset=(-10, 10))
+        self._legend_corner = (1, 0)  # (x, y) of the view corner it sits in: top right
+        # (series, kind) -> (its dashed line, what is wrong, from which x)
+        self._marks: dict[tuple[str, str], tuple[pg.InfiniteLine, str, float]] = {}
+        self.note = pg.TextItem(anchor=(0, 0))  # says what the dashed lines mark
+        self.note.setParentItem(item.vb)  # in the view's pixels: it stays put when the data moves
+        self.note.setZValue(50)
+        self.note.setVisible(False)
+        self._note_wrapped_at: float | None = None  # the view width the note was wrapped for
+        item.vb.sigResized.connect(self._place_note)
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")
         item.layout.addItem(self._readout, 4, 1)
@@ -165,6 +183,12 @@ class LivePlot(pg.PlotWidget):
             self._cache_static_items()
         return s
 
+    def set_title(self, title: str) -> None:
+        """A new title, in the theme's colour and size."""
+        self.title = title
+        style = theme().style
+        self.getPlotItem().setTitle(title, color=style.foreground, size=style.css_size("title"))
+
     def _cache_static_items(self) -> None:
         """Everything but the curves is painted once into a pixmap and blitted after:
         when a curve changes, the legend, labels and frame under it are repainted too,
@@ -189,6 +213,11 @@ class LivePlot(pg.PlotWidget):
         s = self._series.pop(name, None)
         if s is not None and s.curve is not None:
             self.getPlotItem().removeItem(s.curve)
+        keys = [k for k in self._marks if k[0] == name]
+        for key in keys:
+            self.getPlotItem().removeItem(self._marks.pop(key)[0])
+        if keys:
+            self._write_note(theme().style)
 
     def clear_series(self) -> None:
         for name in list(self._series):
@@ -254,6 +283,7 @@ class LivePlot(pg.PlotWidget):
                 changed = True
         if changed:
             self._fit_view()
+            self._place_legend()
             self.redraw_count += 1
             if not self._hint.isHidden():
                 self._show_hint()
@@ -262,17 +292,168 @@ class LivePlot(pg.PlotWidget):
 
     def _push(self, s: Series, max_points: int) -> None:
         x, y = s.x, s.y
+        self._mark_undrawable(s)
+        if self._log_y:
+            # Zero, negatives and float32 underflow have no honest place on a log axis:
+            # they are left out of the curve and marked (see _mark_undrawable).
+            y = np.where(y >= FLOAT32_TINY, y, np.nan)
         if isinstance(s.curve, pg.PlotDataItem):  # symbols: pyqtgraph does log itself
-            s.curve.setData(x, np.where(y > 0, y, np.nan) if self._log_y else y, connect="finite")
+            s.curve.setData(x, y, connect="finite")
+            # A symbol style set while the curve had no points never reaches its scatter
+            # item, and the legend's marker fell back to pyqtgraph's grey: set it again.
+            self._style_curve(s, theme().style)
             return
         if self._log_y:
-            # Log axes cannot show zero or negatives; leave gaps instead of warnings.
             with np.errstate(divide="ignore", invalid="ignore"):
-                y = np.where(y > 0, np.log10(np.where(y > 0, y, 1.0)), np.nan)
+                y = np.log10(y)
         finite = bool(np.isfinite(y).all() and np.isfinite(x).all())
         if finite and len(x) > max_points:
             x, y = _decimate_peaks(x, y, max_points)
         s.curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
+
+    # -- what the curve cannot show ----------------------------------------------------------
+    def _mark_undrawable(self, s: Series) -> None:
+        """A dashed line where a series first turns NaN or infinite, and on a log axis
+        where it first underflows float32 or reaches zero or below, explained in the
+        plot's note: such points are not drawn, and silence would make the curve look
+        as if it simply ended (or, for 1e-45, as if it were a real value)."""
+        x, y = s.x, s.y
+        kinds = {}
+        # A point with no x either is a break between curves drawn as one series (as
+        # the bias-variance fits are), not a value that went wrong.
+        bad = ~np.isfinite(y) & np.isfinite(x) if s.n and not np.isfinite(y).all() else None
+        if bad is not None and bad.any():
+            i = int(np.argmax(bad))
+            kinds["nonfinite"] = (i, "NaN" if np.isnan(y[i]) else ("−inf" if y[i] < 0 else "inf"))
+        if self._log_y and s.n:
+            with np.errstate(invalid="ignore"):
+                under = (y > 0) & (y < FLOAT32_TINY)
+                nonpos = (y <= 0) & np.isfinite(x)
+            if under.any():
+                kinds["underflow"] = (int(np.argmax(under)), "float32 underflow")
+            if nonpos.any():
+                kinds["nonpositive"] = (int(np.argmax(nonpos)), "≤ 0 (off the log axis)")
+        changed = False
+        for kind in ("nonfinite", "underflow", "nonpositive"):
+            key = (s.name, kind)
+            mark = self._marks.get(key)
+            if kind not in kinds:
+                if mark is not None:
+                    self.getPlotItem().removeItem(self._marks.pop(key)[0])
+                    changed = True
+                continue
+            i, what = kinds[kind]
+            if mark is None:
+                line = pg.InfiniteLine(angle=90, movable=False)
+                line.setZValue(-5)
+                self.getPlotItem().addItem(line, ignoreBounds=True)
+                self._style_mark(line, s, theme().style)
+            else:
+                line = mark[0]
+            line.setValue(float(x[i]))
+            new = (line, what, float(x[i]))
+            changed |= mark is None or mark[1:] != new[1:]
+            self._marks[key] = new
+        if changed:
+            self._write_note(theme().style)
+
+    def _style_mark(self, line: pg.InfiniteLine, s: Series, style: Style) -> None:
+        line.setPen(pg.mkPen(style.readable(s.color), width=max(1.0, style.line_width * 0.7), style=Qt.DashLine))
+
+    def _write_note(self, style: Style) -> None:
+        """One line per kind of problem, naming each series (in its colour) and where it starts."""
+        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
+        by_kind: dict[str, list[str]] = {}
+        for (name, _kind), (_line, what, x) in self._marks.items():
+            color = style.readable(self._series[name].color)
+            by_kind.setdefault(what, []).append(f"<span style='color:{color}'>{name}</span> {x:.6g}")
+        lines = []
+        for what, entries in by_kind.items():
+            more = f" … +{len(entries) - 3}" if len(entries) > 3 else ""
+            lines.append(f"{what} from {x_name}: " + ", ".join(entries[:3]) + more)
+        self.note.setHtml(f"<div style='color:{style.foreground}'>" + "<br>".join(lines) + "</div>")
+        self.note.setFont(style.font("text"))
+        self.note.fill = pg.mkBrush(style.legend_background)
+        self.note.border = pg.mkPen(style.legend_border)
+        self.note.setVisible(bool(lines))
+        self._note_wrapped_at = None
+        self._place_note()
+
+    def marks(self) -> list[str]:
+        """What the plot says it cannot draw, one entry per series and problem
+        (NaN, inf, float32 underflow, ≤ 0 on a log axis)."""
+        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
+        return [f"{name}: {what} from {x_name} {x:.6g}" for (name, _kind), (_line, what, x) in self._marks.items()]
+
+    # -- legend and note placement ----------------------------------------------------------------
+    def _points(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Up to ~2000 points a series, in view coordinates (log10 on a log axis)."""
+        pts_x, pts_y = [], []
+        for s in self._series.values():
+            if s.n:
+                step = max(1, s.n // 2000)
+                y = s.y[::step]
+                if self._log_y:
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        y = np.log10(np.where(y > 0, y, np.nan))
+                pts_x.append(s.x[::step])
+                pts_y.append(y)
+        if not pts_x:
+            return None
+        return np.concatenate(pts_x), np.concatenate(pts_y)
+
+    def _covered(self, corner, width_px: float, height_px: float, points) -> int:
+        """How many points a box of that size would hide in that corner of the view."""
+        vb = self.getPlotItem().vb
+        (vx0, vx1), (vy0, vy1) = vb.viewRange()
+        px_w, px_h = vb.viewPixelSize()
+        w, h = (width_px + 14) * px_w, (height_px + 14) * px_h
+        cx, cy = corner
+        x0 = vx1 - w if cx else vx0
+        y0 = vy1 - h if cy == 0 else vy0  # cy 0: top
+        px, py = points
+        return int(np.count_nonzero((px >= x0) & (px <= x0 + w) & (py >= y0) & (py <= y0 + h)))
+
+    def _place_legend(self) -> None:
+        """Move the legend to the corner of the view where it covers the fewest points."""
+        legend = self.legend
+        points = self._points()
+        if legend is not None and legend.items and legend.isVisible() and points is not None:
+            corners = [self._legend_corner] + [c for c in _CORNERS if c != self._legend_corner]
+            # Ties keep the current corner: no jumping about.
+            best = min(corners, key=lambda c: self._covered(c, legend.width(), legend.height(), points))
+            if best != self._legend_corner:
+                self._legend_corner = best
+                cx, cy = best
+                legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
+        self._place_note()
+
+    @Slot()
+    def _place_note(self) -> None:
+        """The note goes to the emptiest corner the legend leaves free."""
+        if not self.note.isVisible():
+            return
+        vb_rect = self.getPlotItem().vb.boundingRect()
+        if self._note_wrapped_at != vb_rect.width():
+            # Wrap to the view's width: a long note would run off the plot's edge.
+            self._note_wrapped_at = vb_rect.width()
+            self.note.setTextWidth(-1)
+            limit = max(80.0, vb_rect.width() - 16)
+            if self.note.textItem.boundingRect().width() > limit:
+                self.note.setTextWidth(limit)
+        points = self._points()
+        rect = self.note.boundingRect()
+        taken = self._legend_corner if self.legend is not None and self.legend.isVisible() and self.legend.items else None
+        corners = [c for c in _CORNERS[1:] + _CORNERS[:1] if c != taken]
+        if points is not None:
+            corners.sort(key=lambda c: self._covered(c, rect.width(), rect.height(), points))
+        cx, cy = corners[0]
+        self.note.setAnchor((cx, cy))
+        self.note.setPos(vb_rect.right() - 8 if cx else vb_rect.left() + 8, vb_rect.bottom() - 8 if cy else vb_rect.top() + 8)
+
+    def legend_corner(self) -> tuple[int, int]:
+        """(1, 0) top right, (0, 0) top left, (1, 1) bottom right, (0, 1) bottom left."""
+        return self._legend_corner
 
     def expect_x_range(self, lo: float, hi: float) -> None:
         """Show [lo, hi] on x from the start (e.g. 0 … epochs) so the curve fills it in."""
@@ -293,7 +474,7 @@ class LivePlot(pg.PlotWidget):
             x, y = s.x, s.y
             ok = np.isfinite(x) & np.isfinite(y)
             if self._log_y:
-                ok &= y > 0
+                ok &= y >= FLOAT32_TINY
             if ok.any():
                 xs += [x[ok].min(), x[ok].max()]
                 ys += [y[ok].min(), y[ok].max()]
@@ -326,7 +507,9 @@ class LivePlot(pg.PlotWidget):
         if self._fixed_y is not None:
             if force or not np.allclose((vy0, vy1), self._fixed_y):
                 vb.setYRange(*self._fixed_y, padding=0)
-        elif force or y0 < vy0 or y1 > vy1 or (y1 - y0) < 0.25 * (vy1 - vy0):
+        elif force or y0 < vy0 + 0.02 * (vy1 - vy0) or y1 > vy1 - 0.02 * (vy1 - vy0) or (y1 - y0) < 0.25 * (vy1 - vy0):
+            # Data touching the frame counts as leaving it: a curve at its top value
+            # (ReLU′ = 1) would be drawn on the frame line, with no tick to read it by.
             span = (y1 - y0) or max(abs(y1), 1.0)
             vb.setYRange(y0 - 0.08 * span, y1 + 0.08 * span, padding=0)
 
@@ -354,22 +537,33 @@ class LivePlot(pg.PlotWidget):
 
     @Slot(object)
     def _restyle(self, style: Style) -> None:
-        style_plot(self, style)
-        self.getPlotItem().titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
+        if self.getPlotItem() is None:  # closed, not yet collected
+            return
         for s in self._series.values():
             self._style_curve(s, style)
-        self._hint.setStyleSheet(f"color: {style.foreground}; font-size: {round(13 * style.effective_font_scale)}pt; background: transparent;")
+        style_plot(self, style)
+        self._readout.setAttr("color", style.foreground)
+        self._readout.setText(self._readout.text, size=style.css_size("text"))
+        self._cache_static_items()  # the legend's entries are new
+        for (name, _kind), (line, _what, _x) in self._marks.items():
+            self._style_mark(line, self._series[name], style)
+        if self._marks:
+            self._write_note(style)
+        self._place_legend()
+        self._hint.setStyleSheet(f"color: {style.foreground}; font-size: {style.css_size('title')}; background: transparent;")
 
     def _style_curve(self, s: Series, style: Style) -> None:
-        pen = pg.mkPen(s.color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)
+        color = style.readable(s.color)
+        pen = pg.mkPen(color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)
         s.curve.setPen(pen)
-        if not s.symbol:
-            return
         if s.symbol:
             s.curve.setSymbol(s.symbol)
-            s.curve.setSymbolBrush(s.color)
+            s.curve.setSymbolBrush(color)
             s.curve.setSymbolPen(None)
             s.curve.setSymbolSize(4 + 2 * style.line_width)
+        if self.legend is not None:
+            for sample, _label in self.legend.items:
+                sample.update()  # the legend's line is drawn from the curve's pen: repaint it
 
     # -- readout ----------------------------------------------------------------
     def _on_mouse_moved(self, evt) -> None:
@@ -393,7 +587,7 @@ class LivePlot(pg.PlotWidget):
             if s.n == 0:
                 continue
             i = int(np.nanargmin(np.abs(s.x - x)))  # nearest point; x need not be sorted
-            parts.append(f"<span style='color:{s.color}'>{s.name} = {s.y[i]:.4g}</span>")
+            parts.append(f"<span style='color:{theme().style.readable(s.color)}'>{s.name} = {s.y[i]:.4g}</span>")
         self._readout.setText(" · ".join(parts))
 
     def readout_text(self) -> str:
@@ -420,6 +614,10 @@ class LivePlot(pg.PlotWidget):
     def export(self, path: str | Path, scale: float = 1.0) -> Path:
         self.redraw()  # the file shows the latest data, whether a frame drew it yet or not
         redraw_scheduler().cancel(self)
+        # pyqtgraph widens an axis for its tick labels only while painting, and leaves out
+        # labels that do not fit yet: paint once so that the file has them all.
+        self.grab()
+        self.getPlotItem().layout.activate()
         cols = self.csv_columns() if Path(path).suffix.lower() == ".csv" else None
         # The readout is where one mouse happened to rest, not part of the figure.
         shown = self._readout.text

@@ -366,5 +366,11 @@ class NetworkDiagram(QWidget):
             p.drawText(QRectF(0, r.top(), r.left() - 4, s), Qt.AlignRight | Qt.AlignVCenter, label)
         centers = self.column_centers()
         titles = ["Features", *[f"{w} neuron{'s' if w != 1 else ''}" for w in self.widths], "Output"]
+        fm = QFontMetricsF(p.font())
+        gap = min((b - a for a, b in zip(centers, centers[1:])), default=120.0) - 6
+        if max(fm.horizontalAdvance(t) for t in titles) > gap:
+            # Presentation fonts on a deep network: the titles ran into each other.
+            titles = ["Features", *[str(w) for w in self.widths], "Output"]
         for x, t in zip(centers, titles):
-            p.drawText(QRectF(x - 60, 2, 120, TOP - 4), Qt.AlignHCenter | Qt.AlignVCenter, t)
+            t = fm.elidedText(t, Qt.ElideRight, max(gap, fm.horizontalAdvance("8…")))
+            p.drawText(QRectF(x - gap / 2 - 3, 2, gap + 6, TOP - 4), Qt.AlignHCenter | Qt.AlignVCenter, t)

@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QApplication
 
-__all__ = ["Style", "Theme", "theme", "SERIES_COLORS", "style_plot"]
+__all__ = ["Style", "Theme", "theme", "SERIES_COLORS", "FONT_POINTS", "style_plot", "style_legend", "style_text_item"]
 
 # Colour-blind-safe qualitative palette (Okabe–Ito), readable on light and dark.
 SERIES_COLORS = [
@@ -28,6 +28,22 @@ SERIES_COLORS = [
     "#7F7F7F",
     "#B22222",
 ]
+
+
+# Point sizes of every text a plot draws, at font scale 1 outside presentation mode.
+# Every widget asks Style.font / Style.points for these, so one scale moves them all
+# and leaving presentation mode gives back exactly these sizes.
+FONT_POINTS = {
+    "title": 12.0,
+    "label": 10.0,  # axis labels
+    "tick": 8.5,
+    "legend": 9.0,
+    "text": 9.0,  # readouts, notes and markers inside a plot
+    "table": 9.0,  # number grids, leaderboards, diagram labels
+}
+
+# The one colour of the palette that vanishes on a dark background, and what it becomes.
+_DARK_SWAPS = {"#000000": "#f0f0f0"}
 
 
 @dataclass(frozen=True)
@@ -55,11 +71,42 @@ class Style:
     def foreground(self) -> str:
         return "#dcdcdc" if self.dark else "#202020"
 
+    @property
+    def legend_background(self) -> str:
+        # Semi-opaque: the legend stays readable over curves but does not blot them out.
+        return ("#1e1f22" if self.dark else "#ffffff") + "d0"
+
+    @property
+    def legend_border(self) -> str:
+        return "#5a5b60" if self.dark else "#b8b8b8"
+
+    def points(self, role: str) -> float:
+        """Point size of a kind of text (see ``FONT_POINTS``) at this style's scale."""
+        return FONT_POINTS[role] * self.effective_font_scale
+
+    def font(self, role: str, base: QFont | None = None) -> QFont:
+        """A font for ``role`` with its point size set explicitly (a copy of ``base``)."""
+        f = QFont(base) if base is not None else QFont()
+        f.setPointSizeF(self.points(role))
+        return f
+
+    def css_size(self, role: str) -> str:
+        return f"{self.points(role):.4g}pt"
+
     def series_color(self, i: int) -> str:
-        c = SERIES_COLORS[i % len(SERIES_COLORS)]
-        if self.dark and c == "#000000":
-            return "#f0f0f0"
-        return c
+        return self.readable(SERIES_COLORS[i % len(SERIES_COLORS)])
+
+    def readable(self, color: str) -> str:
+        """``color`` as it should be drawn on this background: the palette's black turns
+        near-white in dark mode and back again in light mode, so a series keeps its
+        place in the legend whichever theme it was created in."""
+        c = color.lower()
+        for light, dark in _DARK_SWAPS.items():
+            if self.dark and c.startswith(light):
+                return dark + color[len(light):]
+            if not self.dark and c.startswith(dark):
+                return light + color[len(dark):]
+        return color
 
 
 class Theme(QObject):
@@ -130,21 +177,77 @@ def theme() -> Theme:
     return _theme
 
 
-def style_plot(plot: pg.PlotWidget, style: Style) -> None:
-    """Background, axes (lines, tick labels, axis labels) and legend of a pyqtgraph
-    plot in the colours and font scale of ``style``; every plot widget uses this."""
-    plot.setBackground(style.background)
-    item = plot.getPlotItem()
-    font_px = round(11 * style.effective_font_scale)
-    for name in ("left", "bottom"):
+def style_plot(plot, style: Style) -> None:
+    """Background, title, axes (lines, tick labels, axis labels), legend and the text
+    items inside a pyqtgraph plot in the colours and sizes of ``style``; every plot
+    widget calls this when it is built and on every ``theme().changed``."""
+    item = plot.getPlotItem() if isinstance(plot, pg.PlotWidget) else plot
+    if item is None:  # a closed PlotWidget drops its plot item; the theme may still call
+        return
+    if isinstance(plot, pg.PlotWidget):
+        plot.setBackground(style.background)
+    title = item.titleLabel
+    if title.text and title.text.strip():
+        title.setText(title.text, color=style.foreground, size=style.css_size("title"))
+    tick_font = style.font("tick")
+    label_font = style.font("label")
+    for name in ("left", "bottom", "right", "top"):
         axis = item.getAxis(name)
         axis.setPen(style.foreground)
         axis.setTextPen(style.foreground)
-        font = axis.font()
-        font.setPixelSize(font_px)
-        axis.setTickFont(font)
+        axis.setTickFont(tick_font)
+        # Tick-label space only ever grows in pyqtgraph: start again from the small
+        # default, so leaving presentation mode does not leave wide empty margins.
+        axis.textWidth, axis.textHeight = 30, 18
+        axis.setStyle(tickTextOffset=max(3, round(0.4 * style.points("tick"))))
+        axis.label.setFont(label_font)
         axis.label.setDefaultTextColor(pg.mkColor(style.foreground))
-    legend = item.legend
-    if legend is not None:
-        legend.setLabelTextColor(style.foreground)
-        legend.setLabelTextSize(f"{round(9 * style.effective_font_scale)}pt")
+        axis._updateLabel()  # pyqtgraph re-measures the label's room only here
+        _measure_tick_labels(axis)
+    if item.legend is not None:
+        style_legend(item.legend, style)
+    for child in dict.fromkeys([*item.items, *item.vb.addedItems]):  # items added with ignoreBounds are only in the first
+        if isinstance(child, pg.TextItem):
+            style_text_item(child, style)
+        elif isinstance(child, pg.InfiniteLine) and getattr(child, "label", None) is not None:  # unlabelled lines have none
+            style_text_item(child.label, style)
+
+
+def _measure_tick_labels(axis: pg.AxisItem) -> None:
+    """Size the axis for its labels in the new font now: pyqtgraph measures them only
+    while painting, so the first frame (and a grab or export made before any paint)
+    would squeeze them against the axis label."""
+    image = QImage(1, 1, QImage.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        axis.generateDrawSpecs(painter)  # ends by resizing the axis to the widest label
+    finally:
+        painter.end()
+    axis.picture = None
+
+
+# Text items keep their own colour unless it was a theme foreground, which follows the theme.
+_FOREGROUNDS = {Style(dark=False).foreground, Style(dark=True).foreground}
+
+
+def style_text_item(text: pg.TextItem, style: Style) -> None:
+    """Font size (``"text"``) and, for text in the theme's foreground, colour."""
+    text.setFont(style.font("text", text.textItem.font()))
+    if text.color.name().lower() in _FOREGROUNDS:
+        text.setColor(style.foreground)
+
+
+def style_legend(legend: pg.LegendItem, style: Style) -> None:
+    """Legend text in the foreground colour and size of ``style`` on a semi-opaque
+    background of the theme. pyqtgraph's own setters only store the new colour and
+    size; each label is redrawn here so that the change shows."""
+    legend.setBrush(pg.mkBrush(style.legend_background))
+    legend.setPen(pg.mkPen(style.legend_border))
+    legend.setLabelTextColor(style.foreground)
+    legend.setLabelTextSize(style.css_size("legend"))
+    # Layout rows never shrink once a large label has sized them, so fresh entries are
+    # the only way back to exactly the normal size after presentation mode.
+    entries = [(sample.item, label.text) for sample, label in legend.items]
+    legend.clear()
+    for item, name in entries:
+        legend.addItem(item, name)

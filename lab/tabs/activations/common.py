@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QWidget
 
 from core.activation_functions import ACTIVATIONS
@@ -34,6 +34,16 @@ class ActivationChecklist(QListWidget):
         self.itemChanged.connect(lambda _item: self.selection_changed.emit())
         rows = self.sizeHintForRow(0) * self.count() + 2 * self.frameWidth() + 4
         self.setFixedHeight(rows)
+        theme().changed.connect(self._recolor)  # a bound slot: disconnected when this list goes
+
+    @Slot(object)
+    def _recolor(self, _style) -> None:
+        # SiLU's black would vanish on the dark background: names follow the theme's colours.
+        # A new colour is an itemChanged too, and must not read as a new selection (that reran the job).
+        self.blockSignals(True)
+        for i in range(self.count()):
+            self.item(i).setForeground(_color(self.item(i).data(Qt.UserRole)))
+        self.blockSignals(False)
 
     def checked(self) -> tuple[str, ...]:
         return tuple(

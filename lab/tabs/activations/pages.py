@@ -125,7 +125,7 @@ class DepthPage(Page):
             for key, logs in event.data["log10_norms"].items():
                 layers = np.arange(1, len(logs) + 1)
                 self.plot.set_data(ACTIVATIONS[key].label, layers, 10.0**logs, color=activation_color(key), symbol="o")
-            self.plot.getPlotItem().setTitle(f"Gradient norm per layer (mean of {event.data['trials']} draws)")
+            self.plot.set_title(f"Gradient norm per layer (mean of {event.data['trials']} draws)")
 
     def reset(self) -> None:
         self.plot.clear_series()

@@ -10,7 +10,6 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from core.bias_variance.config import KNOBS, sweep_values
@@ -95,11 +94,10 @@ class Page(QWidget):
         for item in self._themed:
             if isinstance(item, pg.TextItem):
                 item.setColor(style.foreground)
-                font = QFont(item.textItem.font())
-                font.setPixelSize(round(12 * style.effective_font_scale))
-                item.setFont(font)
+                item.setFont(style.font("text", item.textItem.font()))
             elif isinstance(item, pg.InfiniteLine):
                 item.label.setColor(style.foreground)
+                item.label.setFont(style.font("text", item.label.textItem.font()))
             elif isinstance(item, pg.ScatterPlotItem):
                 item.setBrush(pg.mkBrush(style.series_color(7)))
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from widgets.export import export_widget_png, write_csv
-from widgets.theme import theme
+from widgets.theme import style_plot, theme
 
 __all__ = ["PlaneView"]
 
@@ -57,10 +57,7 @@ class PlaneView(QWidget):
 
     def _restyle(self, style) -> None:
         for plot in (self.vote_plot, self.var_plot):
-            plot.setBackground(style.background)
-            plot.getPlotItem().titleLabel.setText(plot.getPlotItem().titleLabel.text, color=style.foreground)
-            for name in ("left", "bottom"):
-                plot.getPlotItem().getAxis(name).setTextPen(style.foreground)
+            style_plot(plot, style)
 
     def show_fits(self, d: dict) -> None:
         self.data = d

@@ -34,7 +34,7 @@ from widgets.image_grid import ImageGrid
 from widgets.live_plot import LivePlot
 from widgets.matrix_view import MatrixView
 from widgets.redraw import request_redraw
-from widgets.theme import theme
+from widgets.theme import style_plot, theme
 
 __all__ = ["ResultsView", "BarChart"]
 
@@ -81,16 +81,8 @@ class BarChart(QWidget):
 
     def _draw(self) -> None:
         style = theme().style
-        self.plot.setBackground(style.background)
         item = self.plot.getPlotItem()
-        item.titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
-        for side in ("left", "bottom"):
-            axis = item.getAxis(side)
-            axis.setTextPen(style.foreground)
-            axis.setPen(style.foreground)
-            font = axis.font()
-            font.setPixelSize(round(11 * style.effective_font_scale))
-            axis.setTickFont(font)
+        style_plot(self.plot, style)
         if self._bars is not None:
             item.removeItem(self._bars)
             self._bars = None

@@ -169,7 +169,7 @@ class SignalsView(QSplitter):
         if self.act_mean.title != title:
             self.act_mean.title = title
             style = theme().style  # the size LivePlot gives its titles
-            self.act_mean.getPlotItem().setTitle(title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
+            self.act_mean.getPlotItem().setTitle(title, color=style.foreground, size=style.css_size("title"))
         depth = max((len(d["layers"]) for d in results.values()), default=0)
         if depth:
             for plot in self.depth_plots().values():

@@ -74,6 +74,26 @@ def test_depth_experiment_runs_from_the_play_button_and_reruns_on_a_change(tab, 
     assert len(x) == 10 and y[0] < y[-1] / 1e3  # the input-side layer gets far less gradient
     page.fields["depth"].try_text("12")  # results on screen: a change recomputes at once
     qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED and len(page.plot.data("Sigmoid")[0]) == 12, timeout=20000)
+    # A rerun makes new series: their legend markers keep the activations' colours.
+    for sample, label in page.plot.legend.items:
+        brush = sample.item.scatter.opts["brush"]
+        assert brush.color().name() == page.plot.series(label.text).color.lower(), label.text
+
+
+def test_a_theme_change_recolours_the_depth_page_without_rerunning_it(tab, qtbot):
+    from widgets.theme import theme
+
+    tab.show_page("depth")
+    page = tab.page()
+    page.fields["trials"].try_text("2")
+    page.fields["depth"].try_text("5")
+    qtbot.mouseClick(page.controls.play_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED, timeout=20000)
+    theme().set_style(dark=True)
+    qtbot.wait(20)
+    assert tab.runner.state == JobState.FINISHED and len(page.plot.data("Sigmoid")[0]) == 5
+    silu = page.checklist.findItems("SiLU / Swish", Qt.MatchExactly)[0]
+    assert silu.foreground().color().lightness() > 200  # not black on the dark background
 
 
 def test_dead_relu_step_and_play(tab, qtbot):
