@@ -13,7 +13,8 @@ def test_play_during_a_presets_own_statistics_runs_the_whole_experiment(make_tab
     tab = make_tab("initialization", size=(1400, 900))
     tab.play.speed_slider.setValue(0)  # one checkpoint a second: the statistics are still going below
     preset = load_experiment(PRESETS_DIR / "initialization" / "zero_init_symmetry.json")
-    tab.apply_experiment_state({**preset.state, **SMALL, "train_steps": 25})
+    # On the signals page (the preset itself opens on training and trains at once)
+    tab.apply_experiment_state({**preset.state, **SMALL, "train_steps": 25, "page": "signals"})
     qtbot.waitUntil(tab.preview_running, timeout=5000)
     assert tab.play.play_button.text() == "Play"  # nothing the student started is running
     preview = tab.runner.generation
