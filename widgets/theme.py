@@ -137,7 +137,10 @@ class Theme(QObject):
         # Antialiased curves cost 4-8x more to paint in Qt's raster engine, enough to make
         # live plots miss their frame rate; exports turn it back on (widgets/export.py).
         pg.setConfigOptions(background=s.background, foreground=s.foreground, antialias=False)
-        app.setStyle("Fusion")
+        # Setting a style re-polishes every widget of the application (seconds with all
+        # labs built); it only ever needs setting once.
+        if app.style().name().lower() != "fusion":
+            app.setStyle("Fusion")
         app.setPalette(_dark_palette() if s.dark else app.style().standardPalette())
         if self._base_point_size is None:
             self._base_point_size = app.font().pointSizeF() if app.font().pointSizeF() > 0 else 10.0
