@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QApplication, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
+from lab.gif_writer import GifWriter
 from lab.runner import JobFailure, JobRunner
 from lab.settings import SettingsStore
 from widgets.banner import MessageBanner
@@ -53,6 +54,8 @@ class LabTab(QWidget):
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
 
+    status_message = Signal(str, int)  # text, milliseconds to show it (0: until the next); the window's status bar
+
     def __init__(self, context: LabContext | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.context = context or LabContext()
@@ -63,6 +66,7 @@ class LabTab(QWidget):
         self._outer.addWidget(self.banner)
         self.runner.event.connect(self._dispatch)
         self.runner.failed.connect(self._on_job_failed)
+        self._gif_writers: list[GifWriter] = []
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
@@ -176,7 +180,19 @@ class LabTab(QWidget):
         written.append(export_widget_png(self, out / f"{self.name}_tab.png", 1.0))
         return written
 
+    def make_gif_writer(self) -> GifWriter:
+        """A GIF writer of this tab's own: its progress and end in the status bar, its
+        errors in the banner too; stopped and joined with the tab."""
+        writer = GifWriter(self)
+        writer.progress.connect(self._gif_progress)
+        writer.saved.connect(self._gif_saved)
+        writer.failed.connect(self._gif_failed)
+        self._gif_writers.append(writer)
+        return writer
+
     def shutdown(self) -> None:
+        for writer in self._gif_writers:
+            writer.shutdown()
         self.runner.shutdown()
 
     # -- internals ------------------------------------------------------------
@@ -199,6 +215,19 @@ class LabTab(QWidget):
             )
         else:
             self.banner.show_message(f"The run stopped with an error: {failure.message}", "error", details=failure.details)
+
+    @Slot(str)
+    def _gif_progress(self, text: str) -> None:
+        self.status_message.emit(text, 0)
+
+    @Slot(str)
+    def _gif_saved(self, path: str) -> None:
+        self.status_message.emit(f"Saved {path}", 8000)
+
+    @Slot(str)
+    def _gif_failed(self, text: str) -> None:
+        self.status_message.emit(text, 8000)
+        self.banner.show_message(text, "warning")
 
     def _rerun_on_cpu(self) -> None:
         self.context.set_device("cpu")
