@@ -99,6 +99,7 @@ class GifWriter(QObject):
     def shutdown(self, timeout_ms: int = 1000) -> bool:
         self._timer.stop()
         self._end_recording()
+        self.runner.stop()
         return self.runner.shutdown(timeout_ms)
 
     @Slot()
