@@ -18,8 +18,8 @@ timer on the GUI thread whose lateness is how long the event loop was blocked (a
 Baselines, measured in the same run: the eager build of every tab at start-up
 (``MainWindow(lazy_tabs=False)``, the old path) for the start-up figures, and, with
 ``--baseline-root`` (a checkout of the base commit, e.g. ``git archive main | tar -x -C
-/tmp/base``), the same scripts run against that code. Runs are interleaved; medians
-(stalls: the worst of the runs' medians is not hidden, each run's figures are printed).
+/tmp/base``), the same scripts run against that code. Runs are interleaved; the JSON gives
+medians, and every run's own figures are printed before it.
 
 The last line printed is one JSON object with the figures.
 """
