@@ -1,7 +1,9 @@
 """The main window: tabs from the registry, device selector, job state, menus.
 
 The window is shown before torch is imported (≈1.5 s): a background thread imports
-torch and the tab modules, then the tabs are built on the GUI thread.
+torch and the tab modules. Then only the tab on show is built; each other tab is built on
+the GUI thread when it is first selected (or reached through :meth:`MainWindow.tab`),
+so that the window answers at once instead of freezing while eight labs are built.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from lab.crash_reports import ExceptionReporter, log_path
 from lab.experiments import Experiment, list_presets, load_experiment, save_experiment
 from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
-from lab.tabs import TABS, TabSpec, load_tab_class
+from lab.tabs import TABS, load_tab_class, tab_spec
 from lab.tabs.base import LabContext, LabTab
 from widgets.export import export_widget_png
 from widgets.theme import theme
@@ -68,18 +70,38 @@ class _BackgroundImport(QThread):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
 
 
+class _BuiltTabs(dict):
+    """The labs built so far, by name. Indexing by a registered name that is not built
+    yet builds it (``window.tab_instances["images"]``), as selecting it would; iterating
+    gives only the built ones, so that closing never builds a lab just to stop it."""
+
+    def __init__(self, window: "MainWindow"):
+        super().__init__()
+        self._window = window
+
+    def __missing__(self, name: str) -> LabTab:
+        tab = self._window.tab(name)
+        if tab is None:
+            raise KeyError(name)
+        return tab
+
+
 class MainWindow(QMainWindow):
+    torch_loaded = Signal()  # torch and the tab modules are imported; the tab on show is built next
     tabs_ready = Signal()
     first_painted = Signal(float)  # time.time() of the first paint
 
-    def __init__(self, store: SettingsStore | None = None, prefs: Preferences | None = None, *, initial_tab: str | None = None, preset: str | None = None):
+    def __init__(self, store: SettingsStore | None = None, prefs: Preferences | None = None, *, initial_tab: str | None = None,
+                 preset: str | None = None, lazy_tabs: bool = True):
         super().__init__()
+        self._lazy_tabs = lazy_tabs  # False builds every lab at start-up (the start-up benchmark's baseline)
+        self._placeholders: dict[str, QWidget] = {}
         self.store = store or SettingsStore()
         self.prefs = prefs or self.store.load()
         self._initial_tab = initial_tab or self.prefs.last_tab
         self._initial_preset = preset
         self.context = LabContext(device="cpu", settings=self.store, parent=self)
-        self.tab_instances: dict[str, LabTab] = {}
+        self.tab_instances: dict[str, LabTab] = _BuiltTabs(self)
         self._bound_tab: LabTab | None = None
         self._painted = False
         self.setWindowTitle("Deep-learning lab")
@@ -183,6 +205,7 @@ class MainWindow(QMainWindow):
     def _on_torch_loaded(self, devices) -> None:
         from core.devices import resolve
 
+        self.torch_loaded.emit()
         self.device_combo.blockSignals(True)
         self.device_combo.clear()
         self.device_combo.addItem("auto (best available)", "auto")
@@ -196,26 +219,54 @@ class MainWindow(QMainWindow):
         self._apply_device(self.device_combo.currentData(), resolve)
 
         for spec in TABS:
-            self._add_tab(spec)
-        self.stack.setCurrentWidget(self.tab_widget)
+            placeholder = QWidget()
+            self._placeholders[spec.name] = placeholder
+            self.tab_widget.addTab(placeholder, spec.title)
+        names = [spec.name for spec in TABS]
+        if self._initial_tab in names:
+            self.tab_widget.setCurrentIndex(names.index(self._initial_tab))
+        if not self._lazy_tabs:
+            for name in names:
+                self.tab(name)
         self.tab_widget.currentChanged.connect(self._on_tab_changed)
-        if self._initial_tab in self.tab_instances:
-            self.tab_widget.setCurrentWidget(self.tab_instances[self._initial_tab])
-        self._on_tab_changed(self.tab_widget.currentIndex())
+        self._on_tab_changed(self.tab_widget.currentIndex())  # builds the tab on show
+        self.stack.setCurrentWidget(self.tab_widget)
         if self._initial_preset:
             self.open_experiment(self._initial_preset)
         self.tabs_ready.emit()
 
-    def _add_tab(self, spec: TabSpec) -> None:
+    def tab(self, name: str) -> LabTab | None:
+        """The lab called ``name``, built now if it was not yet; None for a lab that could
+        not start (its page says why) and before torch has loaded."""
+        if name in self.tab_instances:
+            return dict.__getitem__(self.tab_instances, name)
+        placeholder = self._placeholders.pop(name, None)
+        if placeholder is None:
+            return None
+        spec = tab_spec(name)
         try:
-            tab = load_tab_class(spec)(self.context)
+            page = tab = load_tab_class(spec)(self.context)
         except Exception as exc:  # one broken lab must not take the others down
-            msg = QLabel(f"The {spec.title} lab could not start:\n{type(exc).__name__}: {exc}")
-            msg.setAlignment(Qt.AlignCenter)
-            self.tab_widget.addTab(msg, spec.title)
-            return
-        self.tab_instances[spec.name] = tab
-        self.tab_widget.addTab(tab, spec.title)
+            tab = None
+            page = QLabel(f"The {spec.title} lab could not start:\n{type(exc).__name__}: {exc}")
+            page.setAlignment(Qt.AlignCenter)
+        index = self.tab_widget.indexOf(placeholder)
+        current = self.tab_widget.currentIndex()
+        # Swapping the page moves the current index for a moment: nobody needs to hear it.
+        self.tab_widget.blockSignals(True)
+        self.tab_widget.removeTab(index)
+        self.tab_widget.insertTab(index, page, spec.title)
+        self.tab_widget.setCurrentIndex(current)
+        self.tab_widget.blockSignals(False)
+        placeholder.deleteLater()
+        if tab is not None:
+            dict.__setitem__(self.tab_instances, name, tab)
+            tab.status_message.connect(self._show_status)
+        return tab
+
+    @Slot(str, int)
+    def _show_status(self, text: str, timeout_ms: int) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:
@@ -277,7 +328,11 @@ class MainWindow(QMainWindow):
         return w if isinstance(w, LabTab) else None
 
     @Slot(int)
-    def _on_tab_changed(self, _index: int) -> None:
+    def _on_tab_changed(self, index: int) -> None:
+        placeholder = self.tab_widget.widget(index)
+        for name, w in list(self._placeholders.items()):
+            if w is placeholder:
+                self.tab(name)
         if self._bound_tab is not None:
             self._bound_tab.job_state_changed.disconnect(self._on_job_state)
             self._bound_tab.job_speed_changed.disconnect(self._on_job_speed)
@@ -309,7 +364,7 @@ class MainWindow(QMainWindow):
     def open_experiment(self, path: str | Path) -> bool:
         try:
             exp = load_experiment(path)
-            tab = self.tab_instances.get(exp.tab)
+            tab = self.tab(exp.tab)
             if tab is None:
                 raise ValueError(f"The experiment is for the {exp.tab!r} lab, which this version does not have")
             tab.apply_experiment_state(exp.state)

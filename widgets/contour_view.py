@@ -249,20 +249,25 @@ class ContourView(pg.PlotWidget):
 
     def frames(self, count: int = 60, size: tuple[int, int] | None = None) -> list[QImage]:
         """The race as ``count`` images, from the start to the last step drawn."""
+        images = [self.frame_upto(n, size) for n in self.frame_marks(count)]
+        self.show_upto(None)
+        return images
+
+    def frame_marks(self, count: int = 60) -> list[int]:
+        """How many positions each of ``count`` frames shows, from the start to the last step drawn."""
         total = self.n_points()
         if total == 0:
             return []
-        marks = np.unique(np.linspace(1, total, min(count, total)).round().astype(int))
-        images = []
-        for n in marks:
-            self.show_upto(int(n))
-            pix = self.grab()
-            img = pix.toImage()
-            if size is not None:
-                img = img.scaled(size[0], size[1], Qt.KeepAspectRatio, Qt.SmoothTransformation)
-            images.append(img)
-        self.show_upto(None)
-        return images
+        return np.unique(np.linspace(1, total, min(count, total)).round().astype(int)).tolist()
+
+    def frame_upto(self, n: int, size: tuple[int, int] | None = None) -> QImage:
+        """The map as on screen with the first ``n`` positions of every path (call
+        ``show_upto(None)`` after the last frame)."""
+        self.show_upto(int(n))
+        img = self.grab().toImage()
+        if size is not None:
+            img = img.scaled(size[0], size[1], Qt.KeepAspectRatio, Qt.SmoothTransformation)
+        return img
 
     def paintEvent(self, event) -> None:
         self.frames_painted += 1

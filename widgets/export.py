@@ -25,6 +25,10 @@ __all__ = [
     "export_widget_png",
     "write_csv",
     "save_gif",
+    "gif_frame",
+    "write_gif",
+    "widget_frame",
+    "GIF_MIN_SIDE",
     "qimage_to_array",
     "EXPORT_FILTERS",
 ]
@@ -209,22 +213,66 @@ def save_gif(
     ``checkpoint`` is called before each frame (a job's ``ctl.checkpoint`` when the GIF is
     written on a worker thread, so that it can be stopped).
     """
-    from PIL import Image
-
     if not frames:
         raise ValueError("No frames recorded: run or step the experiment first")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     images = []
     for fr in frames:
         if checkpoint is not None:
             checkpoint()
-        arr = qimage_to_array(fr) if isinstance(fr, QImage) else np.asarray(fr, np.uint8)
-        rgb = Image.fromarray(arr[..., :3])
-        if fast_palette:
-            images.append(rgb.quantize(colors=255, method=Image.Quantize.FASTOCTREE))
-        else:
-            images.append(rgb.convert("P", palette=Image.ADAPTIVE, colors=255))
+        images.append(gif_frame(fr, fast_palette=fast_palette))
+    return write_gif(images, path, fps)
+
+
+def gif_frame(frame: np.ndarray | QImage, *, fast_palette: bool = False):
+    """One RGB frame (array or QImage) as a palette image, ready for :func:`write_gif`."""
+    from PIL import Image
+
+    arr = qimage_to_array(frame) if isinstance(frame, QImage) else np.asarray(frame, np.uint8)
+    rgb = Image.fromarray(np.ascontiguousarray(arr[..., :3]))
+    if fast_palette:
+        return rgb.quantize(colors=255, method=Image.Quantize.FASTOCTREE)
+    return rgb.convert("P", palette=Image.ADAPTIVE, colors=255)
+
+
+def write_gif(images: Sequence, path: str | Path, fps: float = 10.0) -> Path:
+    """Write palette images (from :func:`gif_frame`) as an animated GIF, looping forever."""
+    if not images:
+        raise ValueError("No frames recorded: run or step the experiment first")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     duration = max(20, round(1000 / max(fps, 0.1)))
-    images[0].save(path, save_all=True, append_images=images[1:], duration=duration, loop=0, optimize=False)
+    images[0].save(path, save_all=True, append_images=list(images[1:]), duration=duration, loop=0, optimize=False)
     return path
+
+
+GIF_MIN_SIDE = 480  # px: a GIF frame is watched on slides and in a browser, not at widget size
+
+
+def widget_frame(widget: QWidget, *, min_side: int = GIF_MIN_SIDE, caption: str = "") -> QImage:
+    """The widget as it looks, rendered sharp at a scale that gives its shorter side at least
+    ``min_side`` pixels (at most ×4), with ``caption`` (e.g. the epoch) in its top-left corner."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtGui import QColor, QFont, QPainter
+
+    size: QSize = widget.size()
+    if size.width() < 2 or size.height() < 2:
+        size = widget.sizeHint()
+        widget.resize(size)
+    scale = min(4.0, max(1.0, min_side / max(1, min(size.width(), size.height()))))
+    image = QImage(round(size.width() * scale), round(size.height() * scale), QImage.Format_RGB32)
+    image.setDevicePixelRatio(scale)
+    image.fill(widget.palette().window().color())
+    QWidget.render(widget, image)  # the widget's own look (QGraphicsView.render would draw only its scene)
+    if caption:
+        painter = QPainter(image)
+        font = QFont(widget.font())
+        font.setPointSizeF(13)
+        font.setBold(True)
+        painter.setFont(font)
+        box = painter.fontMetrics().boundingRect(caption).adjusted(-6, -3, 6, 3)
+        box.moveTopLeft(QPoint(8, 6))
+        painter.fillRect(box, QColor(255, 255, 255, 220))
+        painter.setPen(QColor(20, 20, 20))
+        painter.drawText(box, Qt.AlignCenter, caption)
+        painter.end()
+    return image

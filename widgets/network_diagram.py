@@ -28,6 +28,11 @@ WIDTH_LEVELS = 5  # pens per sign: each distinct pen is one drawLines call
 MARGIN_X, TOP, BOTTOM = 46, 26, 10
 
 
+def _mixed(color: QColor, background: QColor, alpha: float) -> QColor:
+    """``color`` at opacity ``alpha`` over ``background``, as one opaque colour."""
+    return QColor(*(round(b + (c - b) * alpha) for c, b in zip(color.getRgb()[:3], background.getRgb()[:3])))
+
+
 class NetworkDiagram(QWidget):
     node_clicked = Signal(int, int)  # column (0 = inputs), index in the column
     feature_toggled = Signal(str)
@@ -50,6 +55,10 @@ class NetworkDiagram(QWidget):
         self._edges: np.ndarray | None = None  # (m, 4) x0, y0, x1, y1
         self._edge_ids: np.ndarray | None = None  # (m, 3) layer, row, col
         self._edge_layers: list[int] = []
+        self._edge_shapes: tuple = ()
+        self._lines: list[QLineF] = []
+        self._layout: tuple[float, list[float], float] | None = None
+        self._picture: QImage | None = None
         self._editor = QLineEdit(self)
         self._editor.setFixedWidth(90)
         self._editor.hide()
@@ -78,7 +87,7 @@ class NetworkDiagram(QWidget):
         """Mark the neuron (column, index) as the one shown large, or none."""
         if node != self.selected:
             self.selected = node
-            self.update()
+            self._changed()
 
     @property
     def editing(self) -> tuple[int, int, int] | None:
@@ -95,8 +104,8 @@ class NetworkDiagram(QWidget):
         self.weights, self.biases = list(weights), list(biases)
         if images is not None:
             self.images = images
-        self._compute_edges()
-        self.update()
+        self._compute_edges(force=False)
+        self._changed()
 
     @property
     def n_columns(self) -> int:
@@ -107,10 +116,22 @@ class NetworkDiagram(QWidget):
 
     # -- geometry ----------------------------------------------------------------------
     def column_centers(self) -> list[float]:
-        n = self.n_columns
-        left = self.left_margin()
-        w = max(self.width() - left - MARGIN_X, 1)
-        return [left + w * i / (n - 1) for i in range(n)]
+        return list(self._geometry()[1])
+
+    def _geometry(self) -> tuple[float, list[float], float]:
+        """Node size, column centres and the vertical middle, for the current size and
+        structure (cached: a big network asks for thousands of node positions a frame)."""
+        if self._layout is None:
+            n = self.n_columns
+            left = self.left_margin()
+            w = max(self.width() - left - MARGIN_X, 1)
+            centers = [left + w * i / (n - 1) for i in range(n)]
+            most = max(self.column_sizes() or [1])
+            avail = max(self.height() - TOP - BOTTOM, 40)
+            col_gap = (self.width() - left - MARGIN_X) / max(n - 1, 1)
+            size = float(max(8.0, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
+            self._layout = (size, centers, TOP + (self.height() - TOP - BOTTOM) / 2)
+        return self._layout
 
     def left_margin(self) -> float:
         """Room for the feature names left of the input column, in the current font (cached)."""
@@ -132,49 +153,60 @@ class NetworkDiagram(QWidget):
         return font
 
     def node_size(self) -> float:
-        most = max(self.column_sizes() or [1])
-        avail = max(self.height() - TOP - BOTTOM, 40)
-        col_gap = (self.width() - self.left_margin() - MARGIN_X) / max(self.n_columns - 1, 1)
-        return float(max(8.0, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
+        return self._geometry()[0]
+
+    def _node_ys(self, col: int) -> np.ndarray:
+        s, _, cy = self._geometry()
+        n = self.column_sizes()[col]
+        return cy + (np.arange(n) - (n - 1) / 2) * s * 1.2
 
     def node_rect(self, col: int, i: int) -> QRectF:
-        sizes = self.column_sizes()
-        s = self.node_size()
-        pitch = s * 1.2
-        cy = TOP + (self.height() - TOP - BOTTOM) / 2
-        y = cy + (i - (sizes[col] - 1) / 2) * pitch
-        x = self.column_centers()[col]
+        s, centers, cy = self._geometry()
+        y = cy + (i - (self.column_sizes()[col] - 1) / 2) * s * 1.2
+        x = centers[col]
         return QRectF(x - s / 2, y - s / 2, s, s)
 
     def _active_rows(self) -> list[int]:
         return [i for i, a in enumerate(self.active) if a]
 
-    def _compute_edges(self) -> None:
+    def _compute_edges(self, *, force: bool = True) -> None:
+        shapes = tuple(np.shape(W) for W in self.weights)
+        if not force and shapes == self._edge_shapes:
+            return  # same layout, new weights: the segments stay where they are
+        self._edge_shapes = shapes
         segs, ids = [], []
         self._edge_layers = []
         if self.weights:
+            s, centers, _ = self._geometry()
             sources = self._active_rows()
             for layer, W in enumerate(self.weights):
                 src_col, dst_col = layer, layer + 1
-                src_rows = sources if layer == 0 else list(range(self.column_sizes()[src_col]))
+                src_rows = np.asarray(sources if layer == 0 else range(self.column_sizes()[src_col]), int)
                 if W.shape != (self.column_sizes()[dst_col], len(src_rows)):
                     continue  # a snapshot of an older network: wait for the next one
                 self._edge_layers.append(layer)
-                for r in range(W.shape[0]):
-                    b = self.node_rect(dst_col, r)
-                    for c, src in enumerate(src_rows):
-                        a = self.node_rect(src_col, src)
-                        segs.append((a.right(), a.center().y(), b.left(), b.center().y()))
-                        ids.append((layer, r, c))
-        self._edges = np.asarray(segs, float).reshape(-1, 4)
-        self._edge_ids = np.asarray(ids, int).reshape(-1, 3)
+                # Row by row of W (its ravel order): every source for destination r.
+                rows, cols = np.divmod(np.arange(W.size), len(src_rows))
+                y0 = self._node_ys(src_col)[src_rows][cols]
+                y1 = self._node_ys(dst_col)[rows]
+                x0 = np.full(W.size, centers[src_col] + s / 2)
+                x1 = np.full(W.size, centers[dst_col] - s / 2)
+                segs.append(np.stack([x0, y0, x1, y1], 1))
+                ids.append(np.stack([np.full(W.size, layer), rows, cols], 1))
+        self._edges = np.concatenate(segs).astype(float) if segs else np.zeros((0, 4))
+        self._edge_ids = np.concatenate(ids).astype(int) if ids else np.zeros((0, 3), int)
+        # Built once per layout: making thousands of QLineF each frame costs more than drawing them.
+        self._lines = [QLineF(*seg) for seg in self._edges.tolist()]
 
     def _layout_changed(self) -> None:
+        self._layout = None
         self._compute_edges()
-        self.update()
+        self._changed()
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().resizeEvent(event)
+        self._layout = None
+        self._picture = None
         self._compute_edges()
 
     # -- hit tests ---------------------------------------------------------------------
@@ -242,7 +274,7 @@ class NetworkDiagram(QWidget):
                 self.begin_edit(col - 1, i, -1, pos)
             elif col > 0:
                 self.selected = node
-                self.update()
+                self._changed()
                 self.node_clicked.emit(col, i)
             return
         edge = self.edge_at(pos)
@@ -309,9 +341,26 @@ class NetworkDiagram(QWidget):
         self._left = None
         self._layout_changed()
 
+    def _changed(self) -> None:
+        """What the diagram shows changed: draw it afresh on the next paint."""
+        self._picture = None
+        self.update()
+
     def paintEvent(self, event) -> None:  # noqa: N802
-        style = self._style
+        # The diagram is drawn once per change into an image of its own and only copied on
+        # a paint: a big network's thousands of edges cost tens of milliseconds to draw,
+        # and the window repaints the diagram whenever a neighbour repaints (each frame).
         p = QPainter(self)
+        dpr = p.paintEngine().paintDevice().devicePixelRatioF()  # an export at ×2 paints into a ×2 pixmap
+        if self._picture is None or self._picture.devicePixelRatioF() != dpr or self._picture.size() != self.size() * dpr:
+            self._picture = QImage(self.size() * dpr, QImage.Format_ARGB32_Premultiplied)
+            self._picture.setDevicePixelRatio(dpr)
+            self._draw(QPainter(self._picture))
+        p.drawImage(0, 0, self._picture)
+        p.end()
+
+    def _draw(self, p: QPainter) -> None:
+        style = self._style
         p.fillRect(self.rect(), QColor(style.background))
         # No antialiasing: smooth wide lines cost the raster engine ~1 ms per call, and
         # the diagram repaints every frame while training.
@@ -328,16 +377,20 @@ class NetworkDiagram(QWidget):
         scale = 1.0 + (1.0 if style.presentation else 0.0)
         widths = np.clip(np.abs(w) * 2.0, 0.3, 6.0) * scale
         levels = np.minimum((widths / (6.0 * scale) * WIDTH_LEVELS).astype(int), WIDTH_LEVELS - 1)
-        for positive, color in ((True, POS_COLOR), (False, NEG_COLOR)):
-            sign_mask = (w >= 0) if positive else (w < 0)
-            for level in range(WIDTH_LEVELS):
-                m = sign_mask & (levels == level)
-                if not m.any():
+        background = QColor(style.background)
+        lines = self._lines
+        # Weakest first, so that the strong edges (which matter) lie on top.
+        for level in range(WIDTH_LEVELS):
+            for positive, color in ((True, POS_COLOR), (False, NEG_COLOR)):
+                sign_mask = (w >= 0) if positive else (w < 0)
+                idx = np.flatnonzero(sign_mask & (levels == level))
+                if not len(idx):
                     continue
-                c = QColor(color)
-                c.setAlpha(110 + 145 * level // (WIDTH_LEVELS - 1))
-                p.setPen(QPen(c, max(0.4, (level + 0.5) * 6.0 * scale / WIDTH_LEVELS)))
-                p.drawLines([QLineF(*seg) for seg in self._edges[m]])
+                # Opaque, pre-mixed with the background: blending thousands of translucent
+                # lines costs the raster engine several times more than drawing them.
+                p.setPen(QPen(_mixed(color, background, (110 + 145 * level // (WIDTH_LEVELS - 1)) / 255),
+                              max(0.4, (level + 0.5) * 6.0 * scale / WIDTH_LEVELS)))
+                p.drawLines([lines[i] for i in idx.tolist()])
 
     def _paint_nodes(self, p: QPainter, style: Style) -> None:
         fg = QColor(style.foreground)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QApplication, QTabWidget, QVBoxLayout, QWidget
 
 from core.engine import Cancelled, Diverged, Event, RunControl
+from lab.gif_writer import GifWriter
 from lab.runner import JobFailure, JobRunner, JobState
 from lab.settings import SettingsStore
 from widgets.banner import MessageBanner
@@ -83,6 +84,7 @@ class LabTab(QWidget):
     # the tab plays something of its own (the convolution stepper).
     job_state_changed = Signal(object)  # JobState
     job_speed_changed = Signal(float, str)  # how many per second, and of what ("epochs")
+    status_message = Signal(str, int)  # text, milliseconds to show it (0: until the next); the window's status bar
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -103,6 +105,7 @@ class LabTab(QWidget):
         self.runner.speed_changed.connect(self._on_runner_speed)
         self._shown_once = False
         self._preview_generation = -1
+        self._gif_writers: list[GifWriter] = []
 
     # -- for subclasses ---------------------------------------------------------
     def set_content(self, widget: QWidget) -> None:
@@ -245,7 +248,19 @@ class LabTab(QWidget):
         written.append(export_widget_png(self, out / f"{self.name}_tab.png", 1.0))
         return written
 
+    def make_gif_writer(self) -> GifWriter:
+        """A GIF writer of this tab's own: its progress and end in the status bar, its
+        errors in the banner too; stopped and joined with the tab."""
+        writer = GifWriter(self)
+        writer.progress.connect(self._gif_progress)
+        writer.saved.connect(self._gif_saved)
+        writer.failed.connect(self._gif_failed)
+        self._gif_writers.append(writer)
+        return writer
+
     def shutdown(self) -> None:
+        for writer in self._gif_writers:
+            writer.shutdown()
         self.runner.shutdown()
 
     # -- internals ------------------------------------------------------------
@@ -287,6 +302,19 @@ class LabTab(QWidget):
             )
         else:
             self.banner.show_message(f"The run stopped with an error: {failure.message}", "error", details=failure.details)
+
+    @Slot(str)
+    def _gif_progress(self, text: str) -> None:
+        self.status_message.emit(text, 0)
+
+    @Slot(str)
+    def _gif_saved(self, path: str) -> None:
+        self.status_message.emit(f"Saved {path}", 8000)
+
+    @Slot(str)
+    def _gif_failed(self, text: str) -> None:
+        self.status_message.emit(text, 8000)
+        self.banner.show_message(text, "warning")
 
     def _rerun_on_cpu(self) -> None:
         self.context.set_device("cpu")

@@ -35,6 +35,9 @@ __all__ = ["NetworkTab"]
 
 CURVE_PERIOD_S = 0.2  # loss curves redraw at ~5 Hz: their painting is the costliest part of a frame
 RENDER_EPOCHS = 300
+GIF_FPS = 15
+MAX_GIF_FRAMES = 200  # ~0.7 MB each at the GIF's size
+SPLIT_FRAME_EDGES = 1500  # weights above which a frame is drawn in two passes of the event loop
 
 
 class NetworkTab(LabTab):
@@ -60,6 +63,9 @@ class NetworkTab(LabTab):
         self._redraw_scheduled = False
         self._headless = False
         self._dirty_gif = False
+        self._network_due: tuple[dict, bool] | None = None
+        self._gif_stride = 1  # every how many GIF periods a frame is kept (doubles when the recording is full)
+        self._gif_grabbed_at = -math.inf
         self._last_values: dict[str, float] = {}
         self._run_seed = 0
         self._job_live: LiveControl | None = None
@@ -74,6 +80,7 @@ class NetworkTab(LabTab):
         self._curve_timer.setSingleShot(True)
         self._curve_timer.setInterval(round(CURVE_PERIOD_S * 1000))
         self._curve_timer.timeout.connect(self._request_redraw)
+        self.gif_writer = self.make_gif_writer()
         self.view = NetworkView(max_batch=int(self.points.is_train.sum()))
         self.set_content(self.view)
         self.bind_play_controls(self.view.controls)
@@ -157,6 +164,7 @@ class NetworkTab(LabTab):
         self.runner.shutdown()
         self.live = None
         self.gif_frames = []
+        self._gif_stride = 1
         self._headless = True
         try:
             n = super().run_to_end(job_spec, max_events)
@@ -413,13 +421,30 @@ class NetworkTab(LabTab):
     def redraw(self) -> None:
         """Draw what changed (called by the redraw scheduler, for the job's pictures, and headless)."""
         redraw_scheduler().cancel(self)  # this draw serves a pending request too
+        deferred = False
         try:
-            self._draw()
+            deferred = self._draw()
         finally:
-            if self.live is not None:
+            if not deferred and self.live is not None:
                 self.live.frame_drawn()  # even after a drawing error the job must not wait for it
 
-    def _draw(self) -> None:
+    @Slot()
+    def _draw_deferred_network(self) -> None:
+        """The second half of a big network's frame: its neuron pictures and the diagram."""
+        try:
+            if self._network_due is not None:
+                snap, discrete = self._network_due
+                self._network_due = None
+                self._draw_network(snap, discrete)
+                if self.isVisible():
+                    self.view.diagram.repaint()
+        finally:
+            if self.live is not None:
+                self.live.frame_drawn()
+
+    def _draw(self) -> bool:
+        """Draw what changed; True when the network's half of the frame was left for the next
+        pass of the event loop (it ends the frame, see :meth:`_draw_deferred_network`)."""
         self._redraw_scheduled = False
         if self._pending_history:
             if time.perf_counter() - self._curves_pushed_at > CURVE_PERIOD_S or self.runner.state != JobState.RUNNING:
@@ -427,7 +452,7 @@ class NetworkTab(LabTab):
             elif not self._curve_timer.isActive():
                 self._curve_timer.start()  # the last epochs of a run must reach the curves too
         if not self._dirty or self.snapshot is None:
-            return
+            return False
         self._dirty = False
         snap = self.snapshot
         v = self.view
@@ -444,31 +469,65 @@ class NetworkTab(LabTab):
             if self.spec.task == "classification" and not classes:
                 field, scale = 2 * field - 1, 1.0  # P(class 1) ∈ [0, 1] → [-1, 1], white at 0.5
             v.heatmap.set_field(field, scale=scale, discrete=discrete, classes=classes)
-        images = network_images(snap, self._feature_images, self.spec, self._value_scale(), discrete)
-        v.diagram.set_state(snap["weights"], snap["biases"], images)
+        # A big network's neuron pictures and thousands of edges cost as much as the rest of
+        # the frame: drawn in a second pass, the event loop answers in between.
+        deferred = sum(np.size(w) for w in snap["weights"]) > SPLIT_FRAME_EDGES and self.isVisible() and not self._headless
+        if deferred:
+            self._network_due = (snap, discrete)
+            QTimer.singleShot(0, self._draw_deferred_network)
+        else:
+            self._draw_network(snap, discrete)
         v.show_counter(snap["epoch"], snap["iteration"], snap["lr"], self._last_values.get("test_loss"))
         if self._dirty_gif:
             self._dirty_gif = False
-            frame = v.heatmap.rgba()
-            if frame is not None and len(self.gif_frames) < 600:
-                self.gif_frames.append(frame)
+            self._record_frame()
         if self.isVisible():
             # Paint now, while the job waits, rather than later while it trains.
             v.heatmap.repaint_field()
-            v.diagram.repaint()
+            if not deferred:
+                v.diagram.repaint()
         self.frames_drawn += 1
+        return deferred
+
+    def _draw_network(self, snap: dict, discrete: bool) -> None:
+        images = network_images(snap, self._feature_images, self.spec, self._value_scale(), discrete)
+        self.view.diagram.set_state(snap["weights"], snap["biases"], images)
+
+    def _record_frame(self) -> None:
+        """The output map as on screen (points, axes, epoch) for the GIF. A long recording
+        keeps every other frame whenever it is full: memory stays bounded, the GIF spans
+        the whole run. While playing, at most GIF_FPS frames a second: the GIF plays in
+        real time and a fast run is not slowed by drawing frames nobody would see."""
+        now = time.perf_counter()
+        playing = self.runner.state == JobState.RUNNING and not self._headless  # a step is always kept
+        if playing and now - self._gif_grabbed_at < self._gif_stride / GIF_FPS:
+            return
+        self._gif_grabbed_at = now
+        self.gif_frames.append(self.view.output_frame(self.epoch))
+        if len(self.gif_frames) >= MAX_GIF_FRAMES:
+            self.gif_frames = self.gif_frames[::2]
+            self._gif_stride *= 2
 
     @Slot(bool)
     def _record_toggled(self, on: bool) -> None:
         if on:
             self.gif_frames = []
+            self._gif_stride = 1
+            self._gif_grabbed_at = -math.inf
             return
         if not self.gif_frames:
             self.banner.show_message("No frames recorded: play while recording", "info")
             return
         path = self.view.ask_gif_path()
         if path:
-            self.save_gif(path)
+            self.write_gif(path if path.lower().endswith(".gif") else path + ".gif")
+
+    def write_gif(self, path: str | Path) -> None:
+        """The window's GIF export: the recorded frames encoded on a worker (see GifWriter)."""
+        try:
+            self.gif_writer.write(self.gif_frames, path, GIF_FPS / self._gif_stride)
+        except ValueError as exc:
+            self.banner.show_message(str(exc), "warning")
 
     # -- files ----------------------------------------------------------------------------------------
     def save_model(self, path: str | Path) -> Path:
@@ -497,8 +556,8 @@ class NetworkTab(LabTab):
         self.set_points(points)
 
     def save_gif(self, path: str | Path) -> Path:
-        """The recorded output maps as an animated GIF."""
-        return save_gif(self.gif_frames, path, fps=15)
+        """The recorded output maps as an animated GIF, written now (headless use)."""
+        return save_gif(self.gif_frames, path, fps=GIF_FPS / self._gif_stride, fast_palette=True)
 
     @Slot(str)
     def _save_model_to(self, path: str) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -33,6 +34,7 @@ from core.network.settings import TrainSettings
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.training_form import TrainingForm
+from widgets.export import widget_frame
 from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
@@ -238,6 +240,11 @@ class NetworkView(QWidget):
         if test_loss is not None:
             parts.append(f"test loss {test_loss:.3f}")
         self.counter.setText(" · ".join(parts))
+
+    def output_frame(self, epoch: int) -> QImage:
+        """The output map as the screen shows it (field, points, axes) with the epoch, at a
+        size that reads in a GIF."""
+        return widget_frame(self.heatmap, caption=f"Epoch {epoch:,}")
 
     def set_engine_text(self, text: str) -> None:
         """Which engine trains the network (the job says so when it starts)."""

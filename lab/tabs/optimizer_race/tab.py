@@ -31,6 +31,7 @@ class OptimizersTab(LabTab):
 
     def __init__(self, context=None, parent=None):
         super().__init__(context, parent)
+        self.gif_writer = self.make_gif_writer()
         self.surface_page = SurfacePage()
         self.net_page = NetPage()
         self.batch_page = BatchPage()
@@ -160,8 +161,18 @@ class OptimizersTab(LabTab):
             return
         path, _ = QFileDialog.getSaveFileName(self, "Save race as GIF", "optimizer_race.gif", "*.gif")
         if path:
-            self.save_gif(path if path.lower().endswith(".gif") else path + ".gif")
-            self.banner.show_message(f"Saved {path}", "info")
+            self.write_gif(path if path.lower().endswith(".gif") else path + ".gif")
+
+    def write_gif(self, path: str | Path, frames: int = GIF_FRAMES) -> None:
+        """The window's GIF export: one frame grabbed per pass of the event loop, encoded on a worker."""
+        contour = self.surface_page.contour
+        self.runner.pause()  # the frames replay the paths drawn so far; a running race would draw over them
+        marks = contour.frame_marks(frames)
+        try:
+            self.gif_writer.record(lambda i: contour.frame_upto(marks[i]), len(marks), path, fps=12,
+                                   finish=lambda: contour.show_upto(None))
+        except ValueError as exc:
+            self.banner.show_message(str(exc), "warning")
 
     def render_to(self, out_dir, scale: float = 2.0) -> list[Path]:
         out = Path(out_dir)
