@@ -104,6 +104,7 @@ class LabTab(QWidget):
         self.runner.state_changed.connect(self._on_runner_state)
         self.runner.speed_changed.connect(self._on_runner_speed)
         self._shown_once = False
+        self._first_view_wanted = True
         self._preview_generation = -1
         self._gif_writers: list[GifWriter] = []
 
@@ -207,6 +208,11 @@ class LabTab(QWidget):
     def run_to_end(self, job_spec: JobSpec | None = None, max_events: int | None = None) -> int:
         """Run a job here, synchronously, through the same event handler (headless use)."""
         job, cfg = job_spec or self.current_job()
+        # This run's result replaces the view: a job still running (the first view's
+        # preview) would draw over it, and a first view still due would start one.
+        self._first_view_wanted = False
+        if self.runner.is_active:
+            self.runner.stop()
         self.reset_view()
         n = 0
         try:
@@ -272,7 +278,8 @@ class LabTab(QWidget):
 
     @Slot()
     def _on_first_shown(self) -> None:
-        if not self.runner.is_active:  # a preset opened with the window runs already
+        # Not when a preset opened with the window runs already, or a result is on screen.
+        if self._first_view_wanted and not self.runner.is_active:
             self.first_view()
 
     @Slot(object)
