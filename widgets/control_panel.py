@@ -5,7 +5,20 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-__all__ = ["ControlPanel", "keyed_combo", "select_key"]
+__all__ = ["ControlPanel", "keyed_combo", "select_key", "fit_narrow", "scroll_column"]
+
+NARROW_COMBO_CHARS = 12  # a combo box in a side column shows at least this much of its text
+
+
+def fit_narrow(root: QWidget, chars: int = NARROW_COMBO_CHARS) -> None:
+    """Let the controls under ``root`` shrink to a projector's width: combo boxes give up
+    the width of their longest item (the open list still shows it whole) and form rows
+    put a field under its label when both do not fit side by side."""
+    for box in root.findChildren(QComboBox):
+        box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        box.setMinimumContentsLength(chars)
+    for form in root.findChildren(QFormLayout):
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
 
 
 class ControlPanel(QScrollArea):
@@ -42,6 +55,19 @@ class ControlPanel(QScrollArea):
         label.setTextFormat(Qt.RichText)
         self._append(label)
         return label
+
+
+def scroll_column(content: QWidget, min_width: int = 300) -> QScrollArea:
+    """``content`` (a column of controls) in a scroll area that is at least ``min_width``
+    wide and as tall as the window allows; the controls shrink as :func:`fit_narrow`
+    lets them, and what still does not fit scrolls instead of being cut off."""
+    fit_narrow(content)
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.NoFrame)
+    area.setWidget(content)
+    area.setMinimumWidth(min_width)
+    return area
 
 
 def keyed_combo(items: dict[str, str], current: str) -> QComboBox:

@@ -21,6 +21,7 @@ from core.augmentation.draws import MAX_DRAWS
 from core.datasets.samples import sample_names
 from core.transforms import MIX_KINDS, TRANSFORMS
 from lab.tabs.augmentation.pipeline import PipelineEditor
+from widgets.control_panel import fit_narrow
 from widgets.param_form import NumberField
 
 __all__ = ["ControlColumn", "MIX_TITLES"]
@@ -116,9 +117,10 @@ class ControlColumn(QScrollArea):
         ob.addLayout(r2)
         col.addWidget(out_box)
         col.addStretch(1)
+        fit_narrow(body)
         self.setWidget(body)
         # Wide enough for the widest parameter row (two range fields side by side) and the scroll bar.
-        self.setMinimumWidth(max(400, body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 6))
+        self.setMinimumWidth(max(300, body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 6))
 
     def fill_sweep_choices(self, entries: list[dict], keep: int | None) -> None:
         """List the steps that have a sweep; keep the chosen step when it still can be swept."""

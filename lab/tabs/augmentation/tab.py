@@ -146,6 +146,7 @@ class AugmentationTab(LabTab):
         splitter.setStretchFactor(2, 2)
         sweep.hide()
         hint = QLabel("Hover a draw to see what each transform sampled for it.")
+        hint.setWordWrap(True)
         page = QWidget()
         pl = QVBoxLayout(page)
         pl.setContentsMargins(2, 2, 2, 2)

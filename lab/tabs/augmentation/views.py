@@ -108,6 +108,13 @@ class MixPage(QWidget):
         self.explain.setText(" ".join(parts))
 
 
+def wrapped(text: str) -> QLabel:
+    """A caption that wraps instead of setting the page's least width."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 class PreprocessPage(QWidget):
     """2-D toy data through the preprocessing stages, and a batch of images' statistics."""
 
@@ -128,7 +135,7 @@ class PreprocessPage(QWidget):
         stages = QGridLayout()
         for k, name in enumerate(STAGE_NAMES):
             plot = LivePlot(name, "x₁", "x₂")
-            plot.setMinimumSize(180, 180)
+            plot.setMinimumSize(150, 150)
             plot.getPlotItem().setAspectLocked(True)
             # An ellipse is not sorted in x: clipping to the view by x would cut it away.
             plot.getPlotItem().setClipToView(False)
@@ -151,9 +158,9 @@ class PreprocessPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.warning)
-        layout.addWidget(QLabel("<b>2-D toy data</b>: training points (blue), test points (orange), and the 2σ covariance ellipse of the training points"))
+        layout.addWidget(wrapped("<b>2-D toy data</b>: training points (blue), test points (orange), and the 2σ covariance ellipse of the training points"))
         layout.addLayout(stages, 3)
-        layout.addWidget(QLabel("<b>A batch of images</b> (the draws of the grid; training = first ¾, test = last ¼): mean image and principal components"))
+        layout.addWidget(wrapped("<b>A batch of images</b> (the draws of the grid; training = first ¾, test = last ¼): mean image and principal components"))
         layout.addWidget(self.image_grid, 2)
         layout.addWidget(self.image_note)
         self._images: list[np.ndarray] = []
@@ -191,7 +198,7 @@ class PreprocessPage(QWidget):
             plot.redraw()
             item.enableAutoRange()  # fit the new points, also after the page is first laid out
             c = st.cov
-            note.setText(f"cov [[{c[0, 0]:.2f}, {c[0, 1]:.2f}], [{c[1, 0]:.2f}, {c[1, 1]:.2f}]]")
+            note.setText(f"cov [[{c[0, 0]:.2f}, {c[0, 1]:.2f}],\n [{c[1, 0]:.2f}, {c[1, 1]:.2f}]]")  # two lines: four plots fit a row
         self._refresh_images(source)
         self.source_changed.emit(source)
 

@@ -22,6 +22,7 @@ from lab.tabs.images.data import DataPanel
 from lab.tabs.images.export import ModelPanel
 from lab.tabs.images.views import ResultsView
 from lab.tabs.training_form import TrainingForm
+from widgets.control_panel import fit_narrow
 from widgets.layer_stack import LayerStackEditor
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
@@ -73,9 +74,10 @@ class ImagesTab(LabTab):
         self.pages.addTab(_scrolled(self.data_panel), "Data")
         self.pages.addTab(network, "Network")
         self.pages.addTab(_scrolled(training), "Training")
-        self.pages.addTab(self.model_panel, "Model")
+        self.pages.addTab(_scrolled(self.model_panel), "Model")
         self.pages.setCurrentIndex(1)
 
+        fit_narrow(self.pages)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)

@@ -24,6 +24,8 @@ from core.network.model import MAX_LAYERS, MAX_NEURONS
 
 __all__ = ["LayerControl", "LayerControlsRow", "LayerCountBar"]
 
+MIN_CONTROL_WIDTH = 56  # px
+
 
 def _small_button(text: str, tip: str) -> QToolButton:
     b = QToolButton()
@@ -131,6 +133,13 @@ class LayerControlsRow(QWidget):
         self.setFixedHeight(max(c.sizeHint().height() for c in [*self.controls, self.output_control]) + 2)
         self.place()
 
+    def min_control_width(self) -> int:
+        """The narrowest a layer's controls can be and still show their values whole."""
+        # A spin box's minimum hint cuts its text ("p=0.0"); its size hint shows it whole.
+        widths = [max(c.minimumSizeHint().width(), c.dropout.sizeHint().width(), c.lr_mult.sizeHint().width())
+                  for c in [*self.controls, self.output_control] if c is not None]
+        return max(MIN_CONTROL_WIDTH, *widths)
+
     def set_centers(self, centers: list[float]) -> None:
         self._centers = list(centers)
         self.place()
@@ -141,7 +150,7 @@ class LayerControlsRow(QWidget):
         if not self._centers or len(self._centers) != len(widgets) + 1:
             return
         gap = (self._centers[-1] - self._centers[0]) / max(len(widgets), 1)
-        width = int(max(56, min(130, gap - 4)))
+        width = int(max(self.min_control_width(), min(130, gap - 4)))
         for w, x in zip(widgets, self._centers[1:]):
             w.setFixedWidth(width)
             w.move(int(min(max(x - width / 2, 0), self.width() - width)), 0)  # never past the edges
@@ -163,12 +172,12 @@ class LayerCountBar(QWidget):
         self.minus = _small_button("−", "Remove the last hidden layer")
         self.plus = _small_button("+", f"Add a hidden layer (at most {MAX_LAYERS})")
         self.label = QLabel()
+        self.label.setWordWrap(True)
         self.minus.clicked.connect(lambda: self.count_requested.emit(-1))
         self.plus.clicked.connect(lambda: self.count_requested.emit(+1))
         row.addWidget(self.minus)
         row.addWidget(self.plus)
-        row.addWidget(self.label)
-        row.addStretch(1)
+        row.addWidget(self.label, 1)
 
     def set_count(self, n: int) -> None:
         self.label.setText(f"{n} hidden layer{'s' if n != 1 else ''} (at most {MAX_LAYERS}, {MAX_NEURONS} neurons each)")

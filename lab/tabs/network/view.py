@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -32,6 +32,7 @@ from core.network.settings import TrainSettings
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.training_form import TrainingForm
+from widgets.control_panel import fit_narrow
 from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
@@ -40,6 +41,8 @@ from widgets.redraw import redraw_scheduler
 from widgets.theme import theme
 
 __all__ = ["NetworkView"]
+
+MAX_LEFT_WIDTH = 300  # px: the settings column's least width never takes more
 
 
 class NetworkView(QWidget):
@@ -73,6 +76,7 @@ class NetworkView(QWidget):
         self.counter.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.counter.setMinimumWidth(200)
         self.engine_label = QLabel()
+        self.engine_label.setWordWrap(True)
         self.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
         status = QVBoxLayout()
         status.setSpacing(0)
@@ -130,6 +134,7 @@ class NetworkView(QWidget):
             QVBoxLayout(group).addWidget(w)
             column.addWidget(group)
         column.addStretch(1)
+        fit_narrow(self.left_panel)
         self.left_scroll = QScrollArea()
         self.left_scroll.setWidget(self.left_panel)
         self.left_scroll.setWidgetResizable(True)
@@ -143,14 +148,25 @@ class NetworkView(QWidget):
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.layer_bar)
         column.addWidget(self.layer_row)
         column.addWidget(self.diagram, 1)
+        self.diagram.installEventFilter(self)  # the diagram resizes inside its scroll area, alone
+        # A large network (8 layers of 32) needs more room than a projector has: the
+        # diagram and its per-layer controls scroll together rather than overlap.
+        self.network_scroll = QScrollArea()
+        self.network_scroll.setWidget(middle)
+        self.network_scroll.setWidgetResizable(True)
+        self.network_scroll.setFrameShape(QScrollArea.NoFrame)
+        outer = QWidget()
+        box = QVBoxLayout(outer)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.layer_bar)
+        box.addWidget(self.network_scroll, 1)
         hint = QLabel("Click a feature to switch it on or off · click a neuron to see it large · click an edge to "
                       "type a weight · right-click a neuron to type its bias")
         hint.setWordWrap(True)
-        column.addWidget(hint)
-        return middle
+        box.addWidget(hint)
+        return outer
 
     def _build_output_column(self) -> QWidget:
         self.heatmap = Heatmap("Output")
@@ -161,6 +177,9 @@ class NetworkView(QWidget):
         self.show_output.hide()
         self.loss_plot = LivePlot("Loss", "epoch", "loss")
         self.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
+        self.heatmap.setMinimumSize(200, 200)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setMinimumHeight(120)  # three views and a row of boxes in a projector's height
         right = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
@@ -182,6 +201,7 @@ class NetworkView(QWidget):
         self.layer_bar.set_count(len(spec.hidden))
         multipliers = [c.lr_mult.value() for c in self.layer_row.controls]
         self.layer_row.rebuild(len(spec.hidden))
+        self.diagram.set_min_column_gap(self.layer_row.min_control_width() + 4)
         for i, c in enumerate(self.layer_row.controls):
             c.set_values(spec.activations[i], spec.dropout[i], spec.batchnorm[i],
                          multipliers[i] if i < len(multipliers) else 1.0)
@@ -281,12 +301,18 @@ class NetworkView(QWidget):
         """Make the settings column wide enough for its widest control, scroll bar included."""
         self.left_panel.adjustSize()
         bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
+        # At most the width a projector can give the column; what is wider wraps or shrinks.
+        self.left_scroll.setMinimumWidth(min(self.left_panel.minimumSizeHint().width(), MAX_LEFT_WIDTH) + bar + 4)
         self.align_layer_row()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         QTimer.singleShot(0, self.align_layer_row)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.diagram and event.type() == QEvent.Resize:
+            self.align_layer_row()
+        return super().eventFilter(watched, event)
 
     @Slot(object)
     def _restyle(self, _style=None) -> None:

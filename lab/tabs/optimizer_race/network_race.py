@@ -28,6 +28,7 @@ from core.optimizer_race.network_race import (
 )
 from core.optimizers import OPTIMIZERS
 from lab.tabs.optimizer_race.racers import RacerList, check_racer, racer_values, settings_from_values
+from widgets.control_panel import scroll_column
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
 from widgets.theme import theme
@@ -158,8 +159,10 @@ def _page(page: QWidget, left: QWidget, plots: list, summary: QLabel) -> None:
     column.setContentsMargins(0, 0, 0, 0)
     column.addLayout(grid, 1)
     column.addWidget(summary)
+    for p in plots:
+        p.setMinimumSize(160, 120)  # four plots in what a projector leaves beside the controls
     split = QSplitter(Qt.Horizontal)
-    split.addWidget(left)
+    split.addWidget(scroll_column(left, 320))
     split.addWidget(right)
     split.setStretchFactor(1, 1)
     split.setSizes([400, 1000])
