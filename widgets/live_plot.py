@@ -157,7 +157,40 @@ class LivePlot(pg.PlotWidget):
             self._style_curve(s, theme().style)
             self._series[name] = s
             self._cache_static_items()
+            self._fit_legend()
         return s
+
+    # -- legend ------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Spread the legend over more columns when a short plot (a projector's window, large
+        fonts) cannot show its entries one under another, and make its text smaller when a
+        narrow plot cannot show it whole: no entry is cut off."""
+        legend = self.__dict__.get("legend")  # pyqtgraph resizes the view while it is being built
+        if legend is None or not legend.items:
+            return
+        vb = self.getPlotItem().vb
+        room_w, room_h = vb.width() - 12, vb.height() - 12  # the legend sits 10 px in from the view's corner
+        base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
+        self._legend_text_size = base
+        points = float(str(base).removesuffix("pt")) if str(base).endswith("pt") else None
+        for factor in (1.0, 0.85, 0.7):
+            if points is not None:
+                legend.setLabelTextSize(f"{points * factor:.1f}pt")
+                for _sample, label in legend.items:
+                    label.setText(label.text)  # setLabelTextSize only notes the size for the next text
+            for columns in range(1, len(legend.items) + 1):
+                legend.setColumnCount(columns)
+                rect = legend.boundingRect()
+                if rect.height() <= room_h or rect.width() > room_w:
+                    break
+            if rect.width() > room_w and columns > 1:
+                legend.setColumnCount(columns - 1)  # too wide: the last count that still fit across
+            if legend.boundingRect().width() <= room_w or points is None:
+                break
 
     def _cache_static_items(self) -> None:
         """Everything but the curves is painted once into a pixmap and blitted after:
@@ -314,6 +347,8 @@ class LivePlot(pg.PlotWidget):
         self.getPlotItem().titleLabel.setText(self.title, color=style.foreground, size=f"{round(12 * style.effective_font_scale)}pt")
         for s in self._series.values():
             self._style_curve(s, style)
+        self._legend_text_size = None  # the style's own size, before any fitting
+        self._fit_legend()  # its entries' text size changed
 
     def _style_curve(self, s: Series, style: Style) -> None:
         pen = pg.mkPen(s.color, width=style.line_width * s.width_factor, style=Qt.DashLine if s.dash else Qt.SolidLine)

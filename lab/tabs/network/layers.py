@@ -7,13 +7,14 @@ sit above that layer, as in Playground.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -52,6 +53,9 @@ class LayerControl(QWidget):
         for key, spec in ACTIVATIONS.items():
             self.activation.addItem(spec.label, key)
         self.activation.setToolTip("Activation of this layer")
+        # As wide as a short name ("Tanh"), not the longest: nine layers side by side.
+        self.activation.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.activation.setMinimumContentsLength(4)
         self.dropout = QDoubleSpinBox()
         self.dropout.setRange(0.0, 0.9)
         self.dropout.setSingleStep(0.1)
@@ -67,6 +71,8 @@ class LayerControl(QWidget):
         self.lr_mult.setValue(1.0)
         self.lr_mult.setPrefix("lr ×")
         self.lr_mult.setToolTip("This layer's learning rate as a multiple of the global one")
+        for spin in (self.dropout, self.lr_mult):
+            spin.setMinimumWidth(1)  # their hint has room for "lr ×100.00"; min_control_width() decides
         if not output:
             row = QHBoxLayout()
             row.setSpacing(2)
@@ -85,6 +91,12 @@ class LayerControl(QWidget):
         self.batchnorm.toggled.connect(self._emit)
         self.lr_mult.valueChanged.connect(self._emit)
         self._quiet = False
+
+    def spin_width(self, text: str) -> int:
+        """The width a spin box of this layer needs to show ``text`` whole, arrows included."""
+        spin = self.lr_mult
+        arrows = spin.style().pixelMetric(QStyle.PM_ScrollBarExtent, None, spin)
+        return spin.fontMetrics().horizontalAdvance(text) + arrows + 14  # frame and text margins
 
     def set_values(self, activation: str, dropout: float, batchnorm: bool, lr_mult: float) -> None:
         self._quiet = True
@@ -130,13 +142,25 @@ class LayerControlsRow(QWidget):
         self.output_control = LayerControl(output=True, parent=self)
         self.output_control.changed.connect(self.layer_changed)
         self.output_control.show()
-        self.setFixedHeight(max(c.sizeHint().height() for c in [*self.controls, self.output_control]) + 2)
+        self._fit_height()
         self.place()
+
+    @Slot()
+    def _fit_height(self) -> None:
+        if self.output_control is not None:
+            self.setFixedHeight(max(c.sizeHint().height() for c in [*self.controls, self.output_control]) + 2)
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.FontChange:  # presentation mode: taller controls
+            QTimer.singleShot(0, self._fit_height)
 
     def min_control_width(self) -> int:
         """The narrowest a layer's controls can be and still show their values whole."""
-        # A spin box's minimum hint cuts its text ("p=0.0"); its size hint shows it whole.
-        widths = [max(c.minimumSizeHint().width(), c.dropout.sizeHint().width(), c.lr_mult.sizeHint().width())
+        # A spin box's minimum hint cuts its text ("p=0.0"), its size hint has room for the
+        # largest value ("lr ×100.00"); the usual value and the arrows are what must show.
+        widths = [max(c.activation.minimumSizeHint().width(), c.batchnorm.minimumSizeHint().width(),
+                      c.spin_width("p=0.00"), c.spin_width("lr ×1.00"))
                   for c in [*self.controls, self.output_control] if c is not None]
         return max(MIN_CONTROL_WIDTH, *widths)
 

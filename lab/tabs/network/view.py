@@ -14,6 +14,7 @@ import numpy as np
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QCheckBox,
     QFileDialog,
     QGroupBox,
@@ -43,6 +44,7 @@ from widgets.theme import theme
 __all__ = ["NetworkView"]
 
 MAX_LEFT_WIDTH = 300  # px: the settings column's least width never takes more
+STACKED_CURVES_HEIGHT = 720  # px: the output column's least height for loss above accuracy
 
 
 class NetworkView(QWidget):
@@ -90,13 +92,18 @@ class NetworkView(QWidget):
         split.addWidget(self._build_settings_column(max_batch))
         split.addWidget(self._build_network_column())
         split.addWidget(self._build_output_column())
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 2)
-        split.setSizes([330, 620, 480])
+        # The output column gets as much as the network: a large network scrolls, the map
+        # and curves (and their legends) do not.
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 1)
+        split.setSizes([330, 520, 480])
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
         box.addWidget(split, 1)
+        # Both resize alone: the diagram inside its scroll area, the output column with the splitter.
+        self.diagram.installEventFilter(self)
+        self.output_column.installEventFilter(self)
 
         self.layer_bar.count_requested.connect(self.layer_count_requested)
         self.layer_row.neurons_requested.connect(self.neurons_requested)
@@ -150,7 +157,6 @@ class NetworkView(QWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.layer_row)
         column.addWidget(self.diagram, 1)
-        self.diagram.installEventFilter(self)  # the diagram resizes inside its scroll area, alone
         # A large network (8 layers of 32) needs more room than a projector has: the
         # diagram and its per-layer controls scroll together rather than overlap.
         self.network_scroll = QScrollArea()
@@ -180,7 +186,7 @@ class NetworkView(QWidget):
         self.heatmap.setMinimumSize(200, 200)
         for plot in (self.loss_plot, self.accuracy_plot):
             plot.setMinimumHeight(120)  # three views and a row of boxes in a projector's height
-        right = QWidget()
+        right = self.output_column = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.heatmap, 3)
@@ -190,8 +196,10 @@ class NetworkView(QWidget):
         row.addWidget(self.show_output)
         row.addStretch(1)
         column.addLayout(row)
-        column.addWidget(self.loss_plot, 2)
-        column.addWidget(self.accuracy_plot, 2)
+        self.curves_layout = QBoxLayout(QBoxLayout.TopToBottom)
+        self.curves_layout.addWidget(self.loss_plot)
+        self.curves_layout.addWidget(self.accuracy_plot)
+        column.addLayout(self.curves_layout, 4)
         return right
 
     # -- the setup in the controls ------------------------------------------------------------
@@ -312,6 +320,11 @@ class NetworkView(QWidget):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.diagram and event.type() == QEvent.Resize:
             self.align_layer_row()
+        elif watched is self.output_column and event.type() == QEvent.Resize:
+            # In a short window (a projector's 720 px, large fonts) the two curves go side by
+            # side: one above the other, each would be too flat for its axis and legend.
+            tall = event.size().height() >= STACKED_CURVES_HEIGHT
+            self.curves_layout.setDirection(QBoxLayout.TopToBottom if tall else QBoxLayout.LeftToRight)
         return super().eventFilter(watched, event)
 
     @Slot(object)

@@ -27,7 +27,7 @@ from core.optimizer_race.network_race import (
     net_race_job,
 )
 from core.optimizers import OPTIMIZERS
-from lab.tabs.optimizer_race.racers import RacerList, check_racer, racer_values, settings_from_values
+from lab.tabs.optimizer_race.racers import RACERS_MIN_HEIGHT, RacerList, check_racer, racer_values, settings_from_values
 from widgets.control_panel import scroll_column
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
@@ -180,6 +180,7 @@ class NetPage(QWidget):
         self.batch_size = NumberField("Batch size", DEFAULT_NET_STATE["batch_size"], 1, 1000, integer=True)
         self.controls.form.insertRow(5, self.batch_size)
         self.racers = RacerList(DEFAULT_NET_STATE["racers"])
+        self.racers.setMinimumHeight(RACERS_MIN_HEIGHT)
         self.summary = QLabel("Every racer starts from the same weights and sees the same batches in the same order.")
         self.summary.setWordWrap(True)
         left = QWidget()

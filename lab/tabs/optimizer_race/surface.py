@@ -28,7 +28,7 @@ from core.engine import Event, Finished, Snapshot
 from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_job, rank_racers
 from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
-from lab.tabs.optimizer_race.racers import RacerList, racer_values, settings_from_values
+from lab.tabs.optimizer_race.racers import RACERS_MIN_HEIGHT, RacerList, racer_values, settings_from_values
 from widgets.contour_view import ContourView
 from widgets.control_panel import scroll_column
 from widgets.live_plot import LivePlot
@@ -88,6 +88,7 @@ class SurfacePage(QWidget):
                                     "keep each one's best, then race")
         self.tune_button.clicked.connect(self.tune_requested)
         self.racers = RacerList(DEFAULT_SURFACE_STATE["racers"])
+        self.racers.setMinimumHeight(RACERS_MIN_HEIGHT)
 
         form = QFormLayout()
         form.addRow("Surface", self.surface_combo)
