@@ -11,14 +11,11 @@ NARROW_COMBO_CHARS = 12  # a combo box in a side column shows at least this much
 
 
 def fit_narrow(root: QWidget, chars: int = NARROW_COMBO_CHARS) -> None:
-    """Let the controls under ``root`` shrink to a projector's width: combo boxes give up
-    the width of their longest item (the open list still shows it whole) and form rows
-    put a field under its label when both do not fit side by side."""
+    """Let the combo boxes under ``root`` shrink to a projector's width: they give up the
+    width of their longest item (the open list still shows it whole)."""
     for box in root.findChildren(QComboBox):
         box.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
         box.setMinimumContentsLength(chars)
-    for form in root.findChildren(QFormLayout):
-        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
 
 
 class ControlPanel(QScrollArea):

@@ -65,7 +65,7 @@ class AugmentationTab(LabTab):
         self.grid_view = ImageGridView(16, cell_size=110)
         self.grid_view.setToolTip("")
         self.sweep_view = ImageGridView(0, cell_size=90, caption_lines=1)
-        self.sweep_view.setMinimumHeight(130)
+        self.sweep_view.setMinimumHeight(110)
         self.sweep_label = QLabel()
         self.histograms = HistogramPanel()
         self.mix_page = MixPage()

@@ -37,7 +37,7 @@ class HistogramPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = LivePlot("Channel values: original (dashed) vs draws (solid)", "value the network sees", "fraction of pixels")
-        self.plot.setMinimumHeight(170)
+        self.plot.setMinimumHeight(130)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -134,7 +134,11 @@ class PreprocessPage(QWidget):
         self.stage_notes: list[QLabel] = []
         stages = QGridLayout()
         for k, name in enumerate(STAGE_NAMES):
-            plot = LivePlot(name, "x₁", "x₂")
+            # The name above the plot, not as its title: a label wraps in a narrow plot, a title is cut off.
+            title = QLabel(f"<b>{name}</b>")
+            title.setAlignment(Qt.AlignHCenter)
+            title.setWordWrap(True)
+            plot = LivePlot("", "x₁", "x₂")
             plot.setMinimumSize(150, 150)
             plot.getPlotItem().setAspectLocked(True)
             # An ellipse is not sorted in x: clipping to the view by x would cut it away.
@@ -143,8 +147,9 @@ class PreprocessPage(QWidget):
             plot.legend.hide()  # one ellipse per plot; the caption above says what it is
             note = QLabel()
             note.setAlignment(Qt.AlignHCenter)
-            stages.addWidget(plot, 0, k)
-            stages.addWidget(note, 1, k)
+            stages.addWidget(title, 0, k)
+            stages.addWidget(plot, 1, k)
+            stages.addWidget(note, 2, k)
             self.stage_plots.append(plot)
             self.stage_notes.append(note)
         self.image_grid = ImageGridView(cell_size=84, caption_lines=2)

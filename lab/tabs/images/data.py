@@ -81,7 +81,8 @@ class DataPanel(QWidget):
         f = QFormLayout(builtin)
         f.setContentsMargins(0, 0, 0, 0)
         f.addRow("Images per class", self.n_per_class)
-        f.addRow(QLabel("8 shapes at random position, size and rotation, with noise and specks."))
+        # Two lines of its own: a label that wraps is cut off inside a stacked page (no height for width there).
+        f.addRow(QLabel("8 shapes at random position, size and rotation,\nwith noise and specks."))
 
         # torchvision
         self.download_status = QLabel()
