@@ -165,15 +165,22 @@ class LivePlot(pg.PlotWidget):
         super().resizeEvent(event)
         self._fit_legend()
 
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._fit_legend()
+
     def _fit_legend(self) -> None:
         """Spread the legend over more columns when a short plot (a projector's window, large
         fonts) cannot show its entries one under another, and make its text smaller when a
         narrow plot cannot show it whole: no entry is cut off."""
         legend = self.__dict__.get("legend")  # pyqtgraph resizes the view while it is being built
-        if legend is None or not legend.items:
-            return
-        vb = self.getPlotItem().vb
-        room_w, room_h = vb.width() - 12, vb.height() - 12  # the legend sits 10 px in from the view's corner
+        if legend is None or not legend.items or not self.isVisible():
+            return  # a hidden plot (a closed window's too) is fitted when it is shown
+        try:
+            vb = self.getPlotItem().vb
+            room_w, room_h = vb.width() - 12, vb.height() - 12
+        except RuntimeError:  # a resize while the window closes: the view is already gone
+            return  # the legend sits 10 px in from the view's corner
         base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
         self._legend_text_size = base
         points = float(str(base).removesuffix("pt")) if str(base).endswith("pt") else None

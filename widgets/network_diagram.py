@@ -112,7 +112,7 @@ class NetworkDiagram(QWidget):
     def column_centers(self) -> list[float]:
         n = self.n_columns
         left = self.left_margin()
-        w = max(self.width() - left - MARGIN_X, 1)
+        w = max(self.width() - left - self.right_margin(), 1)
         return [left + w * i / (n - 1) for i in range(n)]
 
     def left_margin(self) -> float:
@@ -123,6 +123,10 @@ class NetworkDiagram(QWidget):
             self._left = max(MARGIN_X, widest + 8 + 44 / 2 + 4)  # text, gap, half the largest node
         return self._left
 
+    def right_margin(self) -> float:
+        """Room right of the output column: half of what is placed above each column, at least."""
+        return max(MARGIN_X, self._min_column_gap / 2)
+
     def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.FontChange:
             self._left = None
@@ -131,8 +135,9 @@ class NetworkDiagram(QWidget):
 
     def set_min_column_gap(self, px: float) -> None:
         """The least distance between column centres, e.g. for controls placed above each column."""
-        self._min_column_gap = float(px)
-        self.updateGeometry()
+        if float(px) != self._min_column_gap:
+            self._min_column_gap = float(px)
+            self._layout_changed()
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802
         # Grows with the network, so column titles never run into each other and the
@@ -141,7 +146,7 @@ class NetworkDiagram(QWidget):
         metrics = QFontMetricsF(self._label_font())
         titles = ["Features", "Output", *[f"{w} neurons" for w in self.widths]]
         gap = max(self._min_column_gap, max(metrics.horizontalAdvance(t) for t in titles) + 10)
-        width = self.left_margin() + MARGIN_X + gap * (self.n_columns - 1)
+        width = self.left_margin() + self.right_margin() + gap * (self.n_columns - 1)
         height = TOP + BOTTOM + MIN_NODE * 1.2 * max(self.column_sizes() or [1]) + MIN_NODE
         return QSize(max(320, math.ceil(width)), max(240, math.ceil(height)))
 
@@ -153,7 +158,7 @@ class NetworkDiagram(QWidget):
     def node_size(self) -> float:
         most = max(self.column_sizes() or [1])
         avail = max(self.height() - TOP - BOTTOM, 40)
-        col_gap = (self.width() - self.left_margin() - MARGIN_X) / max(self.n_columns - 1, 1)
+        col_gap = (self.width() - self.left_margin() - self.right_margin()) / max(self.n_columns - 1, 1)
         return float(max(MIN_NODE, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
 
     def node_rect(self, col: int, i: int) -> QRectF:

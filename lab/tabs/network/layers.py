@@ -153,7 +153,7 @@ class LayerControlsRow(QWidget):
     def changeEvent(self, event) -> None:  # noqa: N802
         super().changeEvent(event)
         if event.type() == QEvent.FontChange:  # presentation mode: taller controls
-            QTimer.singleShot(0, self._fit_height)
+            QTimer.singleShot(0, self, self._fit_height)
 
     def min_control_width(self) -> int:
         """The narrowest a layer's controls can be and still show their values whole."""
@@ -174,7 +174,8 @@ class LayerControlsRow(QWidget):
         if not self._centers or len(self._centers) != len(widgets) + 1:
             return
         gap = (self._centers[-1] - self._centers[0]) / max(len(widgets), 1)
-        width = int(max(self.min_control_width(), min(130, gap - 4)))
+        edge = 2 * (self.width() - self._centers[-1]) - 4  # the output's controls end at the right edge
+        width = int(max(self.min_control_width(), min(130, gap - 4, edge)))
         for w, x in zip(widgets, self._centers[1:]):
             w.setFixedWidth(width)
             w.move(int(min(max(x - width / 2, 0), self.width() - width)), 0)  # never past the edges

@@ -301,7 +301,9 @@ class NetworkView(QWidget):
     # -- layout -------------------------------------------------------------------------------
     @Slot()
     def align_layer_row(self) -> None:
-        """Put each layer's controls over its column of the diagram."""
+        """Put each layer's controls over its column of the diagram, the columns far enough
+        apart for the controls as wide as they are now (fonts change, styles polish)."""
+        self.diagram.set_min_column_gap(self.layer_row.min_control_width() + 4)
         self.layer_row.set_centers(self.diagram.column_centers())
 
     @Slot()
@@ -334,7 +336,8 @@ class NetworkView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.counter.setFont(font)
-        QTimer.singleShot(0, self.fit_left_panel)  # after the new fonts have reached the layouts
+        # The view as context: a window closed before the timer fires cancels it.
+        QTimer.singleShot(0, self, self.fit_left_panel)  # after the new fonts have reached the layouts
 
     # -- one neuron large ----------------------------------------------------------------------
     @Slot(int, int)
