@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-__all__ = ["ControlPanel", "keyed_combo", "select_key", "fit_narrow", "scroll_column"]
+__all__ = ["ControlPanel", "FittedScrollArea", "keyed_combo", "select_key", "fit_narrow", "scroll_column"]
 
 NARROW_COMBO_CHARS = 12  # a combo box in a side column shows at least this much of its text
 
@@ -18,14 +18,36 @@ def fit_narrow(root: QWidget, chars: int = NARROW_COMBO_CHARS) -> None:
         box.setMinimumContentsLength(chars)
 
 
-class ControlPanel(QScrollArea):
+class FittedScrollArea(QScrollArea):
+    """A column that scrolls: as wide as its content needs (between ``least`` and ``most``
+    pixels, following font changes), with a horizontal scroll bar only when the content
+    needs more than ``most``: never cut off at the side."""
+
+    def __init__(self, parent=None, *, least: int = 300, most: int = 420):
+        super().__init__(parent)
+        self.least, self.most = least, most
+        self.setWidgetResizable(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAsNeeded)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        hint = super().minimumSizeHint()
+        content = self.widget()
+        if content is None:
+            return hint
+        want = content.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
+        return QSize(max(self.least, min(want, self.most)), hint.height())
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.widget() and event.type() == QEvent.LayoutRequest:
+            self.updateGeometry()  # the content's least width changed (fonts, a new row)
+        return super().eventFilter(watched, event)
+
+
+class ControlPanel(FittedScrollArea):
     """A scrollable column of grouped controls at the left of a page."""
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.setMinimumWidth(300)
+        super().__init__(parent, least=300, most=380)
         self.setMaximumWidth(380)
         inner = QWidget()
         self.column = QVBoxLayout(inner)
@@ -59,11 +81,9 @@ def scroll_column(content: QWidget, min_width: int = 300) -> QScrollArea:
     wide and as tall as the window allows; the controls shrink as :func:`fit_narrow`
     lets them, and what still does not fit scrolls instead of being cut off."""
     fit_narrow(content)
-    area = QScrollArea()
-    area.setWidgetResizable(True)
+    area = FittedScrollArea(least=min_width)
     area.setFrameShape(QScrollArea.NoFrame)
     area.setWidget(content)
-    area.setMinimumWidth(min_width)
     return area
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QTabWidget, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QTabWidget, QWidget
 
 from lab.main_window import MainWindow
 from lab.settings import SettingsStore
@@ -54,6 +54,13 @@ def layout_problems(root: QWidget, where: str) -> list[str]:
         parent = stack.pop()
         children = [c for c in parent.findChildren(QWidget, options=Qt.FindDirectChildrenOnly) if c.isVisible() and not c.isWindow()]
         stack.extend(children)
+        if isinstance(parent, QScrollArea) and parent.widget() is not None and parent.widget().isVisible():
+            content, view = parent.widget(), parent.viewport()
+            for axis, policy, need, have in (("wide", parent.horizontalScrollBarPolicy(), content.width(), view.width()),
+                                             ("tall", parent.verticalScrollBarPolicy(), content.height(), view.height())):
+                if policy == Qt.ScrollBarAlwaysOff and need > have:
+                    problems.append(f"{where}: {describe(content)} is {need} px {axis}, its scroll area shows {have} "
+                                    "and cannot scroll that way: the rest is cut off")
         if _is_scrolled(parent):
             continue
         inside = parent.rect()

@@ -33,7 +33,7 @@ from core.network.settings import TrainSettings
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.training_form import TrainingForm
-from widgets.control_panel import fit_narrow
+from widgets.control_panel import FittedScrollArea, fit_narrow
 from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
 from widgets.network_diagram import NetworkDiagram
@@ -43,7 +43,7 @@ from widgets.theme import theme
 
 __all__ = ["NetworkView"]
 
-MAX_LEFT_WIDTH = 300  # px: the settings column's least width never takes more
+MAX_LEFT_WIDTH = 340  # px: the settings column never takes more; wider controls scroll
 STACKED_CURVES_HEIGHT = 720  # px: the output column's least height for loss above accuracy
 
 
@@ -142,10 +142,8 @@ class NetworkView(QWidget):
             column.addWidget(group)
         column.addStretch(1)
         fit_narrow(self.left_panel)
-        self.left_scroll = QScrollArea()
+        self.left_scroll = FittedScrollArea(least=200, most=MAX_LEFT_WIDTH)
         self.left_scroll.setWidget(self.left_panel)
-        self.left_scroll.setWidgetResizable(True)
-        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         return self.left_scroll
 
     def _build_network_column(self) -> QWidget:
@@ -310,9 +308,7 @@ class NetworkView(QWidget):
     def fit_left_panel(self) -> None:
         """Make the settings column wide enough for its widest control, scroll bar included."""
         self.left_panel.adjustSize()
-        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        # At most the width a projector can give the column; what is wider wraps or shrinks.
-        self.left_scroll.setMinimumWidth(min(self.left_panel.minimumSizeHint().width(), MAX_LEFT_WIDTH) + bar + 4)
+        self.left_scroll.updateGeometry()  # as wide as its widest control, up to MAX_LEFT_WIDTH
         self.align_layer_row()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
