@@ -142,7 +142,7 @@ class NetworkView(QWidget):
             column.addWidget(group)
         column.addStretch(1)
         fit_narrow(self.left_panel)
-        self.left_scroll = FittedScrollArea(least=200, most=MAX_LEFT_WIDTH)
+        self.left_scroll = FittedScrollArea(least=300, most=MAX_LEFT_WIDTH)
         self.left_scroll.setWidget(self.left_panel)
         return self.left_scroll
 
