@@ -40,7 +40,20 @@ class FittedScrollArea(QScrollArea):
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.widget() and event.type() == QEvent.LayoutRequest:
             self.updateGeometry()  # the content's least width changed (fonts, a new row)
+            self._fit_height()
         return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # A scroll area gives its content the content's minimum height, which counts a
+        # wrapping label as one line: at a narrow width the label takes more, and the rows
+        # around it were squeezed. The height for the width shown is what it needs.
+        content = self.widget()
+        if content is not None and content.hasHeightForWidth():
+            content.setMinimumHeight(max(0, content.heightForWidth(self.viewport().width())))
 
 
 class ControlPanel(FittedScrollArea):

@@ -22,7 +22,7 @@ from lab.tabs.images.data import DataPanel
 from lab.tabs.images.export import ModelPanel
 from lab.tabs.images.views import ResultsView
 from lab.tabs.training_form import TrainingForm
-from widgets.control_panel import fit_narrow
+from widgets.control_panel import FittedScrollArea, fit_narrow
 from widgets.layer_stack import LayerStackEditor
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
@@ -33,8 +33,7 @@ DEFAULT_TRAINING = {"optimizer": "adam", "lr": 0.003, "batch_size": 64, "patienc
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
+    area = FittedScrollArea(least=0, most=10_000)
     area.setFrameShape(QScrollArea.NoFrame)
     area.setWidget(widget)
     return area
