@@ -176,9 +176,11 @@ class LivePlot(pg.PlotWidget):
         legend = self.__dict__.get("legend")  # pyqtgraph resizes the view while it is being built
         if legend is None or not legend.items or not self.isVisible():
             return  # a hidden plot (a closed window's too) is fitted when it is shown
+        item = self.getPlotItem()
+        if item is None:
+            return  # pyqtgraph resizes the widget before it has made its plot item
         try:
-            vb = self.getPlotItem().vb
-            room_w, room_h = vb.width() - 12, vb.height() - 12
+            room_w, room_h = item.vb.width() - 12, item.vb.height() - 12
         except RuntimeError:  # a resize while the window closes: the view is already gone
             return  # the legend sits 10 px in from the view's corner
         base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
