@@ -59,11 +59,11 @@ def run_app(
     prefs = store.load()
     if device:
         prefs = replace(prefs, device=device)
-    if presentation:
-        prefs = replace(prefs, presentation=True)
-    theme().set_style(dark=prefs.theme == "dark", font_scale=prefs.font_scale, presentation=prefs.presentation)
+    # --presentation is this run's view; the saved preference changes only from the View menu.
+    presentation_now = presentation or prefs.presentation
+    theme().set_style(dark=prefs.theme == "dark", font_scale=prefs.font_scale, presentation=presentation_now)
     log = install_logging()
-    window = MainWindow(store, prefs, initial_tab=tab, preset=preset)
+    window = MainWindow(store, prefs, initial_tab=tab, preset=preset, presentation=presentation_now)
     window.report_uncaught_exceptions()
     logging.getLogger("dllab").info("dllab %s started; log at %s", lab.__version__, log)
     if exit_after_paint:

@@ -14,8 +14,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSize, Qt, QThread, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -41,9 +41,26 @@ from widgets.theme import theme
 
 CLOSE_BUDGET_S = 0.8  # joining every lab's job when the window closes
 
-__all__ = ["MainWindow"]
+__all__ = ["MainWindow", "fit_to_screen"]
 
 STATE_COLORS = {JobState.DIVERGED: "#b36b00", JobState.FAILED: "#c02020", JobState.RUNNING: "#208020"}
+
+
+# The window manager's title bar and borders lie outside geometry(): leave room for them.
+FRAME_ALLOWANCE = QSize(16, 40)
+
+
+def fit_to_screen(rect: QRect, available: QRect) -> QRect:
+    """``rect`` (a window's client area) where it lies inside ``available``; otherwise as large
+    as it was but no larger than ``available`` leaves for it beside the title bar and
+    borders, centred there."""
+    if available.contains(rect):
+        return QRect(rect)
+    side = FRAME_ALLOWANCE.width() // 2
+    room = available.adjusted(side, FRAME_ALLOWANCE.height() - side, -side, -side)
+    fitted = QRect(QPoint(0, 0), rect.size().boundedTo(room.size()))
+    fitted.moveCenter(room.center())
+    return fitted
 
 
 class _BackgroundImport(QThread):
@@ -92,12 +109,15 @@ class MainWindow(QMainWindow):
     first_painted = Signal(float)  # time.time() of the first paint
 
     def __init__(self, store: SettingsStore | None = None, prefs: Preferences | None = None, *, initial_tab: str | None = None,
-                 preset: str | None = None, lazy_tabs: bool = True):
+                 preset: str | None = None, presentation: bool | None = None, lazy_tabs: bool = True):
+        """``presentation`` is this run's view (``--presentation``), not a preference: only the
+        View menu changes the saved one. None: the saved preference."""
         super().__init__()
         self._lazy_tabs = lazy_tabs  # False builds every lab at start-up (the start-up benchmark's baseline)
         self._placeholders: dict[str, QWidget] = {}
         self.store = store or SettingsStore()
         self.prefs = prefs or self.store.load()
+        self._presentation_now = self.prefs.presentation if presentation is None else presentation
         self._initial_tab = initial_tab or self.prefs.last_tab
         self._initial_preset = preset
         self.context = LabContext(device="cpu", settings=self.store, parent=self)
@@ -130,6 +150,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self._fit_to_screen()
 
         self._loader = _BackgroundImport(self)
         self._loader.loaded.connect(self._on_torch_loaded)
@@ -137,6 +158,15 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(0, self._loader.start)
 
     # -- construction -------------------------------------------------------------
+    def _fit_to_screen(self) -> None:
+        """A geometry saved on a larger screen (or the default size) would open the window
+        partly off a projector's 1280×720: shrink it to the screen, centred."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        fitted = fit_to_screen(self.geometry(), screen.availableGeometry())
+        if fitted != self.geometry():
+            self.setGeometry(fitted)
     def _build_toolbar(self) -> None:
         tb = QToolBar("Main")
         tb.setObjectName("main_toolbar")
@@ -177,7 +207,7 @@ class MainWindow(QMainWindow):
 
         view = mb.addMenu("&View")
         self.presentation_action = self._action(view, "&Presentation mode", self._toggle_presentation, "F5", checkable=True)
-        self.presentation_action.setChecked(self.prefs.presentation)
+        self.presentation_action.setChecked(self._presentation_now)
         self._action(view, "&Larger font", lambda: self.change_font_scale(1.15), QKeySequence.ZoomIn)
         self._action(view, "&Smaller font", lambda: self.change_font_scale(1 / 1.15), QKeySequence.ZoomOut)
         self._action(view, "&Full screen", self._toggle_full_screen, "F11")

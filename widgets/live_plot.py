@@ -181,6 +181,7 @@ class LivePlot(pg.PlotWidget):
             self._style_curve(s, theme().style)
             self._series[name] = s
             self._cache_static_items()
+            self._fit_legend()
         return s
 
     def set_title(self, title: str) -> None:
@@ -188,6 +189,50 @@ class LivePlot(pg.PlotWidget):
         self.title = title
         style = theme().style
         self.getPlotItem().setTitle(title, color=style.foreground, size=style.css_size("title"))
+
+    # -- legend ------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_legend()
+        hint = self.__dict__.get("_hint")  # pyqtgraph resizes the view before __init__ ends
+        if hint is not None and not hint.isHidden():
+            self._place_hint()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Spread the legend over more columns when a short plot (a projector's window, large
+        fonts) cannot show its entries one under another, and make its text smaller when a
+        narrow plot cannot show it whole: no entry is cut off."""
+        legend = self.__dict__.get("legend")  # pyqtgraph resizes the view while it is being built
+        if legend is None or not legend.items or not self.isVisible():
+            return  # a hidden plot (a closed window's too) is fitted when it is shown
+        item = self.getPlotItem()
+        if item is None:
+            return  # pyqtgraph resizes the widget before it has made its plot item
+        try:
+            room_w, room_h = item.vb.width() - 12, item.vb.height() - 12
+        except RuntimeError:  # a resize while the window closes: the view is already gone
+            return  # the legend sits 10 px in from the view's corner
+        base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
+        self._legend_text_size = base
+        points = float(str(base).removesuffix("pt")) if str(base).endswith("pt") else None
+        for factor in (1.0, 0.85, 0.7):
+            if points is not None:
+                legend.setLabelTextSize(f"{points * factor:.1f}pt")
+                for _sample, label in legend.items:
+                    label.setText(label.text)  # setLabelTextSize only notes the size for the next text
+            for columns in range(1, len(legend.items) + 1):
+                legend.setColumnCount(columns)
+                rect = legend.boundingRect()
+                if rect.height() <= room_h or rect.width() > room_w:
+                    break
+            if rect.width() > room_w and columns > 1:
+                legend.setColumnCount(columns - 1)  # too wide: the last count that still fit across
+            if legend.boundingRect().width() <= room_w or points is None:
+                break
 
     def _cache_static_items(self) -> None:
         """Everything but the curves is painted once into a pixmap and blitted after:
@@ -251,12 +296,6 @@ class LivePlot(pg.PlotWidget):
     def _place_hint(self) -> None:
         self._hint.setGeometry(self.rect().adjusted(40, 40, -40, -40))
         self._hint.raise_()
-
-    def resizeEvent(self, event) -> None:  # noqa: N802
-        super().resizeEvent(event)
-        hint = self.__dict__.get("_hint")  # pyqtgraph resizes the view before __init__ ends
-        if hint is not None and not hint.isHidden():
-            self._place_hint()
 
     def names(self) -> list[str]:
         return list(self._series)
@@ -549,6 +588,8 @@ class LivePlot(pg.PlotWidget):
             self._style_mark(line, self._series[name], style)
         if self._marks:
             self._write_note(style)
+        self._legend_text_size = None  # the style's own size, before any fitting
+        self._fit_legend()  # its entries' text size changed
         self._place_legend()
         self._hint.setStyleSheet(f"color: {style.foreground}; font-size: {style.css_size('title')}; background: transparent;")
 

@@ -11,8 +11,10 @@ The widget knows nothing of torch: it gets names, widths, numpy weights and QIma
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QLineEdit, QMenu, QSizePolicy, QToolTip, QWidget
 
@@ -26,6 +28,7 @@ POS_COLOR = QColor(8, 119, 189)
 NEG_COLOR = QColor(245, 147, 34)
 WIDTH_LEVELS = 5  # pens per sign: each distinct pen is one drawLines call
 MARGIN_X, TOP, BOTTOM = 46, 26, 10
+MIN_NODE = 6.0  # px: the smallest node drawn
 
 
 def _mixed(color: QColor, background: QColor, alpha: float) -> QColor:
@@ -41,7 +44,7 @@ class NetworkDiagram(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 260)
+        self._min_column_gap = 0.0
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.input_names: list[str] = []
         self.input_labels: list[str] = []
@@ -124,12 +127,12 @@ class NetworkDiagram(QWidget):
         if self._layout is None:
             n = self.n_columns
             left = self.left_margin()
-            w = max(self.width() - left - MARGIN_X, 1)
+            w = max(self.width() - left - self.right_margin(), 1)
             centers = [left + w * i / (n - 1) for i in range(n)]
             most = max(self.column_sizes() or [1])
             avail = max(self.height() - TOP - BOTTOM, 40)
-            col_gap = (self.width() - left - MARGIN_X) / max(n - 1, 1)
-            size = float(max(8.0, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
+            col_gap = (self.width() - left - self.right_margin()) / max(n - 1, 1)
+            size = float(max(MIN_NODE, min(44.0, avail / (most * 1.2), col_gap * 0.45)))
             self._layout = (size, centers, TOP + (self.height() - TOP - BOTTOM) / 2)
         return self._layout
 
@@ -141,11 +144,32 @@ class NetworkDiagram(QWidget):
             self._left = max(MARGIN_X, widest + 8 + 44 / 2 + 4)  # text, gap, half the largest node
         return self._left
 
+    def right_margin(self) -> float:
+        """Room right of the output column: half of what is placed above each column, at least."""
+        return max(MARGIN_X, self._min_column_gap / 2)
+
     def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.FontChange:
             self._left = None
             self._layout_changed()
         super().changeEvent(event)
+
+    def set_min_column_gap(self, px: float) -> None:
+        """The least distance between column centres, e.g. for controls placed above each column."""
+        if float(px) != self._min_column_gap:
+            self._min_column_gap = float(px)
+            self._layout_changed()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        # Grows with the network, so column titles never run into each other and the
+        # tallest column's nodes keep their smallest size; a scroll area around the
+        # diagram takes what the window cannot.
+        metrics = QFontMetricsF(self._label_font())
+        titles = ["Features", "Output", *[f"{w} neurons" for w in self.widths]]
+        gap = max(self._min_column_gap, max(metrics.horizontalAdvance(t) for t in titles) + 10)
+        width = self.left_margin() + self.right_margin() + gap * (self.n_columns - 1)
+        height = TOP + BOTTOM + MIN_NODE * 1.2 * max(self.column_sizes() or [1]) + MIN_NODE
+        return QSize(max(320, math.ceil(width)), max(240, math.ceil(height)))
 
     def _label_font(self) -> QFont:
         font = QFont(self.font())
@@ -200,6 +224,7 @@ class NetworkDiagram(QWidget):
 
     def _layout_changed(self) -> None:
         self._layout = None
+        self.updateGeometry()
         self._compute_edges()
         self._changed()
 
@@ -411,12 +436,17 @@ class NetworkDiagram(QWidget):
                 p.drawRect(r)
 
     def _paint_labels(self, p: QPainter, style: Style) -> None:
-        p.setFont(self._label_font())
-        p.setPen(QColor(style.foreground))
+        font = self._label_font()
         s = self.node_size()
+        height = QFontMetricsF(font).height()
+        if height > s * 1.2 and font.pointSizeF() > 0:  # a tall column: feature names as small as its nodes' pitch
+            font.setPointSizeF(max(5.0, font.pointSizeF() * s * 1.2 / height))
+        p.setFont(font)
+        p.setPen(QColor(style.foreground))
         for i, label in enumerate(self.input_labels):
             r = self.node_rect(0, i)
             p.drawText(QRectF(0, r.top(), r.left() - 4, s), Qt.AlignRight | Qt.AlignVCenter, label)
+        p.setFont(self._label_font())
         centers = self.column_centers()
         titles = ["Features", *[f"{w} neuron{'s' if w != 1 else ''}" for w in self.widths], "Output"]
         fm = QFontMetricsF(p.font())

@@ -37,3 +37,7 @@ def test_the_app_starts_and_paints(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "first_paint_time=" in out.stdout
+    # --presentation was this run's view: the next plain start is not in presentation mode.
+    from lab.settings import SettingsStore
+
+    assert SettingsStore(str(tmp_path / "s.ini")).load().presentation is False

@@ -154,3 +154,54 @@ def test_opening_a_bad_experiment_keeps_the_tab_as_it_was(window, tmp_path, monk
     assert tab.experiment_state() == before
     assert window.open_experiment(PRESETS_DIR / "activations" / "zero_centred.json")
     assert tab.page().key == "zero_centred"
+
+
+def test_fit_to_screen_keeps_a_geometry_that_fits_and_shrinks_one_that_does_not():
+    from PySide6.QtCore import QRect
+
+    from lab.main_window import FRAME_ALLOWANCE, fit_to_screen
+
+    projector = QRect(0, 0, 1280, 720)
+    fits = QRect(100, 60, 1000, 600)
+    assert fit_to_screen(fits, projector) == fits
+    fitted = fit_to_screen(QRect(40, 30, 1579, 900), projector)  # saved on a larger monitor
+    assert fitted.width() <= 1280 - FRAME_ALLOWANCE.width() and fitted.height() <= 720 - FRAME_ALLOWANCE.height()
+    assert projector.contains(fitted)
+    assert abs(fitted.center().x() - projector.center().x()) <= 1  # centred across
+    second = QRect(1920, 0, 1280, 720)  # a projector right of the laptop
+    assert second.contains(fit_to_screen(QRect(1900, -20, 1579, 900), second))
+
+
+def test_a_saved_geometry_larger_than_the_screen_is_fitted_to_it(qtbot):
+    from PySide6.QtWidgets import QMainWindow
+
+    big = QMainWindow()
+    qtbot.addWidget(big)
+    screen = big.screen().availableGeometry()
+    big.setGeometry(screen.x() + 20, screen.y() + 20, screen.width() + 700, screen.height() + 300)
+    store = SettingsStore()
+    store.save_window_state(big.saveGeometry(), big.saveState())
+    win = MainWindow(SettingsStore())
+    qtbot.addWidget(win)
+    assert screen.contains(win.geometry()), f"{win.geometry()} is not inside the screen's {screen}"
+    win.close()
+
+
+def test_presentation_from_the_command_line_is_for_this_run_only(qtbot):
+    win = MainWindow(SettingsStore(), presentation=True)  # as `dllab --presentation` opens it
+    qtbot.addWidget(win)
+    assert win.presentation_action.isChecked()
+    win.close()
+    assert SettingsStore().load().presentation is False
+
+
+def test_presentation_chosen_from_the_view_menu_is_remembered(qtbot):
+    win = MainWindow(SettingsStore())
+    qtbot.addWidget(win)
+    win.presentation_action.trigger()
+    win.close()
+    assert SettingsStore().load().presentation is True
+    again = MainWindow(SettingsStore())
+    qtbot.addWidget(again)
+    assert again.presentation_action.isChecked()
+    again.close()

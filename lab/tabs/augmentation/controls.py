@@ -3,7 +3,6 @@ mixing and the save/export buttons. It only holds controls; the tab wires them."
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -11,7 +10,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -21,6 +19,7 @@ from core.augmentation.draws import MAX_DRAWS
 from core.datasets.samples import sample_names
 from core.transforms import MIX_KINDS, TRANSFORMS
 from lab.tabs.augmentation.pipeline import PipelineEditor
+from widgets.control_panel import FittedScrollArea, fit_narrow
 from widgets.param_form import NumberField
 
 __all__ = ["ControlColumn", "MIX_TITLES"]
@@ -28,11 +27,10 @@ __all__ = ["ControlColumn", "MIX_TITLES"]
 MIX_TITLES = {"none": "no mixing", "mixup": "MixUp", "cutmix": "CutMix"}
 
 
-class ControlColumn(QScrollArea):
+class ControlColumn(FittedScrollArea):
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        # Wide enough for the widest parameter row (two range fields side by side) and the scroll bar.
+        super().__init__(parent, least=300, most=440)
         body = QWidget()
         col = QVBoxLayout(body)
         col.setContentsMargins(4, 4, 4, 4)
@@ -116,9 +114,8 @@ class ControlColumn(QScrollArea):
         ob.addLayout(r2)
         col.addWidget(out_box)
         col.addStretch(1)
+        fit_narrow(body)
         self.setWidget(body)
-        # Wide enough for the widest parameter row (two range fields side by side) and the scroll bar.
-        self.setMinimumWidth(max(400, body.minimumSizeHint().width() + self.verticalScrollBar().sizeHint().width() + 6))
 
     def fill_sweep_choices(self, entries: list[dict], keep: int | None) -> None:
         """List the steps that have a sweep; keep the chosen step when it still can be swept."""

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QMenu,
     QPushButton,
+    QToolButton,
     QVBoxLayout,
     QWidget,
     QWidgetAction,
@@ -94,8 +95,11 @@ class PipelineEditor(QWidget):
         self.list.model().rowsMoved.connect(self._order_changed)
         self.list.itemChanged.connect(self._on_item_changed)
         self.list.currentRowChanged.connect(self._show_params)
-        self.up_button = QPushButton("↑")
-        self.down_button = QPushButton("↓")
+        # Tool buttons: as narrow as their arrows, so the row fits a narrow column.
+        self.up_button = QToolButton()
+        self.up_button.setText("↑")
+        self.down_button = QToolButton()
+        self.down_button.setText("↓")
         self.remove_button = QPushButton("Remove")
         for b, tip in ((self.up_button, "Move the selected step up"), (self.down_button, "Move the selected step down"), (self.remove_button, "Remove the selected step")):
             b.setToolTip(tip)

@@ -37,7 +37,7 @@ class HistogramPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = LivePlot("Channel values: original (dashed) vs draws (solid)", "value the network sees", "fraction of pixels")
-        self.plot.setMinimumHeight(170)
+        self.plot.setMinimumHeight(130)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -108,6 +108,13 @@ class MixPage(QWidget):
         self.explain.setText(" ".join(parts))
 
 
+def wrapped(text: str) -> QLabel:
+    """A caption that wraps instead of setting the page's least width."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 class PreprocessPage(QWidget):
     """2-D toy data through the preprocessing stages, and a batch of images' statistics."""
 
@@ -127,8 +134,12 @@ class PreprocessPage(QWidget):
         self.stage_notes: list[QLabel] = []
         stages = QGridLayout()
         for k, name in enumerate(STAGE_NAMES):
-            plot = LivePlot(name, "x₁", "x₂")
-            plot.setMinimumSize(180, 180)
+            # The name above the plot, not as its title: a label wraps in a narrow plot, a title is cut off.
+            title = QLabel(f"<b>{name}</b>")
+            title.setAlignment(Qt.AlignHCenter)
+            title.setWordWrap(True)
+            plot = LivePlot("", "x₁", "x₂")
+            plot.setMinimumSize(150, 150)
             plot.getPlotItem().setAspectLocked(True)
             # An ellipse is not sorted in x: clipping to the view by x would cut it away.
             plot.getPlotItem().setClipToView(False)
@@ -136,8 +147,9 @@ class PreprocessPage(QWidget):
             plot.legend.hide()  # one ellipse per plot; the caption above says what it is
             note = QLabel()
             note.setAlignment(Qt.AlignHCenter)
-            stages.addWidget(plot, 0, k)
-            stages.addWidget(note, 1, k)
+            stages.addWidget(title, 0, k)
+            stages.addWidget(plot, 1, k)
+            stages.addWidget(note, 2, k)
             self.stage_plots.append(plot)
             self.stage_notes.append(note)
         self.image_grid = ImageGridView(cell_size=84, caption_lines=2)
@@ -151,9 +163,9 @@ class PreprocessPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.warning)
-        layout.addWidget(QLabel("<b>2-D toy data</b>: training points (blue), test points (orange), and the 2σ covariance ellipse of the training points"))
+        layout.addWidget(wrapped("<b>2-D toy data</b>: training points (blue), test points (orange), and the 2σ covariance ellipse of the training points"))
         layout.addLayout(stages, 3)
-        layout.addWidget(QLabel("<b>A batch of images</b> (the draws of the grid; training = first ¾, test = last ¼): mean image and principal components"))
+        layout.addWidget(wrapped("<b>A batch of images</b> (the draws of the grid; training = first ¾, test = last ¼): mean image and principal components"))
         layout.addWidget(self.image_grid, 2)
         layout.addWidget(self.image_note)
         self._images: list[np.ndarray] = []
@@ -191,7 +203,7 @@ class PreprocessPage(QWidget):
             plot.redraw()
             item.enableAutoRange()  # fit the new points, also after the page is first laid out
             c = st.cov
-            note.setText(f"cov [[{c[0, 0]:.2f}, {c[0, 1]:.2f}], [{c[1, 0]:.2f}, {c[1, 1]:.2f}]]")
+            note.setText(f"cov [[{c[0, 0]:.2f}, {c[0, 1]:.2f}],\n [{c[1, 0]:.2f}, {c[1, 1]:.2f}]]")  # two lines: four plots fit a row
         self._refresh_images(source)
         self.source_changed.emit(source)
 

@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
     QLineEdit,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -24,6 +23,7 @@ from core.bias_variance.config import CLASS_DATASETS, FAMILIES, BiasVarConfig
 from core.bias_variance.data import TRUTHS, make_truth
 from core.datasets.points2d import DATASETS
 from core.state_values import require_choice, require_flag, require_text
+from widgets.control_panel import FittedScrollArea
 from widgets.param_form import ErrorLabel, NumberField
 
 __all__ = ["SettingsPanel", "STATE_KEYS"]
@@ -65,13 +65,11 @@ NUMBERS = [
 ]
 
 
-class SettingsPanel(QScrollArea):
+class SettingsPanel(FittedScrollArea):
     changed = Signal(str)  # name of the setting that changed
 
     def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setWidgetResizable(True)
-        self.setMinimumWidth(270)
+        super().__init__(parent, least=270, most=360)
         body = QWidget()
         self.setWidget(body)
         column = QVBoxLayout(body)

@@ -20,6 +20,7 @@ from lab.tabs.base import LabTab, PagedTab
 from lab.tabs.bias_variance.controls import SettingsPanel
 from lab.tabs.bias_variance.ensembles import BaggingPage, BoostingPage, CrossValidationPage
 from lab.tabs.bias_variance.pages import ComplexityPage, EarlyStoppingPage, FitsPage, LearningPage, Page
+from widgets.control_panel import fit_narrow
 from widgets.live_plot import LivePlot
 from widgets.play_controls import PlayControls
 
@@ -35,6 +36,7 @@ class BiasVarianceTab(PagedTab, LabTab):
     def __init__(self, context=None, parent=None):
         super().__init__(context, parent)
         self.settings = SettingsPanel()
+        fit_narrow(self.settings.widget())  # its combo boxes shrink to the column
         self.fits_page = FitsPage()
         self.pages: list[Page] = [
             self.fits_page,

@@ -71,8 +71,12 @@ class ConvolutionTab(LabTab):
         self.export_png = QPushButton("Frame PNG…")
         self.export_gif = QPushButton("Stepping GIF…")
         self.export_csv = QPushButton("Numbers CSV…")
+        # The exports in a row of their own: beside the stepping buttons they made the tab
+        # wider than a projector.
+        exports = QHBoxLayout()
         for b in (self.export_png, self.export_gif, self.export_csv):
-            bar.addWidget(b)
+            exports.addWidget(b)
+        exports.addStretch(1)
         self.info = QLabel()
         self.info.setWordWrap(True)
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -83,6 +87,7 @@ class ConvolutionTab(LabTab):
         col.setContentsMargins(0, 0, 0, 0)
         col.addWidget(self.view, 1)
         col.addLayout(bar)
+        col.addLayout(exports)
         col.addWidget(self.info)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(self.controls)

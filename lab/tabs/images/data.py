@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import QEvent, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -87,7 +87,8 @@ class DataPanel(QWidget):
         f = QFormLayout(builtin)
         f.setContentsMargins(0, 0, 0, 0)
         f.addRow("Images per class", self.n_per_class)
-        f.addRow(QLabel("8 shapes at random position, size and rotation, with noise and specks."))
+        # Two lines of its own: the page is fitted to its size hint, where a wrapping label counts one line.
+        f.addRow(QLabel("8 shapes at random position, size and rotation,\nwith noise and specks."))
 
         # torchvision
         self.download_status = QLabel()
@@ -257,11 +258,20 @@ class DataPanel(QWidget):
 
     # -- source pages --------------------------------------------------------------------
     @Slot()
+    @Slot()
+    def _fit_page(self) -> None:
+        # A stacked widget is as tall as its tallest page; fit the page shown instead.
+        self.pages.setFixedHeight(self.pages.currentWidget().sizeHint().height())
+
+    def changeEvent(self, event) -> None:  # noqa: N802
+        super().changeEvent(event)
+        if event.type() == QEvent.FontChange:  # presentation mode: the page shown grows
+            QTimer.singleShot(0, self, self._fit_page)
+
     def _on_source(self) -> None:
         key = self.source.currentData()
         self.pages.setCurrentIndex(0 if key == "builtin" else 1 if key in DOWNLOADABLE else 2)
-        # A stacked widget is as tall as its tallest page; fit the page shown instead.
-        self.pages.setFixedHeight(self.pages.currentWidget().sizeHint().height())
+        self._fit_page()
         self.size.setEnabled(key in ("builtin", "folder"))
         if key in DOWNLOADABLE:
             self._refresh_download_status()

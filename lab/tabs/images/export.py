@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from core.datasets.images import load_image_for_model
 from core.images.training import SPEC_KIND
@@ -47,11 +47,9 @@ class ModelPanel(QWidget):
         self.load_button.clicked.connect(self._load_dialog)
         self.predict_button.clicked.connect(self._predict_dialog)
         layout = QVBoxLayout(self)
-        for a, b in ((self.save_button, self.onnx_button), (self.load_button, self.predict_button)):
-            row = QHBoxLayout()
-            row.addWidget(a)
-            row.addWidget(b)
-            layout.addLayout(row)
+        # One button a row: in presentation fonts two side by side are wider than the column.
+        for button in (self.save_button, self.onnx_button, self.load_button, self.predict_button):
+            layout.addWidget(button)
         layout.addWidget(self.status)
         if not onnx_available():
             hint = QLabel(ONNX_HINT + ".")

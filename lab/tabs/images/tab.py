@@ -22,6 +22,7 @@ from lab.tabs.images.data import DataPanel
 from lab.tabs.images.export import ModelPanel
 from lab.tabs.images.views import ResultsView
 from lab.tabs.training_form import TrainingForm
+from widgets.control_panel import FittedScrollArea, fit_narrow
 from widgets.layer_stack import LayerStackEditor
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
@@ -32,8 +33,7 @@ DEFAULT_TRAINING = {"optimizer": "adam", "lr": 0.003, "batch_size": 64, "patienc
 
 
 def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
+    area = FittedScrollArea(least=0, most=10_000)
     area.setFrameShape(QScrollArea.NoFrame)
     area.setWidget(widget)
     return area
@@ -73,9 +73,10 @@ class ImagesTab(LabTab):
         self.pages.addTab(_scrolled(self.data_panel), "Data")
         self.pages.addTab(network, "Network")
         self.pages.addTab(_scrolled(training), "Training")
-        self.pages.addTab(self.model_panel, "Model")
+        self.pages.addTab(_scrolled(self.model_panel), "Model")
         self.pages.setCurrentIndex(1)
 
+        fit_narrow(self.pages)
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(0, 0, 0, 0)

@@ -155,6 +155,8 @@ class ResultsView(QTabWidget):
         self.map_layer = QComboBox()
         self.maps = ImageGrid(min_cell=24)
         self.maps.empty_text = "Feature maps of the chosen image at each layer with image-shaped output"
+        for w in (self.filters, self.chosen, self.probs):
+            w.setMinimumWidth(140)  # three side by side beside the controls, on a projector
         inside = QWidget()
         il = QGridLayout(inside)
         il.addWidget(self.filters, 0, 0)

@@ -105,6 +105,7 @@ class SignalsView(QSplitter):
         row.setContentsMargins(0, 0, 0, 0)
         for plot in (self.act_std, self.grad_std, self.act_mean, self.fractions):
             plot.legend.hide()  # the columns above name each colour; a legend would cover the curves
+            plot.setMinimumSize(150, 120)  # four in a row beside the controls, under the histograms, on a projector
             row.addWidget(plot)
         self.addWidget(self.columns_box)
         self.addWidget(curves)

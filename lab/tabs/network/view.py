@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QApplication,
+    QBoxLayout,
     QCheckBox,
     QFileDialog,
     QGroupBox,
@@ -34,6 +35,7 @@ from core.network.settings import TrainSettings
 from lab.tabs.network.layers import LayerControlsRow, LayerCountBar
 from lab.tabs.network.panels import DataPanel, ExtrasPanel, ModelPanel
 from lab.tabs.training_form import TrainingForm
+from widgets.control_panel import FittedScrollArea, fit_narrow
 from widgets.export import widget_frame
 from widgets.heatmap import Heatmap
 from widgets.live_plot import LivePlot
@@ -43,6 +45,9 @@ from widgets.redraw import redraw_scheduler
 from widgets.theme import theme
 
 __all__ = ["NetworkView"]
+
+MAX_LEFT_WIDTH = 340  # px: the settings column never takes more; wider controls scroll
+STACKED_CURVES_HEIGHT = 720  # px: the output column's least height for loss above accuracy
 
 
 class NetworkView(QWidget):
@@ -76,6 +81,7 @@ class NetworkView(QWidget):
         self.counter.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Fixed)
         self.counter.setMinimumWidth(200)
         self.engine_label = QLabel()
+        self.engine_label.setWordWrap(True)
         self.engine_label.setToolTip("The fast path covers the common cases; the rest runs on autograd and torch.optim")
         status = QVBoxLayout()
         status.setSpacing(0)
@@ -89,13 +95,18 @@ class NetworkView(QWidget):
         split.addWidget(self._build_settings_column(max_batch))
         split.addWidget(self._build_network_column())
         split.addWidget(self._build_output_column())
-        split.setStretchFactor(1, 3)
-        split.setStretchFactor(2, 2)
-        split.setSizes([330, 620, 480])
+        # The output column gets as much as the network: a large network scrolls, the map
+        # and curves (and their legends) do not.
+        split.setStretchFactor(1, 1)
+        split.setStretchFactor(2, 1)
+        split.setSizes([330, 520, 480])
         box = QVBoxLayout(self)
         box.setContentsMargins(0, 0, 0, 0)
         box.addLayout(top)
         box.addWidget(split, 1)
+        # Both resize alone: the diagram inside its scroll area, the output column with the splitter.
+        self.diagram.installEventFilter(self)
+        self.output_column.installEventFilter(self)
 
         self.layer_bar.count_requested.connect(self.layer_count_requested)
         self.layer_row.neurons_requested.connect(self.neurons_requested)
@@ -133,10 +144,9 @@ class NetworkView(QWidget):
             QVBoxLayout(group).addWidget(w)
             column.addWidget(group)
         column.addStretch(1)
-        self.left_scroll = QScrollArea()
+        fit_narrow(self.left_panel)
+        self.left_scroll = FittedScrollArea(least=300, most=MAX_LEFT_WIDTH)
         self.left_scroll.setWidget(self.left_panel)
-        self.left_scroll.setWidgetResizable(True)
-        self.left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         return self.left_scroll
 
     def _build_network_column(self) -> QWidget:
@@ -146,14 +156,24 @@ class NetworkView(QWidget):
         middle = QWidget()
         column = QVBoxLayout(middle)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.layer_bar)
         column.addWidget(self.layer_row)
         column.addWidget(self.diagram, 1)
+        # A large network (8 layers of 32) needs more room than a projector has: the
+        # diagram and its per-layer controls scroll together rather than overlap.
+        self.network_scroll = QScrollArea()
+        self.network_scroll.setWidget(middle)
+        self.network_scroll.setWidgetResizable(True)
+        self.network_scroll.setFrameShape(QScrollArea.NoFrame)
+        outer = QWidget()
+        box = QVBoxLayout(outer)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.layer_bar)
+        box.addWidget(self.network_scroll, 1)
         hint = QLabel("Click a feature to switch it on or off · click a neuron to see it large · click an edge to "
                       "type a weight · right-click a neuron to type its bias")
         hint.setWordWrap(True)
-        column.addWidget(hint)
-        return middle
+        box.addWidget(hint)
+        return outer
 
     def _build_output_column(self) -> QWidget:
         self.heatmap = Heatmap("Output")
@@ -165,7 +185,10 @@ class NetworkView(QWidget):
         self.loss_plot = LivePlot("Loss", "epoch", "loss")
         self._log_for_divergence = False  # the loss axis went logarithmic for a divergence, not by choice
         self.accuracy_plot = LivePlot("Accuracy", "epoch", "accuracy")
-        right = QWidget()
+        self.heatmap.setMinimumSize(200, 200)
+        for plot in (self.loss_plot, self.accuracy_plot):
+            plot.setMinimumHeight(120)  # three views and a row of boxes in a projector's height
+        right = self.output_column = QWidget()
         column = QVBoxLayout(right)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.heatmap, 3)
@@ -175,8 +198,10 @@ class NetworkView(QWidget):
         row.addWidget(self.show_output)
         row.addStretch(1)
         column.addLayout(row)
-        column.addWidget(self.loss_plot, 2)
-        column.addWidget(self.accuracy_plot, 2)
+        self.curves_layout = QBoxLayout(QBoxLayout.TopToBottom)
+        self.curves_layout.addWidget(self.loss_plot)
+        self.curves_layout.addWidget(self.accuracy_plot)
+        column.addLayout(self.curves_layout, 4)
         return right
 
     # -- the setup in the controls ------------------------------------------------------------
@@ -186,6 +211,7 @@ class NetworkView(QWidget):
         self.layer_bar.set_count(len(spec.hidden))
         multipliers = [c.lr_mult.value() for c in self.layer_row.controls]
         self.layer_row.rebuild(len(spec.hidden))
+        self.diagram.set_min_column_gap(self.layer_row.min_control_width() + 4)
         for i, c in enumerate(self.layer_row.controls):
             c.set_values(spec.activations[i], spec.dropout[i], spec.batchnorm[i],
                          multipliers[i] if i < len(multipliers) else 1.0)
@@ -296,20 +322,31 @@ class NetworkView(QWidget):
     # -- layout -------------------------------------------------------------------------------
     @Slot()
     def align_layer_row(self) -> None:
-        """Put each layer's controls over its column of the diagram."""
+        """Put each layer's controls over its column of the diagram, the columns far enough
+        apart for the controls as wide as they are now (fonts change, styles polish)."""
+        self.diagram.set_min_column_gap(self.layer_row.min_control_width() + 4)
         self.layer_row.set_centers(self.diagram.column_centers())
 
     @Slot()
     def fit_left_panel(self) -> None:
         """Make the settings column wide enough for its widest control, scroll bar included."""
         self.left_panel.adjustSize()
-        bar = self.left_scroll.verticalScrollBar().sizeHint().width()
-        self.left_scroll.setMinimumWidth(self.left_panel.minimumSizeHint().width() + bar + 4)
+        self.left_scroll.updateGeometry()  # as wide as its widest control, up to MAX_LEFT_WIDTH
         self.align_layer_row()
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         QTimer.singleShot(0, self.align_layer_row)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.diagram and event.type() == QEvent.Resize:
+            self.align_layer_row()
+        elif watched is self.output_column and event.type() == QEvent.Resize:
+            # In a short window (a projector's 720 px, large fonts) the two curves go side by
+            # side: one above the other, each would be too flat for its axis and legend.
+            tall = event.size().height() >= STACKED_CURVES_HEIGHT
+            self.curves_layout.setDirection(QBoxLayout.TopToBottom if tall else QBoxLayout.LeftToRight)
+        return super().eventFilter(watched, event)
 
     @Slot(object)
     def _restyle(self, _style=None) -> None:
@@ -318,7 +355,8 @@ class NetworkView(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.counter.setFont(font)
-        QTimer.singleShot(0, self.fit_left_panel)  # after the new fonts have reached the layouts
+        # The view as context: a window closed before the timer fires cancels it.
+        QTimer.singleShot(0, self, self.fit_left_panel)  # after the new fonts have reached the layouts
 
     # -- one neuron large ----------------------------------------------------------------------
     @Slot(int, int)

@@ -27,7 +27,8 @@ from core.optimizer_race.network_race import (
     net_race_job,
 )
 from core.optimizers import OPTIMIZERS
-from lab.tabs.optimizer_race.racers import RacerList, check_racers, racer_values, settings_from_values
+from lab.tabs.optimizer_race.racers import RACERS_MIN_HEIGHT, RacerList, check_racers, racer_values, settings_from_values
+from widgets.control_panel import scroll_column
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
 from widgets.theme import theme
@@ -174,8 +175,10 @@ def _page(page: QWidget, left: QWidget, plots: list, summary: QLabel) -> None:
     column.setContentsMargins(0, 0, 0, 0)
     column.addLayout(grid, 1)
     column.addWidget(summary)
+    for p in plots:
+        p.setMinimumSize(160, 120)  # four plots in what a projector leaves beside the controls
     split = QSplitter(Qt.Horizontal)
-    split.addWidget(left)
+    split.addWidget(scroll_column(left, 320))
     split.addWidget(right)
     split.setStretchFactor(1, 1)
     split.setSizes([400, 1000])
@@ -213,6 +216,7 @@ class NetPage(_ResultsPage):
         self.batch_size = NumberField("Batch size", DEFAULT_NET_STATE["batch_size"], 1, 1000, integer=True)
         self.controls.form.insertRow(5, self.batch_size)
         self.racers = RacerList(DEFAULT_NET_STATE["racers"])
+        self.racers.setMinimumHeight(RACERS_MIN_HEIGHT)
         self.summary = QLabel("Every racer starts from the same weights and sees the same batches in the same order.")
         self.summary.setWordWrap(True)
         left = QWidget()

@@ -28,7 +28,9 @@ from core.state_values import shown
 from widgets.param_form import ErrorLabel, NumberField, parse_number
 from widgets.theme import theme
 
-__all__ = ["RacerRow", "RacerList", "settings_from_values", "racer_values", "check_racer", "check_racers"]
+__all__ = ["RacerRow", "RacerList", "settings_from_values", "racer_values", "check_racer", "check_racers", "RACERS_MIN_HEIGHT"]
+
+RACERS_MIN_HEIGHT = 200  # px: two racers in view; the page's control column scrolls to make room
 
 SYMBOLS = {"momentum": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "rho": "ρ", "alpha": "α", "weight_decay": "λ"}
 MAX_RACERS = 16

@@ -29,8 +29,9 @@ from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_jo
 from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
 from core.state_values import shown
-from lab.tabs.optimizer_race.racers import RacerList, check_racers, racer_values, settings_from_values
+from lab.tabs.optimizer_race.racers import RACERS_MIN_HEIGHT, RacerList, check_racers, racer_values, settings_from_values
 from widgets.contour_view import ContourView
+from widgets.control_panel import scroll_column
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField, parse_number
 from widgets.redraw import request_redraw
@@ -97,6 +98,7 @@ class SurfacePage(QWidget):
                                     "keep each one's best, then race")
         self.tune_button.clicked.connect(self.tune_requested)
         self.racers = RacerList(DEFAULT_SURFACE_STATE["racers"])
+        self.racers.setMinimumHeight(RACERS_MIN_HEIGHT)
 
         form = QFormLayout()
         form.addRow("Surface", self.surface_combo)
@@ -133,7 +135,7 @@ class SurfacePage(QWidget):
         self.inspector.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.inspector.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.inspector.setStyleSheet("font-family: monospace;")
-        self.inspector.setMinimumWidth(300)
+        self.inspector.setMinimumWidth(200)
         self.board = QTableWidget(0, 4)
         self.board.setHorizontalHeaderLabels(["Optimizer", "Status", "f − f*", "distance"])
         self.board.verticalHeader().setVisible(True)
@@ -181,11 +183,13 @@ class SurfacePage(QWidget):
         right.addWidget(curves)
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
+        self.contour.setMinimumSize(240, 220)
+        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
+            p.setMinimumHeight(120)  # the map above and two curves below in a projector's height
         outer = QSplitter(Qt.Horizontal)
-        outer.addWidget(left)
+        outer.addWidget(scroll_column(left, 320))
         outer.addWidget(right)
         outer.setStretchFactor(1, 1)
-        left.setMinimumWidth(420)
         outer.setSizes([440, 1000])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
