@@ -15,7 +15,7 @@ from lab.crash_reports import install_logging
 from lab.settings import SettingsStore
 from widgets.theme import theme
 
-__all__ = ["application_icon", "create_application", "run_app"]
+__all__ = ["application_icon", "create_application", "collect_garbage_on_the_gui_thread", "run_app"]
 
 # Windows groups a window under its process's AppUserModelID and shows that ID's icon in
 # the taskbar; without an ID of our own the lab would sit under python.exe's icon.
@@ -39,7 +39,25 @@ def create_application(argv: list[str] | None = None) -> QApplication:
         app.setApplicationName("dllab")
         app.setOrganizationName("dllab")
     app.setWindowIcon(application_icon())
+    collect_garbage_on_the_gui_thread(app)
     return app
+
+
+def collect_garbage_on_the_gui_thread(app: QApplication) -> None:
+    """Python's cyclic garbage collector, run only on the GUI thread (once per application).
+
+    Left automatic, a collection runs in whichever thread happens to allocate when the
+    counts overflow: a training worker then destroys Qt objects from reference cycles
+    (a closed plot, a menu) while the GUI thread deletes their siblings, and the two wait
+    for each other for good, one holding a Qt mutex and wanting the interpreter lock, the
+    other the reverse (a CI run and a local run of the suite hung exactly so).
+    pyqtgraph's GarbageCollector turns the automatic collector off and collects, by the
+    same generation thresholds, from a timer on the GUI thread.
+    """
+    if getattr(app, "dllab_garbage_collector", None) is None:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        app.dllab_garbage_collector = GarbageCollector(interval=1.0)
 
 
 def run_app(

@@ -1,6 +1,16 @@
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _garbage_collected_on_the_gui_thread(qapp):
+    """As the app does (lab.app.collect_garbage_on_the_gui_thread): a collection in a
+    worker thread that meets widgets of an earlier test deadlocks with the GUI thread."""
+    from lab.app import collect_garbage_on_the_gui_thread
+
+    collect_garbage_on_the_gui_thread(qapp)
+    yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_theme():
     """Each GUI test starts from the default look (the theme is one per application)."""
