@@ -105,6 +105,7 @@ class LabTab(QWidget):
         self.runner.speed_changed.connect(self._on_runner_speed)
         self._shown_once = False
         self._first_view_wanted = True
+        self._first_view_done = False
         self._preview_generation = -1
         self._gif_writers: list[GifWriter] = []
 
@@ -276,8 +277,14 @@ class LabTab(QWidget):
             self._shown_once = True
             QTimer.singleShot(0, self._on_first_shown)  # after the first frame is painted
 
+    @property
+    def first_view_pending(self) -> bool:
+        """Shown, or about to be, but its first view has not had its turn yet."""
+        return not self._first_view_done
+
     @Slot()
     def _on_first_shown(self) -> None:
+        self._first_view_done = True
         # Not when a preset opened with the window runs already, or a result is on screen.
         if self._first_view_wanted and not self.runner.is_active:
             self.first_view()

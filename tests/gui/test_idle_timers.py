@@ -61,6 +61,8 @@ def idle_window(request, window, qtbot):
     assert window.current_tab() is tab
     # Every lab's first job (some compute on opening) runs to its end, or waits paused
     # (the network builder opens its job paused, ready to step)...
+    # (a lab computes its first view just after it is first shown).
+    qtbot.waitUntil(lambda: not tab.first_view_pending, timeout=30000)
     qtbot.waitUntil(lambda: all(t.runner.state != "running" for t in window.tab_instances.values()), timeout=30000)
     # ...and what it delivered, and the debounced reactions to it, have been handled.
     qtbot.wait(500)
