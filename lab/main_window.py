@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         self._fit_to_screen()
 
+        self._closed = False
         self._loader = _BackgroundImport(self)
         self._loader.loaded.connect(self._on_torch_loaded)
         self._loader.failed.connect(self._on_load_failed)
@@ -233,6 +234,8 @@ class MainWindow(QMainWindow):
     # -- loading -----------------------------------------------------------------------
     @Slot(object)
     def _on_torch_loaded(self, devices) -> None:
+        if self._closed:
+            return  # closed while torch loaded: a lab built now would start a job no one stops
         from core.devices import resolve
 
         self.torch_loaded.emit()
@@ -498,6 +501,7 @@ class MainWindow(QMainWindow):
         return super().event(e)
 
     def closeEvent(self, event) -> None:
+        self._closed = True
         # Ask every lab's job to stop first, then join them: they wind down together. One
         # budget for all: a step that cannot be interrupted (a long torch call) is left to
         # end on its own, and the window still closes within about a second.

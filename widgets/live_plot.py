@@ -154,6 +154,8 @@ class LivePlot(pg.PlotWidget):
         self._readout.setText(" ")
         self._mouse_pos = None  # where the readout was taken, to retake it as the data changes
         self._hint = QLabel(self)
+        self._hint.setObjectName("plot_hint")
+        self._hint.setProperty("overlay", True)  # drawn over the empty plot on purpose (layout checks skip it)
         self._hint.setAlignment(Qt.AlignCenter)
         self._hint.setWordWrap(True)
         self._hint.setAttribute(Qt.WA_TransparentForMouseEvents)

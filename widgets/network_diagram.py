@@ -61,6 +61,7 @@ class NetworkDiagram(QWidget):
         self._edge_shapes: tuple = ()
         self._lines: list[QLineF] = []
         self._layout: tuple[float, list[float], float] | None = None
+        self._layout_size = (-1, -1)  # the widget size _layout was computed for
         self._picture: QImage | None = None
         self._editor = QLineEdit(self)
         self._editor.setFixedWidth(90)
@@ -124,7 +125,10 @@ class NetworkDiagram(QWidget):
     def _geometry(self) -> tuple[float, list[float], float]:
         """Node size, column centres and the vertical middle, for the current size and
         structure (cached: a big network asks for thousands of node positions a frame)."""
-        if self._layout is None:
+        # Keyed on the size too: a resize is seen by event filters (the layer controls above
+        # the columns) before this widget's own resizeEvent clears the cache.
+        if self._layout is None or self._layout_size != (self.width(), self.height()):
+            self._layout_size = (self.width(), self.height())
             n = self.n_columns
             left = self.left_margin()
             w = max(self.width() - left - self.right_margin(), 1)

@@ -71,8 +71,9 @@ def layout_problems(root: QWidget, where: str) -> list[str]:
                                 f"sticks out of its parent ({inside.width()}×{inside.height()})")
         if isinstance(parent, QTabBar):
             continue  # Qt's own scroll arrows for tabs that do not fit touch by a pixel, by design
-        for i, a in enumerate(children):
-            for b in children[i + 1:]:
+        laid_out = [c for c in children if not c.property("overlay")]  # an overlay covers its siblings by design
+        for i, a in enumerate(laid_out):
+            for b in laid_out[i + 1:]:
                 overlap = a.geometry().intersected(b.geometry())
                 if overlap.width() > 0 and overlap.height() > 0:
                     problems.append(f"{where}: {describe(a)} overlaps {describe(b)} by {overlap.width()}×{overlap.height()}")

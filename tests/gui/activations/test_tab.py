@@ -74,10 +74,14 @@ def test_depth_experiment_runs_from_the_play_button_and_reruns_on_a_change(tab, 
     assert len(x) == 10 and y[0] < y[-1] / 1e3  # the input-side layer gets far less gradient
     page.fields["depth"].try_text("12")  # results on screen: a change recomputes at once
     qtbot.waitUntil(lambda: tab.runner.state == JobState.FINISHED and len(page.plot.data("Sigmoid")[0]) == 12, timeout=20000)
-    # A rerun makes new series: their legend markers keep the activations' colours.
-    for sample, label in page.plot.legend.items:
-        brush = sample.item.scatter.opts["brush"]
-        assert brush.color().name() == page.plot.series(label.text).color.lower(), label.text
+    # A rerun makes new series: their legend markers keep the activations' colours, once
+    # the rerun's curves are drawn (drawing is scheduled, not done as the data arrives).
+    def marker_colours():
+        return [(sample.item.scatter.opts["brush"].color().name(), page.plot.series(label.text).color.lower())
+                for sample, label in page.plot.legend.items]
+
+    qtbot.waitUntil(lambda: all(a == b for a, b in marker_colours()), timeout=5000)
+    assert len(marker_colours()) == len(page.plot.names())
 
 
 def test_a_theme_change_recolours_the_depth_page_without_rerunning_it(tab, qtbot):
