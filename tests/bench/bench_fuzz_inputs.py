@@ -124,10 +124,12 @@ def csv_case(rng: random.Random, folder: Path):
     header = rng.choice([["x1", "x2", "label", "split"], ["x1", "x2", "label"], ["x1", "x2"], ["a", "b", "c"], []])
     if header:
         rows.append(",".join(header))
+    bad_share = rng.choice([0.0, 0.0, 0.02, 0.3])  # many files are good but for a cell or two
     for _ in range(rng.randint(0, 40)):
-        width = rng.choice([len(header) or 3, rng.randint(0, 6)])
-        rows.append(",".join(rng.choice(CSV_CELLS) if rng.random() < 0.3 else f"{rng.uniform(-6, 6):.3f}"
-                             for _ in range(width)))
+        width = rng.choice([len(header) or 3] * 4 + [rng.randint(0, 6)])
+        good = [f"{rng.uniform(-6, 6):.3f}", f"{rng.uniform(-6, 6):.3f}", str(rng.randint(0, 1)), rng.choice(["train", "test"])]
+        rows.append(",".join(rng.choice(CSV_CELLS) if rng.random() < bad_share else (good[i] if i < 4 else "0")
+                             for i in range(width)))
     path = folder / f"p{rng.randrange(10**9)}.csv"
     path.write_bytes("\n".join(rows).encode("utf-8", "surrogatepass") if rng.random() < 0.9 else bytes(rng.randrange(256) for _ in range(300)))
 
@@ -185,10 +187,23 @@ FORMULA_TOKENS = ["x", "y", "1", "0", "2.5", "1e300", "-8", "+", "-", "*", "/", 
                   "log(", "sqrt(", "abs(", "tanh(", ",", "0**-1", "pi", "e", "__import__", ".", "[", "]", "lambda", " "]
 
 
+def grammar_formula(rng: random.Random, depth: int) -> str:
+    """A formula the parser accepts, which may still be undefined somewhere (log of a negative, 0**-1, overflow)."""
+    if depth == 0 or rng.random() < 0.3:
+        return rng.choice(["x", "y", "1", "0", "2.5", "-8", "1e300", "pi", "e", "0.5"])
+    kind = rng.random()
+    if kind < 0.5:
+        return f"({grammar_formula(rng, depth - 1)} {rng.choice(['+', '-', '*', '/', '**'])} {grammar_formula(rng, depth - 1)})"
+    return f"{rng.choice(['sin', 'cos', 'exp', 'log', 'sqrt', 'abs', 'tanh'])}({grammar_formula(rng, depth - 1)})"
+
+
 def formula_case(rng: random.Random):
     from core.safe_expr import parse_expression
 
-    text = "".join(rng.choice(FORMULA_TOKENS) for _ in range(rng.randint(1, 14)))
+    if rng.random() < 0.5:
+        text = "".join(rng.choice(FORMULA_TOKENS) for _ in range(rng.randint(1, 14)))
+    else:
+        text = grammar_formula(rng, 3)
     xs = np.linspace(-3, 3, 7)
 
     def case():
