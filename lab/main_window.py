@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         View menu changes the saved one. None: the saved preference."""
         super().__init__()
         self._lazy_tabs = lazy_tabs  # False builds every lab at start-up (the start-up benchmark's baseline)
-        self._placeholders: dict[str, QWidget] = {}
+        self._unbuilt_pages: dict[str, QWidget] = {}  # the empty page each lab has until it is first shown
         self.store = store or SettingsStore()
         self.prefs = prefs or self.store.load()
         self._presentation_now = self.prefs.presentation if presentation is None else presentation
@@ -252,9 +252,9 @@ class MainWindow(QMainWindow):
         self._apply_device(self.device_combo.currentData(), resolve)
 
         for spec in TABS:
-            placeholder = QWidget()
-            self._placeholders[spec.name] = placeholder
-            self.tab_widget.addTab(placeholder, spec.title)
+            empty_page = QWidget()
+            self._unbuilt_pages[spec.name] = empty_page
+            self.tab_widget.addTab(empty_page, spec.title)
         names = [spec.name for spec in TABS]
         if self._initial_tab in names:
             self.tab_widget.setCurrentIndex(names.index(self._initial_tab))
@@ -273,8 +273,8 @@ class MainWindow(QMainWindow):
         not start (its page says why) and before torch has loaded."""
         if name in self.tab_instances:
             return dict.__getitem__(self.tab_instances, name)
-        placeholder = self._placeholders.pop(name, None)
-        if placeholder is None:
+        empty_page = self._unbuilt_pages.pop(name, None)
+        if empty_page is None:
             return None
         spec = tab_spec(name)
         try:
@@ -283,7 +283,7 @@ class MainWindow(QMainWindow):
             tab = None
             page = QLabel(f"The {spec.title} lab could not start:\n{type(exc).__name__}: {exc}")
             page.setAlignment(Qt.AlignCenter)
-        index = self.tab_widget.indexOf(placeholder)
+        index = self.tab_widget.indexOf(empty_page)
         current = self.tab_widget.currentIndex()
         # Swapping the page moves the current index for a moment: nobody needs to hear it.
         self.tab_widget.blockSignals(True)
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         self.tab_widget.insertTab(index, page, spec.title)
         self.tab_widget.setCurrentIndex(current)
         self.tab_widget.blockSignals(False)
-        placeholder.deleteLater()
+        empty_page.deleteLater()
         if tab is not None:
             dict.__setitem__(self.tab_instances, name, tab)
             tab.status_message.connect(self._show_status)
@@ -362,9 +362,9 @@ class MainWindow(QMainWindow):
 
     @Slot(int)
     def _on_tab_changed(self, index: int) -> None:
-        placeholder = self.tab_widget.widget(index)
-        for name, w in list(self._placeholders.items()):
-            if w is placeholder:
+        empty_page = self.tab_widget.widget(index)
+        for name, w in list(self._unbuilt_pages.items()):
+            if w is empty_page:
                 self.tab(name)
         if self._bound_tab is not None:
             self._bound_tab.job_state_changed.disconnect(self._on_job_state)
