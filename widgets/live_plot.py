@@ -105,6 +105,16 @@ class Series:
         return self._y[: self.n]
 
 
+def _shrink_legend_to_its_entries(legend: pg.LegendItem) -> None:
+    """pyqtgraph sizes a legend from its entries' current geometry, which keeps the size of
+    a larger text until the next layout pass: the box stayed as tall as in presentation
+    mode and covered data. Give each entry its preferred size first."""
+    for sample, label in legend.items:
+        for entry in (sample, label):
+            entry.resize(entry.effectiveSizeHint(Qt.PreferredSize))
+    legend.updateSize()
+
+
 class LivePlot(pg.PlotWidget):
     exported = Signal(str)  # path, after a successful export from the menu
 
@@ -228,11 +238,13 @@ class LivePlot(pg.PlotWidget):
                     label.setText(label.text)  # setLabelTextSize only notes the size for the next text
             for columns in range(1, len(legend.items) + 1):
                 legend.setColumnCount(columns)
+                _shrink_legend_to_its_entries(legend)
                 rect = legend.boundingRect()
                 if rect.height() <= room_h or rect.width() > room_w:
                     break
             if rect.width() > room_w and columns > 1:
                 legend.setColumnCount(columns - 1)  # too wide: the last count that still fit across
+                _shrink_legend_to_its_entries(legend)
             if legend.boundingRect().width() <= room_w or points is None:
                 break
 
