@@ -357,7 +357,7 @@ class FastTrainer:
         col, alphas = self._coefficients(B)
         perm = torch.randperm(self.n_train, generator=self.shuffle).to(self.device)
         if self._noise() == "input":
-            xs = [xb for xb in self._noisy_inputs(perm)]
+            xs = self._noisy_inputs(perm)
             xts = [xb.t() for xb in xs]
         else:
             xp = self.Xa.index_select(1, perm)

@@ -31,13 +31,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 
 from core.datasets.points2d import make_dataset, split_train_test  # noqa: E402
 from core.network import compiled  # noqa: E402
 from core.network.fast import FastTrainer  # noqa: E402
 from core.network.model import NetworkSpec, build_network  # noqa: E402
 from core.network.settings import PreparedData, TrainSettings  # noqa: E402
+from tests.bench.bench_network2d import plain_sgd_epoch  # noqa: E402  (the same baseline in both benches)
 
 SECONDS = 1.0  # per measurement
 ROUNDS = 5
@@ -47,23 +47,6 @@ def workload():
     ds = make_dataset("circle", 500, 0.0, 0)
     tr, te = split_train_test(ds, 0.5, 0)
     return tr, te, PreparedData.from_arrays(tr.X, tr.y, te.X, te.y, ds.task, ds.n_classes)
-
-
-def plain_loop(tr):
-    X = torch.tensor(tr.X)
-    y = torch.tensor(tr.y, dtype=torch.float32)[:, None]
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 2), nn.Tanh(), nn.Linear(2, 1))
-    opt = torch.optim.SGD(net.parameters(), lr=0.03)
-    loss_fn = nn.BCEWithLogitsLoss()
-
-    def epoch():
-        for idx in torch.randperm(len(X)).split(10):
-            opt.zero_grad()
-            loss_fn(net(X[idx]), y[idx]).backward()
-            opt.step()
-
-    return epoch
 
 
 def fast_trainer(data, kernels=None):
@@ -129,7 +112,7 @@ def main() -> None:
     assert compiled.wait_ready(600), compiled.status()
     first_load = time.perf_counter() - t0
     tr, _, data = workload()
-    trainers = {"plain_torch": plain_loop(tr), "torch_fast_path": fast_trainer(data),
+    trainers = {"plain_torch": plain_sgd_epoch(tr), "torch_fast_path": fast_trainer(data),
                 "compiled": fast_trainer(data, compiled.kernels()), "control_busy_core": busy_core()}
     speed = {k: [] for k in trainers}
     lock = {k: [] for k in trainers}

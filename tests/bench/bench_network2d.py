@@ -41,7 +41,8 @@ def workload():
     return split_train_test(ds, 0.5, 0)
 
 
-def make_plain_loop(tr):
+def plain_sgd_epoch(tr):
+    """One epoch of Playground's default network as plain torch: nn.Sequential + torch.optim.SGD."""
     X = torch.tensor(tr.X)
     y = torch.tensor(tr.y, dtype=torch.float32)[:, None]
     torch.manual_seed(0)
@@ -56,6 +57,11 @@ def make_plain_loop(tr):
             loss_fn(net(X[idx]), y[idx]).backward()
             opt.step()
 
+    return epoch
+
+
+def make_plain_loop(tr):
+    epoch = plain_sgd_epoch(tr)
     for _ in range(5):
         epoch()
 
