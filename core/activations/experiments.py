@@ -13,6 +13,7 @@ from typing import Iterator, Mapping
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from core.activation_functions import check_params, make_activation
 from core.datasets.points2d import DATASETS, make_dataset
@@ -167,12 +168,36 @@ def _mlp_params(cfg: DeadReluConfig, n_in: int, n_out: int, gen: torch.Generator
     return params
 
 
+def _stacked_forward(weights, biases, x, fns, record=None):
+    """All models at once: weights (M, in, out), biases (M, out), x (N, in) or (M, N, in).
+
+    Each model's slice is its own network; only the activation differs per slice.
+    """
+    n_models = len(fns)
+    h = x.expand(n_models, *x.shape) if x.dim() == 2 else x
+    last = len(weights) - 1
+    for i, (w, b) in enumerate(zip(weights, biases)):
+        z = torch.baddbmm(b.unsqueeze(1), h, w)
+        if i < last:
+            if record is not None:
+                record.append(z)
+            h = torch.stack([f(z[m]) for m, f in enumerate(fns)])
+        else:
+            h = z
+    return h
+
+
 @counts("iterations")
 def dead_relu(cfg: DeadReluConfig, ctl: RunControl) -> Iterator[Event]:
     """Train one MLP per activation from identical weights; track dead units per layer.
 
     A unit is dead when its pre-activation is ≤ 0 for every training point: a ReLU
     unit there gets no gradient and never recovers; Leaky ReLU and ELU units still do.
+
+    The MLPs are stacked along a leading model axis and trained as one tensor program
+    (one SGD over the stacked weights is one SGD per model, element by element): a step
+    is a few large torch ops, so the worker holds the interpreter lock far less often
+    than with one small op per model and layer.
     """
     cfg.validate()
     dev = torch_device(cfg.device)
@@ -181,62 +206,60 @@ def dead_relu(cfg: DeadReluConfig, ctl: RunControl) -> Iterator[Event]:
     y = torch.from_numpy(ds.y).to(dev)
     gen = torch.Generator().manual_seed(cfg.seed)
     init = _mlp_params(cfg, 2, ds.n_classes, gen)
-    fns = {k: make_activation(k, cfg.params) for k in cfg.activations}
-    models = {k: [p.clone().to(dev).requires_grad_() for p in init] for k in cfg.activations}
-    opts = {k: torch.optim.SGD(models[k], lr=cfg.learning_rate) for k in cfg.activations}
-    buffers = {k: MetricsBuffer(series=k) for k in cfg.activations}
-    alive = set(cfg.activations)
+    keys = list(cfg.activations)
+    n_models = len(keys)
+    fns = [make_activation(k, cfg.params) for k in keys]
+    weights = [init[2 * i].to(dev).expand(n_models, -1, -1).clone().requires_grad_() for i in range(len(init) // 2)]
+    biases = [init[2 * i + 1].to(dev).expand(n_models, -1).clone().requires_grad_() for i in range(len(init) // 2)]
+    opt = torch.optim.SGD(weights + biases, lr=cfg.learning_rate)
+    buffers = {k: MetricsBuffer(series=k) for k in keys}
+    alive = np.ones(n_models, bool)
     throttle = Throttle(60)
     batch = cfg.batch_size or len(X)
     order_gen = torch.Generator().manual_seed(cfg.seed + 1)
 
-    def forward(params, x, f, record=None):
-        h = x
-        n_layers = len(params) // 2
-        for i in range(n_layers):
-            z = h @ params[2 * i] + params[2 * i + 1]
-            if i < n_layers - 1:
-                if record is not None:
-                    record.append(z)
-                h = f(z)
-            else:
-                h = z
-        return h
+    def model_losses(logits, target):
+        flat = logits.reshape(-1, logits.shape[-1])
+        return F.cross_entropy(flat, target.repeat(n_models), reduction="none").view(n_models, -1).mean(dim=-1)
 
     for epoch in range(1, cfg.epochs + 1):
         perm = torch.randperm(len(X), generator=order_gen).to(dev) if batch < len(X) else None
         for start in range(0, len(X), batch):
             ctl.checkpoint()
             idx = perm[start : start + batch] if perm is not None else slice(None)
-            for k in list(alive):
-                opts[k].zero_grad(set_to_none=True)
-                loss = torch.nn.functional.cross_entropy(forward(models[k], X[idx], fns[k]), y[idx])
-                loss.backward()
-                opts[k].step()
-        for k in list(alive):
-            with torch.no_grad():
-                pre: list[torch.Tensor] = []
-                logits = forward(models[k], X, fns[k], pre)
-                loss = torch.nn.functional.cross_entropy(logits, y)
-                acc = (logits.argmax(1) == y).float().mean()
-                dead = [(z <= 0).all(0).float().mean() for z in pre]
-                stats = torch.stack([loss, acc, torch.stack(dead).mean(), *dead]).cpu().tolist()
-            if not math.isfinite(stats[0]):
-                alive.discard(k)
+            opt.zero_grad(set_to_none=True)
+            losses = model_losses(_stacked_forward(weights, biases, X[idx], fns), y[idx])
+            # Summed, each model's weights get exactly its own loss's gradient; a diverged
+            # model's non-finite loss is left out so it cannot reach the others' sum.
+            torch.where(torch.isfinite(losses), losses, torch.zeros_like(losses)).sum().backward()
+            opt.step()
+        with torch.no_grad():
+            pre: list[torch.Tensor] = []
+            logits = _stacked_forward(weights, biases, X, fns, pre)
+            losses = model_losses(logits, y)
+            acc = (logits.argmax(-1) == y).float().mean(-1)
+            dead = torch.stack([(z <= 0).all(1).float().mean(-1) for z in pre], dim=1)  # (M, layers)
+            stats = torch.cat([losses[:, None], acc[:, None], dead.mean(1, keepdim=True), dead], 1).cpu().tolist()
+        for m, k in enumerate(keys):
+            if not alive[m]:
+                continue
+            row = stats[m]
+            if not math.isfinite(row[0]):
+                alive[m] = False
                 flushed = buffers[k].flush()
                 if flushed is not None:
                     yield flushed
-                yield Diverged(epoch, f"{k}: loss became {stats[0]}", series=k)
+                yield Diverged(epoch, f"{k}: loss became {row[0]}", series=k)
                 continue
-            values = {"loss": stats[0], "accuracy": stats[1], "dead": stats[2]}
-            values.update({f"dead_layer{i + 1}": v for i, v in enumerate(stats[3:])})
+            values = {"loss": row[0], "accuracy": row[1], "dead": row[2]}
+            values.update({f"dead_layer{i + 1}": v for i, v in enumerate(row[3:])})
             buffers[k].add(epoch, **values)
         if throttle.due() or epoch == cfg.epochs:
-            for k in cfg.activations:
+            for k in keys:
                 chunk = buffers[k].flush()
                 if chunk is not None:
                     yield chunk
-        if not alive:
+        if not alive.any():
             break
     yield Finished({"epochs": epoch})
 
