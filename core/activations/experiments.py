@@ -26,6 +26,7 @@ __all__ = [
     "INIT_SCHEMES",
     "DeadReluConfig",
     "dead_relu",
+    "mlp_initial_params",
     "ZeroCentredConfig",
     "zero_centred",
 ]
@@ -158,7 +159,13 @@ class DeadReluConfig:
             raise ValueError(f"Batch size must be between 1 and the number of points ({self.points}), or 0 for full batch")
 
 
-def _mlp_params(cfg: DeadReluConfig, n_in: int, n_out: int, gen: torch.Generator) -> list[torch.Tensor]:
+def mlp_initial_params(cfg: DeadReluConfig, n_in: int, n_out: int) -> list[torch.Tensor]:
+    """The Dead ReLU experiment's starting weights and biases, [W1, b1, W2, b2, …], from its seed.
+
+    Kaiming-normal weights (W is in × out), hidden biases at ``cfg.initial_bias``; every
+    compared network starts from these same values.
+    """
+    gen = torch.Generator().manual_seed(cfg.seed)
     sizes = [n_in] + [cfg.width] * cfg.depth + [n_out]
     params = []
     for a, b in zip(sizes[:-1], sizes[1:]):
@@ -204,8 +211,7 @@ def dead_relu(cfg: DeadReluConfig, ctl: RunControl) -> Iterator[Event]:
     ds = make_dataset(cfg.dataset, cfg.points, cfg.noise, cfg.seed)
     X = torch.from_numpy(ds.X / 6.0).to(dev)  # inputs scaled to about [-1, 1]
     y = torch.from_numpy(ds.y).to(dev)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    init = _mlp_params(cfg, 2, ds.n_classes, gen)
+    init = mlp_initial_params(cfg, 2, ds.n_classes)
     keys = list(cfg.activations)
     n_models = len(keys)
     fns = [make_activation(k, cfg.params) for k in keys]

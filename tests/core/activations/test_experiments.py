@@ -72,3 +72,62 @@ def test_all_positive_inputs_force_same_sign_updates():
     assert landscape.kind == "landscape" and landscape.data["loss"]["positive"].shape == (81, 81)
     path = [e for e in events if isinstance(e, Snapshot) and e.kind == "paths"][-1].data["paths"]["positive"]
     assert path.shape == (201, 2)
+
+
+def _reference_losses(cfg: DeadReluConfig, key: str) -> np.ndarray:
+    """One plain network trained with torch.optim.SGD, as the experiment defined it before
+    the networks were stacked: same initial weights, same data order, full-batch loss per epoch."""
+    import torch
+
+    from core.activation_functions import make_activation
+    from core.activations.experiments import mlp_initial_params
+    from core.datasets.points2d import make_dataset
+
+    ds = make_dataset(cfg.dataset, cfg.points, cfg.noise, cfg.seed)
+    X, y = torch.from_numpy(ds.X / 6.0), torch.from_numpy(ds.y)  # scaled as the experiment does
+    params = [p.clone().requires_grad_() for p in mlp_initial_params(cfg, 2, ds.n_classes)]
+    f = make_activation(key, cfg.params)
+    opt = torch.optim.SGD(params, lr=cfg.learning_rate)
+    order = torch.Generator().manual_seed(cfg.seed + 1)
+    batch = cfg.batch_size or len(X)
+
+    def forward(x):
+        h = x
+        for i in range(0, len(params), 2):
+            h = h @ params[i] + params[i + 1]
+            if i < len(params) - 2:
+                h = f(h)
+        return h
+
+    losses = []
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(len(X), generator=order) if batch < len(X) else None
+        for start in range(0, len(X), batch):
+            idx = perm[start : start + batch] if perm is not None else slice(None)
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(forward(X[idx]), y[idx]).backward()
+            opt.step()
+        with torch.no_grad():
+            losses.append(torch.nn.functional.cross_entropy(forward(X), y).item())
+    return np.array(losses)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_stacked_networks_train_exactly_like_separate_torch_optim_networks(seed):
+    rng = np.random.default_rng(seed)
+    cfg = DeadReluConfig(
+        activations=("relu", "leaky_relu", "elu", "tanh")[: int(rng.integers(2, 5))],
+        dataset=str(rng.choice(["moons", "circle", "xor"])),
+        points=int(rng.integers(30, 120)),
+        width=int(rng.integers(2, 20)),
+        depth=int(rng.integers(1, 5)),
+        learning_rate=float(rng.uniform(0.05, 1.0)),
+        initial_bias=float(rng.uniform(-0.5, 0.5)),
+        batch_size=int(rng.choice([0, 16])),
+        epochs=100 if seed == 0 else 40,
+        seed=seed,
+        params={"negative_slope": 0.1},
+    )
+    events = run_headless(dead_relu, cfg)
+    for key in cfg.activations:
+        np.testing.assert_allclose(_series(events, key, "loss"), _reference_losses(cfg, key), rtol=1e-5, atol=1e-6)
