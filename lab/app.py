@@ -44,20 +44,12 @@ def create_application(argv: list[str] | None = None) -> QApplication:
 
 
 def collect_garbage_on_the_gui_thread(app: QApplication) -> None:
-    """Python's cyclic garbage collector, run only on the GUI thread (once per application).
-
-    Left automatic, a collection runs in whichever thread happens to allocate when the
-    counts overflow: a training worker then destroys Qt objects from reference cycles
-    (a closed plot, a menu) while the GUI thread deletes their siblings, and the two wait
-    for each other for good, one holding a Qt mutex and wanting the interpreter lock, the
-    other the reverse (a CI run and a local run of the suite hung exactly so).
-    pyqtgraph's GarbageCollector turns the automatic collector off and collects, by the
-    same generation thresholds, from a timer on the GUI thread.
-    """
+    """Python's cyclic garbage collector, run only on the GUI thread (once per application):
+    see lab.garbage for why."""
     if getattr(app, "dllab_garbage_collector", None) is None:
-        from pyqtgraph.util.garbage_collector import GarbageCollector
+        from lab.garbage import GuiThreadCollector
 
-        app.dllab_garbage_collector = GarbageCollector(interval=1.0)
+        app.dllab_garbage_collector = GuiThreadCollector(parent=app)
 
 
 def run_app(

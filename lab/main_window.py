@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 import lab
 from lab.crash_reports import ExceptionReporter, log_path
 from lab.experiments import Experiment, list_presets, load_experiment, save_experiment
+from lab.garbage import freeze_long_lived_objects, release_frozen_objects
 from lab.runner import JobState
 from lab.settings import Preferences, SettingsStore
 from lab.tabs import TABS, load_tab_class, tab_spec
@@ -250,6 +251,7 @@ class MainWindow(QMainWindow):
         self.device_combo.setEnabled(True)
         self.device_combo.blockSignals(False)
         self._apply_device(self.device_combo.currentData(), resolve)
+        freeze_long_lived_objects()
 
         for spec in TABS:
             empty_page = QWidget()
@@ -516,4 +518,5 @@ class MainWindow(QMainWindow):
             self._loader.wait()  # an import cannot be interrupted; it always ends
         self.store.save(self.prefs)
         self.store.save_window_state(self.saveGeometry(), self.saveState())
+        release_frozen_objects()
         super().closeEvent(event)
