@@ -385,6 +385,7 @@ class SurfacePage(QWidget):
     # -- results ------------------------------------------------------------------
     def _reset_live(self) -> None:
         self._reached: np.ndarray | None = None
+        self._loss_offset = 0.0  # added to f − f* where the surface has no f* (see _begin)
         self._last_gap: np.ndarray | None = None
         self._last_dist: np.ndarray | None = None
         self._diverged = self._escaped = None
@@ -423,6 +424,15 @@ class SurfacePage(QWidget):
                 p.expect_x_range(0, steps)  # the axes stay put while the curves fill in
                 for name, color in zip(self._names, self._colors):
                     p.series(name, color=color)
+        # f − f* needs an f*: on a surface with no minimum (the saddle falls forever) the
+        # curve is f itself, on a linear axis, since it goes below any floor.
+        self._loss_offset = 0.0 if self._surface.minima else float(self._surface.floor)
+        bounded = bool(self._surface.minima)
+        self.loss_plot.set_title("Loss f − f*" if bounded else "Loss f (no minimum, so no f*)")
+        self.loss_plot.set_log_y(bounded)
+        header = self.board.horizontalHeaderItem(2)
+        if header is not None:
+            header.setText("f − f*" if bounded else "f")
         start = data["path"][0, 0]
         self.contour.set_start(float(start[0]), float(start[1]))
         if not self._surface.minima and self.metric_combo.currentIndex() == 0:
@@ -434,7 +444,7 @@ class SurfacePage(QWidget):
         self.contour.append_points(data["path"])
         steps = data["steps"]
         for i, name in enumerate(self._names):
-            self.loss_plot.series(name).extend(steps, data["gap"][:, i])
+            self.loss_plot.series(name).extend(steps, data["gap"][:, i] + self._loss_offset)
             self.dist_plot.series(name).extend(steps, data["distance"][:, i])
             self.grad_plot.series(name).extend(steps, data["grad_norm"][:, i])
             self.stepsize_plot.series(name).extend(steps, data["step_size"][:, i])
@@ -474,7 +484,7 @@ class SurfacePage(QWidget):
                     self.board.setItem(r, c, QTableWidgetItem())
         colors = getattr(self, "_colors", [])
         for r, row in enumerate(rows):
-            cells = [row["name"], row["status"], f"{row['loss_gap']:.3g}",
+            cells = [row["name"], row["status"], f"{row['loss_gap'] + self._loss_offset:.3g}",
                      "—" if not math.isfinite(row["distance"]) else f"{row['distance']:.3g}"]
             for c, text in enumerate(cells):
                 item = self.board.item(r, c)

@@ -227,3 +227,19 @@ def test_hidden_layers_are_checked_at_the_field_before_play(tab, qtbot):
     qtbot.keyClicks(field, "4, 2")
     qtbot.keyClick(field, Qt.Key_Return)
     assert not error.isVisible()
+
+
+def test_on_the_saddle_the_loss_plot_shows_f_itself_on_a_linear_axis_since_there_is_no_f_star(tab, qtbot):
+    page = tab.surface_page
+    small_race(tab, [racer_values("sgd"), racer_values("adam", lr=0.1)], surface="saddle", steps=150)
+    play_until_done(tab, qtbot)
+    assert not page.loss_plot.log_y and "no minimum" in page.loss_plot.title
+    assert page.board.horizontalHeaderItem(2).text() == "f"
+    _, f = page.loss_plot.data("Adam")
+    assert f.min() < -4  # escaped below the plotted domain's lowest value: f − (min on the grid) would be < 0
+    shown = {page.board.item(r, 0).text(): float(page.board.item(r, 2).text()) for r in range(2)}
+    assert shown["Adam"] == pytest.approx(float(f[-1]), rel=1e-2)
+
+    small_race(tab, [racer_values("adam", lr=0.1)], surface="quadratic", steps=50)
+    play_until_done(tab, qtbot)
+    assert page.loss_plot.log_y and page.board.horizontalHeaderItem(2).text() == "f − f*"
