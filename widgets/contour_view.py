@@ -75,7 +75,7 @@ class ContourView(pg.PlotWidget):
         self._paths: list[np.ndarray] = []  # per racer (n, 2) buffers
         self._counts: list[int] = []
         self._curves: list[pg.PlotDataItem] = []
-        self._heads: pg.ScatterPlotItem = pg.ScatterPlotItem(size=10, pen=pg.mkPen("#000000", width=1))
+        self._heads: pg.ScatterPlotItem = pg.ScatterPlotItem(size=theme().style.marker_size(10), pen=pg.mkPen("#000000", width=1))
         self._heads.setZValue(15)
         item.addItem(self._heads)
         self._colors: list[str] = []
@@ -109,7 +109,7 @@ class ContourView(pg.PlotWidget):
             if iso.scene() is not None:
                 iso.scene().removeItem(iso)
         self._isos = []
-        pen = pg.mkPen((255, 255, 255, 150) if theme().style.dark else (40, 40, 40, 140), width=1)
+        pen = pg.mkPen((255, 255, 255, 150) if theme().style.dark else (40, 40, 40, 140), width=theme().style.pen_width(1))
         for level in log_levels(Z, floor):
             iso = pg.IsocurveItem(data=np.asarray(Z, np.float64).T, level=float(level), pen=pen)
             iso.setParentItem(self._image)  # shares the image's coordinate transform
@@ -200,7 +200,7 @@ class ContourView(pg.PlotWidget):
                 d = v / norm * span * 0.18
                 line, head, text = self._arrow(shown)
                 line.setData([ox, ox + d[0]], [oy, oy + d[1]])
-                line.setPen(pg.mkPen(color, width=2.5))
+                line.setPen(pg.mkPen(color, width=theme().style.pen_width(2.5)))
                 head.setStyle(angle=180 - np.degrees(np.arctan2(d[1], d[0])), brush=color, pen=pg.mkPen(color))
                 head.setPos(ox + d[0], oy + d[1])
                 text.setText(label, color=color)
@@ -336,6 +336,8 @@ class ContourView(pg.PlotWidget):
         item = self.getPlotItem()
         for curve, color in zip(self._curves, self._colors):
             curve.setPen(pg.mkPen(style.readable(color), width=style.line_width))
+        self._minima.setSize(style.marker_size(18))
+        self._minima.setPen(pg.mkPen("#000000", width=style.pen_width(1)))
         if self._grid is not None:
             xs, ys, Z, floor = self._grid
             self.set_surface(xs, ys, Z, floor, np.column_stack(self._minima.getData()) if len(self._minima.data) else [],

@@ -176,9 +176,11 @@ class Heatmap(pg.PlotWidget):
     # -- look and export -------------------------------------------------------------
     def _restyle(self, style: Style) -> None:
         style_plot(self, style)
-        size = 9 if style.presentation else 7
+        size = style.marker_size(7)
         self.train_points.setSize(size)
         self.test_points.setSize(size)
+        self.train_points.setPen(pg.mkPen("w", width=style.pen_width(1.2)))
+        self.test_points.setPen(pg.mkPen("k", width=style.pen_width(1.2)))
 
     def export(self, stem: str | Path, scale: float = 2.0) -> list[Path]:
         """PNG and SVG of the map, and its values as CSV (x1, x2, value…)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QFileDialog, QMenu, QSizePolicy, QWidget
 
 from widgets.export import export_widget_png, write_csv
@@ -112,8 +112,7 @@ class HistogramGrid(QWidget):
         style = theme().style
         p.setRenderHint(QPainter.Antialiasing, True)
         p.fillRect(rect, QColor(style.background))
-        font = QFont(self.font())
-        font.setPixelSize(max(9, round(11 * style.effective_font_scale)))
+        font = style.font("table", self.font())
         p.setFont(font)
         fm_h = p.fontMetrics().height()
         top = rect.top()
@@ -223,7 +222,7 @@ class HistogramGrid(QWidget):
         fill.setAlpha(alpha)
         if not outline_only:
             p.fillPath(path, fill)
-        p.setPen(QPen(color, max(1.0, theme().style.line_width * 0.6)))
+        p.setPen(QPen(color, theme().style.pen_width(1.0)))
         p.drawPath(path)
 
     def _paint_note(self, p: QPainter, rect: QRectF, i: int) -> None:

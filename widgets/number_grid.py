@@ -283,9 +283,10 @@ class NumberGrid(QWidget):
             p.setPen(QPen(QColor(style.foreground), 1))
             p.drawRect(QRectF(x0, y0, w * s, h * s))
             self._paint_marks(p, x0, y0, s)
-            self._paint_highlight(p, x0, y0, s, self.font(), style)
+            self._paint_highlight(p, x0, y0, s, style.font("table", self.font()), style)
             return
-        font = QFont(self.font())
+        # The theme's table size, shrunk only where a cell is too small for it.
+        font = style.font("table", self.font())
         font.setPointSizeF(max(6.0, min(font.pointSizeF(), s * 0.32)))
         if write:
             # Shrink until the widest number fits its cell; below 6 pt leave the cells blank.
@@ -340,7 +341,7 @@ class NumberGrid(QWidget):
 
     def _paint_highlight(self, p: QPainter, x0: float, y0: float, s: float, small: QFont, style) -> None:
         h, w = self.values.shape
-        line = max(2.0, style.line_width)
+        line = style.pen_width(2.0)
         if self.hl_rows is not None and self.hl_cols is not None:
             pen = QPen(HIGHLIGHT, line)
             p.setFont(small)

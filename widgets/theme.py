@@ -54,10 +54,22 @@ class Style:
 
     @property
     def line_width(self) -> float:
-        # One-pixel cosmetic lines take Qt's fast raster path: five times cheaper to
-        # paint than 1.8 px, which is what keeps live plots at 30 frames a second while
-        # training. Exports draw thicker (widgets/export.py); the projector gets 3 px.
-        return 3.0 if self.presentation else 1.0
+        """Width of a live curve. One-pixel cosmetic lines take Qt's fast raster path: five
+        times cheaper to paint than 1.8 px, which is what keeps live plots at 30 frames a
+        second while training. Once text is drawn noticeably larger (presentation mode, a
+        font scale from 1.2) lines thicken with it: 3 px on the projector at scale 1.
+        Exports draw thicker still (widgets/export.py)."""
+        scale = self.effective_font_scale
+        return 1.0 if scale < 1.2 else round(2.0 * scale * 2) / 2
+
+    def pen_width(self, width: float) -> float:
+        """A fixed line (a contour, an arrow, a marker's outline, a grid rule) of ``width``
+        px at scale 1, grown with the text so that it keeps its weight next to it."""
+        return width * self.effective_font_scale
+
+    def marker_size(self, size: float) -> float:
+        """A scatter marker of ``size`` px at scale 1, grown with the text."""
+        return size * self.effective_font_scale
 
     @property
     def effective_font_scale(self) -> float:
