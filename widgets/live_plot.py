@@ -10,7 +10,6 @@ under the cursor, and export (PNG at ×1–×4, SVG, CSV) from the context menu.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,91 +18,12 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 
 from widgets.axis import ReadableAxis
 from widgets.export import drop_scene_export, export_plot
+from widgets.plot_marks import CORNERS, FLOAT32_TINY, UndrawableMarks
+from widgets.plot_series import Series, decimate_peaks
 from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["LivePlot", "Series", "FLOAT32_TINY"]
-
-# float32's smallest normal number. Below it a float32 result has lost its precision (or
-# is a denormal such as 1e-45 that torch produced by underflow), so a log axis would show
-# a value that was never really computed.
-FLOAT32_TINY = float(np.finfo(np.float32).tiny)
-
-
-def _decimate_peaks(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """At most ``max_points`` points that keep every bucket's lowest and highest value,
-    so a long noisy curve looks the same at screen resolution."""
-    buckets = max(1, max_points // 2)
-    k = int(np.ceil(len(x) / buckets))
-    m = (len(x) // k) * k
-    yb = y[:m].reshape(-1, k)
-    rows = np.arange(yb.shape[0])[:, None]
-    picks = np.sort(np.stack([yb.argmin(1), yb.argmax(1)], 1), axis=1) + rows * k
-    idx = np.concatenate([picks.ravel(), np.arange(m, len(x))])
-    return x[idx], y[idx]
-
-
-_CORNERS = ((1, 0), (0, 0), (1, 1), (0, 1))
-
-
-class Series:
-    """A growable (x, y) buffer with doubling capacity.
-
-    ``on_change`` is called when the series turns dirty (not at every append): its plot
-    asks for one frame, and the appends until that frame cost nothing more."""
-
-    def __init__(self, name: str, color: str, width_factor: float = 1.0, dash: bool = False, symbol: str | None = None,
-                 on_change: Callable[[], None] | None = None):
-        self.name = name
-        self.color = color
-        self.width_factor = width_factor
-        self.dash = dash
-        self.symbol = symbol
-        self._x = np.empty(256)
-        self._y = np.empty(256)
-        self.n = 0
-        self.dirty = False
-        self.curve: pg.PlotDataItem | None = None
-        self._on_change = on_change
-
-    def _changed(self) -> None:
-        if not self.dirty:
-            self.dirty = True
-            if self._on_change is not None:
-                self._on_change()
-
-    def append(self, x: float, y: float) -> None:
-        if self.n == len(self._x):
-            self._x = np.resize(self._x, 2 * self.n)
-            self._y = np.resize(self._y, 2 * self.n)
-        self._x[self.n] = x
-        self._y[self.n] = y
-        self.n += 1
-        self._changed()
-
-    def extend(self, xs: Iterable[float], ys: Iterable[float]) -> None:
-        xs, ys = np.asarray(xs, float).ravel(), np.asarray(ys, float).ravel()
-        need = self.n + len(xs)
-        if need > len(self._x):
-            cap = max(need, 2 * len(self._x))
-            self._x, self._y = np.resize(self._x, cap), np.resize(self._y, cap)
-        self._x[self.n : need] = xs
-        self._y[self.n : need] = ys
-        self.n = need
-        self._changed()
-
-    def set(self, xs, ys) -> None:
-        self.n = 0
-        self.extend(xs, ys)
-
-    @property
-    def x(self) -> np.ndarray:
-        return self._x[: self.n]
-
-    @property
-    def y(self) -> np.ndarray:
-        return self._y[: self.n]
-
 
 def _shrink_legend_to_its_entries(legend: pg.LegendItem) -> None:
     """pyqtgraph sizes a legend from its entries' current geometry, which keeps the size of
@@ -150,13 +70,8 @@ class LivePlot(pg.PlotWidget):
         item.autoBtn.clicked.connect(self._on_auto_button)
         self.legend = item.addLegend(offset=(-10, 10))
         self._legend_corner = (1, 0)  # (x, y) of the view corner it sits in: top right
-        # (series, kind) -> (its dashed line, what is wrong, from which x)
-        self._marks: dict[tuple[str, str], tuple[pg.InfiniteLine, str, float]] = {}
-        self.note = pg.TextItem(anchor=(0, 0))  # says what the dashed lines mark
-        self.note.setParentItem(item.vb)  # in the view's pixels: it stays put when the data moves
-        self.note.setZValue(50)
-        self.note.setVisible(False)
-        self._note_wrapped_at: float | None = None  # the view width the note was wrapped for
+        self._marks = UndrawableMarks(item, lambda name: self._series[name].color)
+        self.note = self._marks.note  # says what the dashed lines mark
         item.vb.sigResized.connect(self._place_note)
         item.setLogMode(y=log_y)
         self._readout = pg.LabelItem(justify="left")
@@ -272,11 +187,8 @@ class LivePlot(pg.PlotWidget):
         s = self._series.pop(name, None)
         if s is not None and s.curve is not None:
             self.getPlotItem().removeItem(s.curve)
-        keys = [k for k in self._marks if k[0] == name]
-        for key in keys:
-            self.getPlotItem().removeItem(self._marks.pop(key)[0])
-        if keys:
-            self._write_note(theme().style)
+        self._marks.forget(name, theme().style)
+        self._place_note()
 
     def clear_series(self) -> None:
         for name in list(self._series):
@@ -345,10 +257,11 @@ class LivePlot(pg.PlotWidget):
 
     def _push(self, s: Series, max_points: int) -> None:
         x, y = s.x, s.y
-        self._mark_undrawable(s)
+        if self._marks.update(s, self._log_y, theme().style):
+            self._place_note()
         if self._log_y:
             # Zero, negatives and float32 underflow have no honest place on a log axis:
-            # they are left out of the curve and marked (see _mark_undrawable).
+            # they are left out of the curve and marked (widgets/plot_marks.py).
             y = np.where(y >= FLOAT32_TINY, y, np.nan)
         if isinstance(s.curve, pg.PlotDataItem):  # symbols: pyqtgraph does log itself
             s.curve.setData(x, y, connect="finite")
@@ -361,82 +274,8 @@ class LivePlot(pg.PlotWidget):
                 y = np.log10(y)
         finite = bool(np.isfinite(y).all() and np.isfinite(x).all())
         if finite and len(x) > max_points:
-            x, y = _decimate_peaks(x, y, max_points)
+            x, y = decimate_peaks(x, y, max_points)
         s.curve.setData(x, y, connect="all" if finite else "finite", skipFiniteCheck=finite)
-
-    # -- what the curve cannot show ----------------------------------------------------------
-    def _mark_undrawable(self, s: Series) -> None:
-        """A dashed line where a series first turns NaN or infinite, and on a log axis
-        where it first underflows float32 or reaches zero or below, explained in the
-        plot's note: such points are not drawn, and silence would make the curve look
-        as if it simply ended (or, for 1e-45, as if it were a real value)."""
-        x, y = s.x, s.y
-        kinds = {}
-        # A point with no x either is a break between curves drawn as one series (as
-        # the bias-variance fits are), not a value that went wrong.
-        bad = ~np.isfinite(y) & np.isfinite(x) if s.n and not np.isfinite(y).all() else None
-        if bad is not None and bad.any():
-            i = int(np.argmax(bad))
-            kinds["nonfinite"] = (i, "NaN" if np.isnan(y[i]) else ("−inf" if y[i] < 0 else "inf"))
-        if self._log_y and s.n:
-            with np.errstate(invalid="ignore"):
-                under = (y > 0) & (y < FLOAT32_TINY)
-                nonpos = (y <= 0) & np.isfinite(x)
-            if under.any():
-                kinds["underflow"] = (int(np.argmax(under)), "float32 underflow")
-            if nonpos.any():
-                kinds["nonpositive"] = (int(np.argmax(nonpos)), "≤ 0 (off the log axis)")
-        changed = False
-        for kind in ("nonfinite", "underflow", "nonpositive"):
-            key = (s.name, kind)
-            mark = self._marks.get(key)
-            if kind not in kinds:
-                if mark is not None:
-                    self.getPlotItem().removeItem(self._marks.pop(key)[0])
-                    changed = True
-                continue
-            i, what = kinds[kind]
-            if mark is None:
-                line = pg.InfiniteLine(angle=90, movable=False)
-                line.setZValue(-5)
-                self.getPlotItem().addItem(line, ignoreBounds=True)
-                self._style_mark(line, s, theme().style)
-            else:
-                line = mark[0]
-            line.setValue(float(x[i]))
-            new = (line, what, float(x[i]))
-            changed |= mark is None or mark[1:] != new[1:]
-            self._marks[key] = new
-        if changed:
-            self._write_note(theme().style)
-
-    def _style_mark(self, line: pg.InfiniteLine, s: Series, style: Style) -> None:
-        line.setPen(pg.mkPen(style.readable(s.color), width=max(1.0, style.line_width * 0.7), style=Qt.DashLine))
-
-    def _write_note(self, style: Style) -> None:
-        """One line per kind of problem, naming each series (in its colour) and where it starts."""
-        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
-        by_kind: dict[str, list[str]] = {}
-        for (name, _kind), (_line, what, x) in self._marks.items():
-            color = style.readable(self._series[name].color)
-            by_kind.setdefault(what, []).append(f"<span style='color:{color}'>{name}</span> {x:.6g}")
-        lines = []
-        for what, entries in by_kind.items():
-            more = f" … +{len(entries) - 3}" if len(entries) > 3 else ""
-            lines.append(f"{what} from {x_name}: " + ", ".join(entries[:3]) + more)
-        self.note.setHtml(f"<div style='color:{style.foreground}'>" + "<br>".join(lines) + "</div>")
-        self.note.setFont(style.font("text"))
-        self.note.fill = pg.mkBrush(style.legend_background)
-        self.note.border = pg.mkPen(style.legend_border)
-        self.note.setVisible(bool(lines))
-        self._note_wrapped_at = None
-        self._place_note()
-
-    def marks(self) -> list[str]:
-        """What the plot says it cannot draw, one entry per series and problem
-        (NaN, inf, float32 underflow, ≤ 0 on a log axis)."""
-        x_name = self.getPlotItem().getAxis("bottom").labelText or "x"
-        return [f"{name}: {what} from {x_name} {x:.6g}" for (name, _kind), (_line, what, x) in self._marks.items()]
 
     # -- legend and note placement ----------------------------------------------------------------
     def _points(self) -> tuple[np.ndarray, np.ndarray] | None:
@@ -472,7 +311,7 @@ class LivePlot(pg.PlotWidget):
         legend = self.legend
         points = self._points()
         if legend is not None and legend.items and legend.isVisible() and points is not None:
-            corners = [self._legend_corner] + [c for c in _CORNERS if c != self._legend_corner]
+            corners = [self._legend_corner] + [c for c in CORNERS if c != self._legend_corner]
             # Ties keep the current corner: no jumping about.
             best = min(corners, key=lambda c: self._covered(c, legend.width(), legend.height(), points))
             if best != self._legend_corner:
@@ -486,23 +325,15 @@ class LivePlot(pg.PlotWidget):
         """The note goes to the emptiest corner the legend leaves free."""
         if not self.note.isVisible():
             return
-        vb_rect = self.getPlotItem().vb.boundingRect()
-        if self._note_wrapped_at != vb_rect.width():
-            # Wrap to the view's width: a long note would run off the plot's edge.
-            self._note_wrapped_at = vb_rect.width()
-            self.note.setTextWidth(-1)
-            limit = max(80.0, vb_rect.width() - 16)
-            if self.note.textItem.boundingRect().width() > limit:
-                self.note.setTextWidth(limit)
         points = self._points()
-        rect = self.note.boundingRect()
         taken = self._legend_corner if self.legend is not None and self.legend.isVisible() and self.legend.items else None
-        corners = [c for c in _CORNERS[1:] + _CORNERS[:1] if c != taken]
-        if points is not None:
-            corners.sort(key=lambda c: self._covered(c, rect.width(), rect.height(), points))
-        cx, cy = corners[0]
-        self.note.setAnchor((cx, cy))
-        self.note.setPos(vb_rect.right() - 8 if cx else vb_rect.left() + 8, vb_rect.bottom() - 8 if cy else vb_rect.top() + 8)
+        covered = None if points is None else (lambda corner, w, h: self._covered(corner, w, h, points))
+        self._marks.place_note(taken, covered)
+
+    def marks(self) -> list[str]:
+        """What the plot says it cannot draw, one entry per series and problem
+        (NaN, inf, float32 underflow, ≤ 0 on a log axis)."""
+        return self._marks.entries()
 
     def legend_corner(self) -> tuple[int, int]:
         """(1, 0) top right, (0, 0) top left, (1, 1) bottom right, (0, 1) bottom left."""
@@ -598,10 +429,7 @@ class LivePlot(pg.PlotWidget):
         self._readout.setAttr("color", style.foreground)
         self._readout.setText(self._readout.text, size=style.css_size("text"))
         self._cache_static_items()  # the legend's entries are new
-        for (name, _kind), (line, _what, _x) in self._marks.items():
-            self._style_mark(line, self._series[name], style)
-        if self._marks:
-            self._write_note(style)
+        self._marks.restyle(style)
         self._legend_text_size = None  # the style's own size, before any fitting
         self._fit_legend()  # its entries' text size changed
         self._place_legend()
