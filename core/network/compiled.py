@@ -19,7 +19,9 @@ where later starts load it in a fraction of a second. Where numba is missing or 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -27,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ACTIVATION_CODES", "status", "request", "wait_ready", "kernels", "cache_dir"]
+__all__ = ["ACTIVATION_CODES", "status", "request", "wait_ready", "kernels", "cache_dir", "cache_stamp", "loaded_through_child_process"]
 
 # Codes shared with the kernels (numba compiles one function for all of them, so a new
 # combination of settings never waits for a compile).
@@ -60,6 +62,7 @@ class _Loader:
         self._thread: threading.Thread | None = None
         self.kernels = None
         self.error: str | None = None
+        self.checked_in_child = False  # False: the cache's stamp said it was full
 
     def request(self) -> None:
         with self._lock:
@@ -72,11 +75,15 @@ class _Loader:
             # Read by numba when it is imported: the cache goes to the user's cache folder,
             # not next to the installed sources (which may be read-only).
             os.environ.setdefault("NUMBA_CACHE_DIR", str(cache_dir()))
-            _compile_in_a_child_process()
+            stamp = cache_stamp()
+            if not stamp.exists():
+                self.checked_in_child = True
+                _compile_in_a_child_process()
             from core.network import kernels
 
-            kernels.warm_up()  # from the disk cache the child just filled: no compiling here
+            kernels.warm_up()  # from the disk cache the child filled: no compiling here
             self.kernels = kernels
+            _write_stamp(stamp)
         except ImportError as exc:
             self.error = f"numba is not available ({exc})"
         except RuntimeError as exc:
@@ -98,6 +105,36 @@ class _Loader:
         self.request()
         self._done.wait(timeout)
         return self.kernels is not None
+
+
+def cache_stamp() -> Path:
+    """A file that says the disk cache holds these kernels, compiled by this numba for
+    this Python on this machine, from this very source (path and text: numba keys its
+    cache by the source file). A later start that finds it skips the child process
+    (0.7 s of starting Python and importing numba only to find the cache full)."""
+    source = Path(__file__).with_name("kernels.py")
+    key = hashlib.sha256()
+    for part in (str(source.resolve()), _numba_version(), sys.version, platform.machine()):
+        key.update(part.encode() + b"\0")
+    key.update(source.read_bytes())
+    return Path(os.environ.get("NUMBA_CACHE_DIR") or cache_dir()) / f"dllab-kernels-{key.hexdigest()[:20]}.ready"
+
+
+def _numba_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("numba")  # read from its metadata: no import of numba itself
+    except PackageNotFoundError:
+        return "none"
+
+
+def _write_stamp(stamp: Path) -> None:
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    except OSError:
+        pass  # a read-only cache: the next start checks through the child process again
 
 
 def _compile_in_a_child_process() -> None:
@@ -135,6 +172,12 @@ def status() -> tuple[str, str | None]:
 def wait_ready(timeout: float | None = None) -> bool:
     """Block until the kernels are loaded (True) or failed / timed out (False)."""
     return _LOADER.wait(timeout)
+
+
+def loaded_through_child_process() -> bool:
+    """Whether this process had to start the compiler child (first use, or a changed
+    kernels.py, numba or Python) rather than trusting the disk cache's stamp."""
+    return _LOADER.checked_in_child
 
 
 def kernels():

@@ -188,3 +188,28 @@ def test_without_a_working_numba_the_torch_path_trains_and_says_why(tmp_path):
     assert engine == ("Engine: fast path (hand-fused updates, tested equal to torch.optim); "
                       "no compiled loop: numba is not available (numba needs an LLVM this platform lacks)")
     assert epochs == "3"
+
+
+def test_a_later_start_trusts_the_cache_stamp_and_skips_the_compiler_process(kernels):
+    """The child process only checks a full cache (0.7 s); once a load has succeeded, the
+    stamp lets the next start load straight from the cache, and a stamp that is gone
+    (a changed kernels.py, numba or Python gives another name) sends it through the child."""
+    script = (
+        "import os\n"
+        "from core.network import compiled\n"
+        "os.environ.setdefault('NUMBA_CACHE_DIR', str(compiled.cache_dir()))\n"
+        "assert compiled.wait_ready(600), compiled.status()\n"
+        "print(compiled.loaded_through_child_process(), compiled.cache_stamp().exists())\n"
+    )
+    root = Path(__file__).resolve().parents[3]
+
+    def start() -> str:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, cwd=root,
+                              env=dict(os.environ, PYTHONPATH=str(root)))
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(compiled.cache_dir()))
+    compiled.cache_stamp().unlink(missing_ok=True)
+    assert start() == ["True", "True"]  # checked through the child, then stamped
+    assert start() == ["False", "True"]  # straight from the cache
