@@ -166,10 +166,27 @@ def test_a_job_trains_on_the_compiled_loop_once_it_is_loaded(kernels):
 BROKEN_NUMBA = "raise ImportError('numba needs an LLVM this platform lacks')\n"
 
 
-def test_without_a_working_numba_the_torch_path_trains_and_says_why(tmp_path):
-    """A real process in which numba cannot be imported (a broken numba first on its path)."""
+# A numba that imports but whose compiler fails on the first call, as an LLVM that does
+# not support the machine would.
+FAILING_COMPILER = (
+    "def njit(*args, **kwargs):\n"
+    "    def wrap(fn):\n"
+    "        def compiled(*a, **k):\n"
+    "            raise RuntimeError('LLVM ERROR: this CPU is not supported')\n"
+    "        return compiled\n"
+    "    return wrap\n"
+)
+
+
+@pytest.mark.parametrize("fake, reason", [
+    (BROKEN_NUMBA, "numba is not available (numba needs an LLVM this platform lacks)"),
+    (FAILING_COMPILER, "the compiler failed: RuntimeError: LLVM ERROR: this CPU is not supported"),
+], ids=["numba missing", "compiler fails"])
+def test_without_a_working_numba_the_torch_path_trains_and_says_why(tmp_path, fake, reason):
+    """A real process in which numba cannot be imported, or cannot compile (a fake numba
+    first on its path)."""
     (tmp_path / "numba").mkdir()
-    (tmp_path / "numba" / "__init__.py").write_text(BROKEN_NUMBA)
+    (tmp_path / "numba" / "__init__.py").write_text(fake)
     script = (
         "from core.network import compiled\n"
         "from core.engine import Message, run_headless\n"
@@ -185,8 +202,7 @@ def test_without_a_working_numba_the_torch_path_trains_and_says_why(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300, cwd=root)
     assert done.returncode == 0, done.stderr
     engine, epochs = done.stdout.strip().splitlines()[-2:]
-    assert engine == ("Engine: fast path (hand-fused updates, tested equal to torch.optim); "
-                      "no compiled loop: numba is not available (numba needs an LLVM this platform lacks)")
+    assert engine == f"Engine: fast path (hand-fused updates, tested equal to torch.optim); no compiled loop: {reason}"
     assert epochs == "3"
 
 
