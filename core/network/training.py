@@ -83,6 +83,10 @@ class LiveControl:
     def wait_drawn(self, timeout: float) -> bool:
         return self._drawn.wait(timeout)
 
+    def drawn(self) -> bool:
+        """Whether the GUI has drawn the latest picture (without waiting)."""
+        return self._drawn.is_set()
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -229,6 +233,7 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
     yield metrics.flush()
     yield _snapshot(trainer, cfg, 0, grids, feature_maps)
     frame_end = time.perf_counter() + cfg.min_train_s
+    drawing_since = -math.inf  # when the last picture was handed to the GUI
     while cfg.max_epochs is None or epoch < cfg.max_epochs:
         if cfg.live is not None and ctl.paused and ctl.steps_pending == 0:
             # Paused: serve typed-in weights and new settings at once, so the picture follows.
@@ -262,9 +267,15 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
         stop_early = patience > 0 and epoch - best_epoch >= patience
         last = stop_early or (cfg.max_epochs is not None and epoch >= cfg.max_epochs)
         now = time.perf_counter()
-        if now >= frame_end or ctl.paused or last:
+        # The compiled loop trains without the interpreter lock, so it need not stop while
+        # the GUI draws: it goes on training on its own core, and only the next picture
+        # waits until the last one is on screen (no pile of undrawn pictures).
+        overlap = cfg.live is not None and getattr(trainer, "compiled", False)
+        drawing = overlap and not cfg.live.drawn() and now < drawing_since + cfg.draw_wait_s
+        if (now >= frame_end and not drawing) or ctl.paused or last:
             if cfg.live is not None:
                 cfg.live.expect_frame()
+                drawing_since = time.perf_counter()
             # Compute the picture first, then hand over curves and picture back to back: the
             # GUI starts work on the first event, and torch work between the two would then
             # compete with it for the interpreter lock.
@@ -272,15 +283,14 @@ def _train(cfg: TrainConfig, ctl: RunControl) -> Iterator[Event]:
             yield metrics.flush()
             yield snapshot
             budget = cfg.frame_s
-            if not last:
-                if cfg.live is not None:
-                    t0 = time.perf_counter()
-                    cfg.live.wait_drawn(cfg.draw_wait_s)
-                    # Time budget per frame: train for what is left of the frame period
-                    # after the GUI drew, so the screen keeps its rate and training the rest.
-                    budget = max(cfg.min_train_s, cfg.frame_s - (time.perf_counter() - t0))
-                elif cfg.breather_s:
-                    time.sleep(cfg.breather_s)
+            if not last and cfg.live is not None and not overlap:
+                t0 = time.perf_counter()
+                cfg.live.wait_drawn(cfg.draw_wait_s)
+                # Time budget per frame: train for what is left of the frame period
+                # after the GUI drew, so the screen keeps its rate and training the rest.
+                budget = max(cfg.min_train_s, cfg.frame_s - (time.perf_counter() - t0))
+            elif not last and cfg.live is None and cfg.breather_s:
+                time.sleep(cfg.breather_s)
             frame_end = time.perf_counter() + budget
         if stop_early:
             yield Finished({"epochs": epoch, "early_stopped": epoch, "best_epoch": best_epoch, "best_test_loss": best,
