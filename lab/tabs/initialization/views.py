@@ -126,7 +126,10 @@ class SignalsView(QSplitter):
         for key in list(self.columns):
             if key not in keys:
                 col = self.columns.pop(key)
-                col.setParent(None)
+                # Hidden, not orphaned: an orphan whose queued show (from addWidget below,
+                # earlier in this event-loop turn) is still pending becomes a window.
+                self.columns_layout.removeWidget(col)
+                col.hide()
                 col.deleteLater()
                 self._remove_curves(SCHEMES[key].label)
         for key in keys:

@@ -166,6 +166,17 @@ class _SmallNumber(QLineEdit):
         return True
 
 
+def _discard(widget: QWidget) -> None:
+    """Delete a widget taken out of a shown layout, without it ever showing on its own.
+
+    A widget added to a shown layout is shown by a call Qt queues; orphaned
+    (``setParent(None)``) before that call ran, it became a frameless top-level window.
+    Explicitly hidden, the queued show leaves it alone; kept as a child, it goes with
+    its parent even where the deferred delete never comes (no event loop)."""
+    widget.hide()
+    widget.deleteLater()
+
+
 def _hyper_field(key: str, value: float, error: ErrorLabel) -> _SmallNumber:
     lo, hi, label = HYPER_LIMITS[key]
     return _SmallNumber(value, lo, hi, label, error)
@@ -250,8 +261,7 @@ class RacerRow(QWidget):
         while self._hyper_box.count():
             w = self._hyper_box.takeAt(0).widget()
             if w is not None:
-                w.setParent(None)
-                w.deleteLater()
+                _discard(w)
         self._hyper = {}
         for key, default in hyper_defaults(kind).items():
             field = _hyper_field(key, float(values.get(key, default)), self.error)
@@ -359,8 +369,8 @@ class RacerList(QWidget):
             self.error.show_error("Keep at least one racer")
             return
         self._rows.remove(row)
-        row.setParent(None)
-        row.deleteLater()
+        self._column.removeWidget(row)
+        _discard(row)
         self._recolor()
         self.changed.emit()
 
@@ -381,8 +391,8 @@ class RacerList(QWidget):
         # Reuse rows where there are some: rebuilding a row's dozen widgets is what costs.
         while len(self._rows) > len(checked):
             row = self._rows.pop()
-            row.setParent(None)
-            row.deleteLater()
+            self._column.removeWidget(row)
+            _discard(row)
         for row, v in zip(self._rows, checked):
             if row.value() != v:
                 row.set_value(v)
