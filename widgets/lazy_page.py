@@ -5,6 +5,10 @@ window for a second when the lab was first selected. A :class:`LazyPage` stands 
 tab widget holding only a factory; on its first ``showEvent`` (or when code needs the
 page early: applying a preset, saving an experiment) it calls the factory once, lays the
 content out to fill the page and emits :attr:`built`.
+
+:class:`LazyTabs` is a QTabWidget that sees through its lazy pages: ``widget``,
+``currentWidget``, ``indexOf`` and ``setCurrentWidget`` speak of the content (built when
+asked for), so code written for plain pages keeps working.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
-__all__ = ["LazyPage", "content_of"]
+__all__ = ["LazyPage", "LazyTabs", "content_of"]
 
 
 class LazyPage(QWidget):
@@ -57,3 +61,39 @@ class LazyPage(QWidget):
 def content_of(page: QWidget) -> QWidget:
     """A tab widget's page as its content: a lazy page is built, any other returned as is."""
     return page.ensure_built() if isinstance(page, LazyPage) else page
+
+
+class LazyTabs(QTabWidget):
+    """Tabs whose pages may be :class:`LazyPage` s, answered for by their content."""
+
+    def add_lazy_tab(self, factory: Callable[[], QWidget], title: str) -> LazyPage:
+        page = LazyPage(factory)
+        self.addTab(page, title)
+        return page
+
+    def page_at(self, index: int) -> QWidget | None:
+        """The page itself (a placeholder while lazy and not built), building nothing."""
+        return super().widget(index)
+
+    def is_built(self, index: int) -> bool:
+        page = self.page_at(index)
+        return not isinstance(page, LazyPage) or page.is_built
+
+    def widget(self, index: int) -> QWidget | None:  # the content, built now if need be
+        page = self.page_at(index)
+        return None if page is None else content_of(page)
+
+    def currentWidget(self) -> QWidget | None:  # noqa: N802
+        return self.widget(self.currentIndex())
+
+    def indexOf(self, widget: QWidget) -> int:  # noqa: N802
+        for i in range(self.count()):
+            page = self.page_at(i)
+            if page is widget or (isinstance(page, LazyPage) and page.content is widget):
+                return i
+        return -1
+
+    def setCurrentWidget(self, widget: QWidget) -> None:  # noqa: N802
+        index = self.indexOf(widget)
+        if index >= 0:
+            self.setCurrentIndex(index)
