@@ -10,14 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from core.engine import Diverged, Event, Finished, Message
 from lab.tabs.base import LabTab
 from lab.tabs.optimizer_race.network_race import BatchPage, NetPage
 from lab.tabs.optimizer_race.surface import SurfacePage
 from widgets.export import save_gif
-from widgets.lazy_page import LazyPage
+from widgets.lazy_page import LazyTabs
 from widgets.play_controls import PlayControls
 
 __all__ = ["OptimizersTab"]
@@ -35,11 +35,11 @@ class OptimizersTab(LabTab):
         self.gif_writer = self.make_gif_writer()
         # Each page (14 plots in all) is made when first shown or first needed: making
         # them all froze the window for over a second when the lab was first selected.
-        self._lazy = {key: LazyPage(make) for key, make in
-                      (("surface", SurfacePage), ("network", NetPage), ("batch", BatchPage))}
-        self.pages = QTabWidget()
-        for key, title in (("surface", "Race on a surface"), ("network", "Race on a network"), ("batch", "Batch size")):
-            self.pages.addTab(self._lazy[key], title)
+        self.pages = LazyTabs()
+        self._lazy = {}
+        for key, make, title in (("surface", SurfacePage, "Race on a surface"), ("network", NetPage, "Race on a network"),
+                                 ("batch", BatchPage, "Batch size")):
+            self._lazy[key] = self.pages.add_lazy_tab(make, title)
             self._lazy[key].built.connect(self._on_page_built)
         self.controls = PlayControls()
         self.controls.speed_slider.setValue(7)  # 200 steps/s: slow enough to watch the paths
