@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 __all__ = ["LazyPage", "LazyTabs", "content_of"]
@@ -49,6 +49,11 @@ class LazyPage(QWidget):
             content = factory()
             self._content = content
             self._layout.addWidget(content)
+            # Qt shows a widget added to a visible page only on a later pass of the event
+            # loop: made in showEvent, it would miss the page's first paint.
+            explicitly_hidden = content.testAttribute(Qt.WA_WState_ExplicitShowHide) and content.isHidden()
+            if self.isVisible() and not explicitly_hidden:
+                content.show()
             self.built.emit(content)
         return self._content
 
