@@ -117,13 +117,16 @@ out["build_stall_ms"] = max(stalls(marks["loaded"], time.perf_counter()))
 net = window.tab_instances["network"]
 if MODE == "startup":
     worst = 0.0
+    by_tab = {}
     for i in range(window.tab_widget.count()):
         t0 = time.perf_counter()
         window.tab_widget.setCurrentIndex(i)
         tick_after(time.perf_counter())
         pump(0.3)
-        worst = max(worst, max(stalls(t0, time.perf_counter())))
+        by_tab[window.tab_widget.tabText(i)] = max(stalls(t0, time.perf_counter()))
+        worst = max(worst, by_tab[window.tab_widget.tabText(i)])
     out["first_selection_stall_ms"] = worst
+    out["first_selection_stall_by_tab_ms"] = by_tab  # which lab's first selection froze longest
     window.tab_widget.setCurrentWidget(net)
     pump(0.3)
 elif MODE in ("train", "gif"):
@@ -234,6 +237,10 @@ def main() -> None:
             "close_s": median(st + tr + gf, "close_s"),
             "close_to_exit_s": median(st + tr + gf, "close_to_exit_s"),
         }
+        by_tab = [r["first_selection_stall_by_tab_ms"] for r in st if "first_selection_stall_by_tab_ms" in r]
+        if by_tab:
+            f["first_selection_stall_by_tab_ms"] = {t: round(float(np.median([r[t] for r in by_tab])))
+                                                    for t in by_tab[0]}
         if tr:
             f.update({"train_8x32_worst_stall_ms": median(tr, "train_worst_stall_ms"),
                       "train_8x32_p99_stall_ms": median(tr, "train_p99_stall_ms"),

@@ -11,7 +11,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +24,7 @@ from lab.tabs.activations.pages import DeadReluPage, DepthPage, ZeroCentredPage
 from lab.tabs.base import LabTab, PagedTab
 from widgets.control_panel import ControlPanel
 from widgets.export import write_csv
+from widgets.lazy_page import LazyTabs
 from widgets.live_plot import LivePlot
 from widgets.param_form import ErrorLabel, NumberField
 
@@ -220,16 +220,33 @@ class ActivationsTab(PagedTab, LabTab):
 
     def __init__(self, context=None, parent=None):
         super().__init__(context, parent)
-        self.pages: list[Page] = [CurvesPage(self), DepthPage(self), DeadReluPage(self), ZeroCentredPage(self)]
-        self.page_tabs = QTabWidget()
-        for page in self.pages:
-            self.page_tabs.addTab(page, page.title)
+        # Each page is made when first shown or first needed: making all four (seven plots)
+        # froze the window for most of a second when the lab was first selected.
+        self._page_types: list[type[Page]] = [CurvesPage, DepthPage, DeadReluPage, ZeroCentredPage]
+        self.page_tabs = LazyTabs()
+        for page_type in self._page_types:
+            self.page_tabs.add_lazy_tab(lambda t=page_type: t(self), page_type.title)
         self._job_page: Page | None = None
         container = QWidget()
         layout = QVBoxLayout(container)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.page_tabs)
         self.set_content(container)
+
+    # -- pages ------------------------------------------------------------------------
+    @property
+    def pages(self) -> list[Page]:
+        """Every page, each built now if it was not yet (prefer :meth:`page`)."""
+        return [self.page_tabs.widget(i) for i in range(self.page_tabs.count())]
+
+    def page(self, key: str | None = None) -> Page:
+        """The page shown now, or the page called ``key``; built now if it was not yet."""
+        if key is None:
+            return self.page_tabs.currentWidget()
+        keys = [t.key for t in self._page_types]
+        if key not in keys:
+            raise ValueError(f"No page {key!r}; choose one of {', '.join(keys)}")
+        return self.page_tabs.widget(keys.index(key))
 
     # -- LabTab ------------------------------------------------------------------------
     def current_job(self):
@@ -253,11 +270,12 @@ class ActivationsTab(PagedTab, LabTab):
     def apply_experiment_state(self, state: dict) -> None:
         if not isinstance(state, dict):
             raise ValueError("The experiment state must be an object")
-        page_key = require_choice(state.get("page", "curves"), [p.key for p in self.pages], "'page'")
-        for p in self.pages:  # every page checked before any changes: a bad file changes nothing
-            if p.key in state:
-                p.check_state(require_mapping(state[p.key], f"'{p.key}'"))
-        for p in self.pages:
-            if p.key in state:
-                p.apply_state(state[p.key])
+        page_key = require_choice(state.get("page", "curves"), [t.key for t in self._page_types], "'page'")
+        # Only the pages the file speaks of are built (and every one checked before any
+        # changes: a bad file changes nothing); the others keep their defaults.
+        named = [self.page(t.key) for t in self._page_types if t.key in state]
+        for p in named:
+            p.check_state(require_mapping(state[p.key], f"'{p.key}'"))
+        for p in named:
+            p.apply_state(state[p.key])
         self.show_page(page_key)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QHBoxLayout, QLabel, QPlainTextEdit, QSplitter, QVBoxLayout, QWidget
 
 from core.augmentation.draws import MAX_DRAWS, GridConfig, draw_grid_job
 from core.datasets.samples import load_image_file, load_sample, sample_names
@@ -28,6 +28,7 @@ from lab.tabs.augmentation.views import HistogramPanel, MixPage, PreprocessPage
 from lab.tabs.base import LabTab
 from widgets.export import export_widget_png
 from widgets.image_grid_view import ImageGridView
+from widgets.lazy_page import LazyTabs
 from widgets.live_plot import LivePlot
 from widgets.redraw import request_redraw
 
@@ -69,17 +70,20 @@ class AugmentationTab(LabTab):
         self.sweep_label = QLabel()
         self.histograms = HistogramPanel()
         self.mix_page = MixPage()
-        self.preprocess_page = PreprocessPage()
         self.code_view = QPlainTextEdit()
         self.code_view.setReadOnly(True)
         self.code_view.setLineWrapMode(QPlainTextEdit.NoWrap)
         font = self.code_view.font()
         font.setFamily("monospace")
         self.code_view.setFont(font)
-        self.views = QTabWidget()
+        self.views = LazyTabs()
         self.views.addTab(self._grid_page(), "Grid")
         self.views.addTab(self.mix_page, "Mix and labels")
-        self.views.addTab(self.preprocess_page, "Preprocessing")
+        # Its six plots are made when the page is first shown or needed (they were most of
+        # the lab's first-selection freeze); until then the tab keeps what it would be given.
+        self._stats_images: list[np.ndarray] = []
+        self._stats_source = "train"
+        self._preprocess = self.views.add_lazy_tab(self._make_preprocess_page, "Preprocessing")
         self.views.addTab(self.code_view, "Python code")
         splitter = QSplitter(Qt.Horizontal)
         splitter.addWidget(self.controls)
@@ -124,6 +128,16 @@ class AugmentationTab(LabTab):
         c.export_grid_button.clicked.connect(self.export_grid_dialog)
         self._show_original()
         self.schedule()
+
+    def _make_preprocess_page(self) -> PreprocessPage:
+        page = PreprocessPage()
+        page.set_source(self._stats_source)
+        page.set_images(self._stats_images)
+        return page
+
+    @property
+    def preprocess_page(self) -> PreprocessPage:
+        return self._preprocess.ensure_built()
 
     def _grid_page(self) -> QWidget:
         top = QWidget()
@@ -329,7 +343,9 @@ class AugmentationTab(LabTab):
                 self.code_view.setPlainText(self.code_text)
         elif isinstance(ev, Finished):
             self.redraw()
-            self.preprocess_page.set_images([d["image"] for _, d in sorted(self.draws.items())])
+            self._stats_images = [d["image"] for _, d in sorted(self.draws.items())]
+            if self._preprocess.is_built:
+                self.preprocess_page.set_images(self._stats_images)
 
     def redraw(self) -> None:
         """Paint the draws that arrived since the last frame (the redraw scheduler calls
@@ -444,7 +460,7 @@ class AugmentationTab(LabTab):
             "sweep_step": c.sweep_step(),
             "sweep_cells": c.sweep_cells.value(),
             "view": VIEWS[self.views.currentIndex()],
-            "stats_source": self.preprocess_page.source,
+            "stats_source": self.preprocess_page.source if self._preprocess.is_built else self._stats_source,
         }
 
     def apply_experiment_state(self, state: dict) -> None:
@@ -498,5 +514,7 @@ class AugmentationTab(LabTab):
         self.image, self.image_name = image, image_ref
         self._show_original(note)
         self.views.setCurrentIndex(VIEWS.index(view))
-        self.preprocess_page.set_source(source)
+        self._stats_source = source
+        if self._preprocess.is_built:
+            self.preprocess_page.set_source(source)
         self.schedule()

@@ -10,7 +10,7 @@ which trains for seconds and waits for Play.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QProgressBar, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 from core.bias_variance.config import FAMILIES, KNOBS, validate
 from core.bias_variance.job import biasvar_job
@@ -21,6 +21,7 @@ from lab.tabs.bias_variance.controls import SettingsPanel
 from lab.tabs.bias_variance.ensembles import BaggingPage, BoostingPage, CrossValidationPage
 from lab.tabs.bias_variance.pages import ComplexityPage, EarlyStoppingPage, FitsPage, LearningPage, Page
 from widgets.control_panel import fit_narrow
+from widgets.lazy_page import LazyTabs
 from widgets.live_plot import LivePlot
 from widgets.play_controls import PlayControls
 
@@ -37,19 +38,14 @@ class BiasVarianceTab(PagedTab, LabTab):
         super().__init__(context, parent)
         self.settings = SettingsPanel()
         fit_narrow(self.settings.widget())  # its combo boxes shrink to the column
-        self.fits_page = FitsPage()
-        self.pages: list[Page] = [
-            self.fits_page,
-            ComplexityPage(),
-            LearningPage(),
-            BaggingPage(),
-            BoostingPage(),
-            CrossValidationPage(),
-            EarlyStoppingPage(),
-        ]
-        self.page_tabs = QTabWidget()
-        for page in self.pages:
-            self.page_tabs.addTab(page, page.title)
+        # Each page is made when first shown or first needed: making all seven (ten plots)
+        # froze the window for a second when the lab was first selected.
+        self._page_types: list[type[Page]] = [FitsPage, ComplexityPage, LearningPage, BaggingPage, BoostingPage,
+                                              CrossValidationPage, EarlyStoppingPage]
+        self._configured: dict | None = None  # the sweep pages' axes, for pages built later
+        self.page_tabs = LazyTabs()
+        for page_type in self._page_types:
+            self.page_tabs.add_lazy_tab(page_type, page_type.title).built.connect(self._on_page_built)
         self.controls = PlayControls()
         self.bind_play_controls(self.controls)
         self.progress = QProgressBar()
@@ -76,17 +72,43 @@ class BiasVarianceTab(PagedTab, LabTab):
         split.setSizes([290, 1000])
         self.set_content(split)
 
-        self._job_page: Page = self.fits_page
+        self._job_page: Page = self.page()
         self._auto = QTimer(self)
         self._auto.setSingleShot(True)
         self._auto.setInterval(AUTO_RUN_DELAY_MS)
         self._auto.timeout.connect(self._auto_run)
         self.settings.changed.connect(self._on_setting_changed)
         self.page_tabs.currentChanged.connect(self._on_page_changed)
-        for page in self.pages:
-            first = next((p for p in page.plots().values() if isinstance(p, LivePlot)), None)
-            if first is not None:
-                first.set_hint(f"Play (Space) runs “{page.title}” on M simulated data sets and draws the result here")
+
+    # -- pages ------------------------------------------------------------------------
+    @property
+    def pages(self) -> list[Page]:
+        """Every page, each built now if it was not yet (prefer :meth:`page`)."""
+        return [self.page_tabs.widget(i) for i in range(self.page_tabs.count())]
+
+    @property
+    def fits_page(self) -> FitsPage:
+        return self.page("fits")
+
+    def page(self, key: str | None = None) -> Page:
+        """The page shown now, or the page called ``key``; built now if it was not yet."""
+        if key is None:
+            return self.page_tabs.currentWidget()
+        keys = [t.key for t in self._page_types]
+        if key not in keys:
+            raise ValueError(f"No page {key!r}; choose one of {', '.join(keys)}")
+        return self.page_tabs.widget(keys.index(key))
+
+    def _built_pages(self) -> list[Page]:
+        return [self.page_tabs.widget(i) for i in range(self.page_tabs.count()) if self.page_tabs.is_built(i)]
+
+    @Slot(object)
+    def _on_page_built(self, page: Page) -> None:
+        first = next((p for p in page.plots().values() if isinstance(p, LivePlot)), None)
+        if first is not None:
+            first.set_hint(f"Play (Space) runs “{page.title}” on M simulated data sets and draws the result here")
+        if self._configured is not None and hasattr(page, "configure"):
+            page.configure(**self._configured)
 
     def first_view(self) -> None:
         # The fitted curves of the default setup take milliseconds: open on them. (The MLP
@@ -99,14 +121,17 @@ class BiasVarianceTab(PagedTab, LabTab):
         cfg = self.settings.config(page.analysis, self.device)
         validate(cfg)  # a bad setup is refused here, before anything runs
         field, label, more_complex_right = KNOBS[cfg.knob]
-        for p in self.pages:
+        x_label = "log₁₀ ridge λ" if cfg.knob == "ridge" else label
+        self._configured = dict(x_label=x_label, log_x=cfg.knob == "ridge", more_complex_right=more_complex_right,
+                                task=cfg.task)
+        for p in self._built_pages():  # a page built later is configured as it is built
             if hasattr(p, "configure"):
-                x_label = "log₁₀ ridge λ" if cfg.knob == "ridge" else label
-                p.configure(x_label, log_x=cfg.knob == "ridge", more_complex_right=more_complex_right, task=cfg.task)
+                p.configure(**self._configured)
         knob_field = KNOBS[cfg.family][0]
-        self.fits_page.model_label = f"{FAMILIES[cfg.family]}, {knob_field} = {getattr(cfg, knob_field)}"
-        if cfg.family == "poly" and cfg.ridge > 0:
-            self.fits_page.model_label += f", λ = {cfg.ridge:g}"
+        if isinstance(page, FitsPage):  # its label names the model of the fits it draws
+            page.model_label = f"{FAMILIES[cfg.family]}, {knob_field} = {getattr(cfg, knob_field)}"
+            if cfg.family == "poly" and cfg.ridge > 0:
+                page.model_label += f", λ = {cfg.ridge:g}"
         page.prepare(cfg)
         self._job_page = page
         self.progress.setValue(0)
@@ -173,16 +198,16 @@ class BiasVarianceTab(PagedTab, LabTab):
     # -- live refit -----------------------------------------------------------------
     @Slot(str)
     def _on_setting_changed(self, _name: str) -> None:
-        if self.page() is self.fits_page and self.settings.family.currentData() != "mlp":
+        if self.page().key == "fits" and self.settings.family.currentData() != "mlp":
             self._auto.start()
 
     @Slot(int)
     def _on_page_changed(self, _index: int) -> None:
-        if self.page() is self.fits_page and self.fits_page.data is None and not self.runner.is_active:
+        if self.page().key == "fits" and self.page().data is None and not self.runner.is_active:
             if self.settings.family.currentData() != "mlp":
                 self._auto.start()
 
     @Slot()
     def _auto_run(self) -> None:
-        if self.page() is self.fits_page:
+        if self.page().key == "fits":
             self.start()

@@ -47,37 +47,53 @@ class BarChart(QWidget):
 
     A plain widget around a pyqtgraph plot, so that export goes through :meth:`export`
     (PNG, SVG and the numbers as CSV) wherever views are exported.
+
+    Both charts sit on pages not shown at first: the pyqtgraph plot (a tenth of a second
+    each) is made when the chart is first shown or exported; until then it keeps the numbers.
     """
 
     def __init__(self, title: str, value_label: str, parent=None):
         super().__init__(parent)
         self.title, self.value_label = title, value_label
-        self.plot = pg.PlotWidget()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        self._plot: pg.PlotWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
         self.setMinimumSize(200, 140)
         self._names: list[str] = []
         self._values = np.zeros(0)
         self._highlight: int | None = None
         self._bars: pg.BarGraphItem | None = None
-        item = self.plot.getPlotItem()
-        item.setTitle(title)
-        item.setLabel("bottom", value_label)
-        item.setXRange(0, 1)
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        item.invertY(True)
         theme().changed.connect(self._on_theme)  # a bound slot: disconnected when this widget goes
-        self._draw()
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        """The chart's plot, made now if it was not yet."""
+        if self._plot is None:
+            self._plot = pg.PlotWidget()
+            self._layout.addWidget(self._plot)
+            item = self._plot.getPlotItem()
+            item.setTitle(self.title)
+            item.setLabel("bottom", self.value_label)
+            item.setXRange(0, 1)
+            item.setMouseEnabled(x=False, y=False)
+            item.hideButtons()
+            item.invertY(True)
+            self._draw()
+        return self._plot
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        self.plot  # noqa: B018  (made before the first paint)
+        super().showEvent(event)
 
     @Slot(object)
     def _on_theme(self, _style) -> None:
-        self._draw()
+        if self._plot is not None:
+            self._draw()
 
     def set_values(self, names, values, highlight: int | None = None) -> None:
         self._names, self._values, self._highlight = list(names), np.asarray(values, float), highlight
-        self._draw()
+        if self._plot is not None:
+            self._draw()
 
     def _draw(self) -> None:
         style = theme().style

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QTimer, Slot
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from core.engine import Diverged, Event, History, Message, Snapshot
 from core.initialization.stats import StatsConfig
@@ -21,6 +21,7 @@ from lab.tabs.base import LabTab
 from lab.tabs.initialization.controls import InitControls
 from lab.tabs.initialization.views import SignalsView, TrainingView
 from widgets.export import export_widget_png
+from widgets.lazy_page import LazyTabs
 from widgets.play_controls import PlayControls
 from widgets.redraw import request_redraw
 
@@ -38,10 +39,12 @@ class InitializationTab(LabTab):
         super().__init__(context, parent)
         self.controls = InitControls()
         self.signals = SignalsView()
-        self.training = TrainingView()
-        self.pages = QTabWidget()
+        self.pages = LazyTabs()
         self.pages.addTab(self.signals, "Signals through depth")
-        self.pages.addTab(self.training, "Training from each scheme")
+        # The training page (two plots) is made when first shown or needed; what a run
+        # sends it before then waits here, in order, and is replayed into it when it is made.
+        self._training_backlog: list[tuple[str, tuple]] = []
+        self._training = self.pages.add_lazy_tab(self._make_training_view, "Training from each scheme")
         self.play = PlayControls()
         self.play.setToolTip("Play: the statistics, then a short training run from each ticked scheme")
         self.sheet_button = QPushButton("Comparison sheet PNG…")
@@ -79,6 +82,27 @@ class InitializationTab(LabTab):
         self.controls.view_changed.connect(self._mark_dirty)
         self.signals.set_schemes(self.controls.checked_schemes())
         self._recompute_timer.start()
+
+    # -- the training page ---------------------------------------------------------------
+    def _make_training_view(self) -> TrainingView:
+        view = TrainingView()
+        for method, args in self._training_backlog:
+            getattr(view, method)(*args)
+        self._training_backlog.clear()
+        return view
+
+    @property
+    def training(self) -> TrainingView:
+        return self._training.ensure_built()
+
+    def _to_training(self, method: str, *args) -> None:
+        """Call the training view's ``method``, or keep the call for when it is made."""
+        if self._training.is_built:
+            getattr(self.training, method)(*args)
+        elif method == "clear":
+            self._training_backlog.clear()
+        else:
+            self._training_backlog.append((method, args))
 
     # -- configs ---------------------------------------------------------------------------
     def _stats_config(self) -> StatsConfig:
@@ -136,7 +160,7 @@ class InitializationTab(LabTab):
             return
         self.banner.hide()
         self.notes = []
-        self.training.clear()  # trained under other settings: no longer what is shown
+        self._to_training("clear")  # trained under other settings: no longer what is shown
         keys = self.controls.checked_schemes()
         self.results = {k: v for k, v in self.results.items() if k in keys}
         self.signals.set_schemes(keys)
@@ -151,9 +175,9 @@ class InitializationTab(LabTab):
             self.results[event.data["scheme"]] = event.data
             self._mark_dirty()
         elif isinstance(event, Snapshot) and event.kind == "symmetry":
-            self.training.show_symmetry({**event.data, "step": event.step})
+            self._to_training("show_symmetry", {**event.data, "step": event.step})
         elif isinstance(event, History):
-            self.training.add_history(event.series, event.steps, event.values)
+            self._to_training("add_history", event.series, event.steps, event.values)
         elif isinstance(event, Diverged) and event.series:
             self.notes.append(f"{event.message} (diverged at step {event.step})")
             self.banner.show_message("; ".join(self.notes), "warning")
@@ -182,7 +206,7 @@ class InitializationTab(LabTab):
         self.notes = []
         self.signals.set_schemes(self.controls.checked_schemes())
         self.signals.clear()
-        self.training.clear()
+        self._to_training("clear")
         self._mark_dirty()
 
     # -- export and state ---------------------------------------------------------------------

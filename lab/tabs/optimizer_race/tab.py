@@ -10,13 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from core.engine import Diverged, Event, Finished, Message
 from lab.tabs.base import LabTab
 from lab.tabs.optimizer_race.network_race import BatchPage, NetPage
 from lab.tabs.optimizer_race.surface import SurfacePage
 from widgets.export import save_gif
+from widgets.lazy_page import LazyTabs
 from widgets.play_controls import PlayControls
 
 __all__ = ["OptimizersTab"]
@@ -32,13 +33,14 @@ class OptimizersTab(LabTab):
     def __init__(self, context=None, parent=None):
         super().__init__(context, parent)
         self.gif_writer = self.make_gif_writer()
-        self.surface_page = SurfacePage()
-        self.net_page = NetPage()
-        self.batch_page = BatchPage()
-        self.pages = QTabWidget()
-        self.pages.addTab(self.surface_page, "Race on a surface")
-        self.pages.addTab(self.net_page, "Race on a network")
-        self.pages.addTab(self.batch_page, "Batch size")
+        # Each page (14 plots in all) is made when first shown or first needed: making
+        # them all froze the window for over a second when the lab was first selected.
+        self.pages = LazyTabs()
+        self._lazy = {}
+        for key, make, title in (("surface", SurfacePage, "Race on a surface"), ("network", NetPage, "Race on a network"),
+                                 ("batch", BatchPage, "Batch size")):
+            self._lazy[key] = self.pages.add_lazy_tab(make, title)
+            self._lazy[key].built.connect(self._on_page_built)
         self.controls = PlayControls()
         self.controls.speed_slider.setValue(7)  # 200 steps/s: slow enough to watch the paths
         self.gif_button = QPushButton("Save race as GIF…")
@@ -55,19 +57,35 @@ class OptimizersTab(LabTab):
         self.set_content(body)
         self.bind_play_controls(self.controls)
         self.runner.set_max_rate(self.controls.speed)
-        self.surface_page.tune_requested.connect(self.start_tuning)
-        for page in (self.surface_page, self.net_page, self.batch_page):
-            page.setup_changed.connect(self._on_setup_changed)
         self._job_page: QWidget | None = None
         self._tuning = False
         self._tuning_text = ""
+
+    # -- pages ------------------------------------------------------------------
+    @property
+    def surface_page(self) -> SurfacePage:
+        return self._lazy["surface"].ensure_built()
+
+    @property
+    def net_page(self) -> NetPage:
+        return self._lazy["network"].ensure_built()
+
+    @property
+    def batch_page(self) -> BatchPage:
+        return self._lazy["batch"].ensure_built()
+
+    @Slot(object)
+    def _on_page_built(self, page) -> None:
+        page.setup_changed.connect(self._on_setup_changed)
+        if isinstance(page, SurfacePage):
+            page.tune_requested.connect(self.start_tuning)
 
     # -- jobs -------------------------------------------------------------------
     def current_page(self) -> str:
         return PAGES[self.pages.currentIndex()]
 
     def _page(self, key: str):
-        return {"surface": self.surface_page, "network": self.net_page, "batch": self.batch_page}[key]
+        return self._lazy[key].ensure_built()
 
     def current_job(self):
         page = self._page(self.current_page())
@@ -138,8 +156,9 @@ class OptimizersTab(LabTab):
 
     def export_views(self, out: Path, scale: float = 2.0) -> list[Path]:
         # After a headless run no frame has drawn yet: bring the map and panels up to date.
-        self.surface_page.contour.redraw()
-        self.surface_page.redraw()
+        if self._lazy["surface"].is_built:
+            self.surface_page.contour.redraw()
+            self.surface_page.redraw()
         written = super().export_views(out, scale)
         # The map also gives SVG and its paths as CSV (the base writes plain plots as PNG only).
         if self.current_page() != "surface":
@@ -182,6 +201,7 @@ class OptimizersTab(LabTab):
 
     # -- experiment files -------------------------------------------------------
     def experiment_state(self) -> dict:
+        # A page never shown is built here: its defaults are what it would show.
         return {
             "page": self.current_page(),
             "surface": self.surface_page.state(),
@@ -199,12 +219,15 @@ class OptimizersTab(LabTab):
         for key, part in parts.items():
             if not isinstance(part, dict):
                 raise ValueError(f"'{key}' must be an object")
-        # Every page checked before any changes, so that a bad file changes nothing.
-        for key in PAGES:
+        # A page not built yet already shows the defaults an empty part asks for: it stays
+        # unbuilt. Every other page is built, and checked before any changes, so that a bad
+        # file changes nothing.
+        keys = [key for key in PAGES if parts[key] or self._lazy[key].is_built or key == page]
+        for key in keys:
             try:
                 self._page(key).check_state(parts[key])
             except ValueError as exc:
                 raise ValueError(f"'{key}' page: {exc}") from None
-        for key in PAGES:
+        for key in keys:
             self._page(key).apply_state(parts[key])
         self.pages.setCurrentIndex(PAGES.index(page))
