@@ -104,17 +104,19 @@ class SignalsView(QSplitter):
         self.empty = QLabel("Tick at least one initialization on the left.")
         self.empty.setAlignment(Qt.AlignCenter)
         self.columns_layout.addWidget(self.empty)
-        self.act_std = LivePlot("Activation std", "layer", "std", log_y=True)
-        self.grad_std = LivePlot("Gradient std", "layer", "std", log_y=True)
-        self.act_mean = LivePlot("Activation mean", "layer", "mean")
-        self.fractions = LivePlot("Saturated · dead (- -)", "layer", "fraction")
+        # No y labels: each title names its quantity, and four in a row need the width.
+        self.act_std = LivePlot("Activation std", "layer", "", log_y=True)
+        self.grad_std = LivePlot("Gradient std", "layer", "", log_y=True)
+        self.act_mean = LivePlot("Activation mean", "layer", "")
+        self.fractions = LivePlot("Saturated · dead (- -)", "layer", "")
         self.fractions.setYRange(0, 1)
         curves = QWidget()
         self._curves_grid = QGridLayout(curves)
         self._curves_grid.setContentsMargins(0, 0, 0, 0)
-        for plot in self.depth_plots().values():
+        for i, plot in enumerate(self.depth_plots().values()):
             plot.legend.hide()  # the columns above name each colour; a legend would cover the curves
             plot.setMinimumSize(150, 120)
+            self._curves_grid.addWidget(plot, 0, i)
         self.addWidget(self.columns_box)
         self.addWidget(curves)
         self.setChildrenCollapsible(False)
@@ -129,9 +131,7 @@ class SignalsView(QSplitter):
         # curve under their titles, ticks and labels, and their titles were cut: there
         # the two halves are equal, the titles short, the widest title's plot wider.
         for i, plot in enumerate(self.depth_plots().values()):
-            self._curves_grid.addWidget(plot, 0, i)
             self._curves_grid.setColumnStretch(i, 3 if style.presentation and plot is self.fractions else 2)
-            plot.getPlotItem().setLabel("left", "")  # the title names the quantity; the width is the curve's
             self._show_title(plot)
         self.setSizes([560, 240] if not style.presentation else [500, 500])
 
