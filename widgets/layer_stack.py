@@ -93,10 +93,12 @@ class LayerStackEditor(QWidget):
         self.tree.setDragDropMode(QAbstractItemView.InternalMove)
         self.tree.setDefaultDropAction(Qt.MoveAction)
         header = self.tree.header()
-        # Every column as wide as its contents (a layer's name is never cut short); the
-        # list scrolls sideways when the panel is narrow, e.g. in presentation mode.
+        # The numbers as wide as their contents; the layer's name takes the width left, so
+        # the list fits a narrow panel (presentation mode) instead of scrolling sideways: a
+        # long name is then cut short with "…" and shown whole in its tooltip.
         header.setStretchLastSection(False)
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.Stretch)
         self.tree.dropped.connect(self._on_rows_moved)
         self.tree.currentItemChanged.connect(self._on_current_changed)
 
@@ -200,6 +202,8 @@ class LayerStackEditor(QWidget):
             for c in range(len(COLUMNS)):
                 item.setBackground(c, red if bad else QBrush())
                 item.setToolTip(c, info.get("error", "") if bad else "")
+            if not bad:
+                item.setToolTip(1, item.text(1))  # the name whole, where the column cuts it short
             if bad:
                 item.setText(2, "✗ " + info.get("error", "error"))
         self.totals.setText(totals)

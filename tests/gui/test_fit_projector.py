@@ -4,15 +4,31 @@ the window does not ask for more than the screen has. One window per mode, every
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea, QTabBar, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QComboBox,
+    QLineEdit,
+    QScrollArea,
+    QTabBar,
+    QTableView,
+    QTabWidget,
+    QWidget,
+)
 
 from lab.main_window import MainWindow
 from lab.settings import SettingsStore
 from widgets.theme import theme
 
 SCREEN = (1280, 720)
+MIN_PLOT_HEIGHT = 120  # px: a plot on a projector, title, axes and curves together
+CONTROLS = (QAbstractButton, QComboBox, QAbstractSpinBox, QLineEdit, QAbstractSlider)
 MAX_CONTENT = (1280, 680)  # what 1280×720 leaves for the window once the title bar and taskbar are drawn
 MAX_NETWORK = [32] * 8  # the network builder's largest network: 8 hidden layers of 32
 
@@ -154,3 +170,55 @@ def header_problems(diagram) -> list[str]:
     if min(gaps) < widest:
         return [f"the network diagram's columns are {min(gaps):.0f} px apart, its titles {widest:.0f} px wide"]
     return []
+
+
+def holds_controls(area: QAbstractScrollArea) -> bool:
+    """A scroll area of the controls a student sets: a column of controls, or a list or
+    tree of choices (ticked, dragged, edited). Tables of results, text boxes and plots
+    are not."""
+    if isinstance(area, QTableView):
+        return False
+    if isinstance(area, QScrollArea):
+        content = area.widget()
+        return content is not None and any(content.findChildren(kind) for kind in CONTROLS)
+    return isinstance(area, QAbstractItemView)
+
+
+def sideways_problems(root: QWidget, where: str) -> list[str]:
+    problems = []
+    for area in root.findChildren(QAbstractScrollArea):
+        if area.isVisible() and holds_controls(area) and area.horizontalScrollBar().maximum() > 0:
+            problems.append(f"{where}: {describe(area)} scrolls {area.horizontalScrollBar().maximum()} px sideways "
+                            f"in its {QWidget.width(area)} px column")
+    return problems
+
+
+def plot_height_problems(root: QWidget, where: str) -> list[str]:
+    problems = []
+    for plot in root.findChildren(pg.PlotWidget):
+        if not plot.isVisible():
+            continue
+        item = plot.getPlotItem()
+        title = f" {item.titleLabel.text!r}" if item.titleLabel.text else ""
+        if plot.height() < MIN_PLOT_HEIGHT:
+            problems.append(f"{where}: plot {type(plot).__name__}{title} is {plot.height()} px tall, less than {MIN_PLOT_HEIGHT}")
+    return problems
+
+
+def test_control_panels_do_not_scroll_sideways_and_plots_keep_their_height(window, qtbot):
+    """At 1280×720 every column of controls reflows to its width (vertical scrolling is
+    fine), in both modes; on a projector every plot keeps a height its curves can use."""
+    presentation = theme().style.presentation
+    problems = []
+    for i in range(window.tab_widget.count()):
+        window.tab_widget.setCurrentIndex(i)
+        tab = window.tab_widget.widget(i)
+        title = window.tab_widget.tabText(i)
+        for page_name, _page in pages(tab):
+            settle(qtbot)
+            where = f"{title}/{page_name}" if page_name else title
+            problems += sideways_problems(tab, where)
+            if presentation:
+                problems += plot_height_problems(tab, where)
+    problems = list(dict.fromkeys(problems))  # the tab's own view is also its first page's
+    assert not problems, f"{len(problems)} problems at 1280×720:\n" + "\n".join(problems[:40])

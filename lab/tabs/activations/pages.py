@@ -21,7 +21,7 @@ from core.datasets.points2d import DATASETS
 from core.engine import Diverged, Event, History, Snapshot
 from core.state_values import require_choice, require_list
 from lab.tabs.activations.common import ActivationChecklist, Page, activation_color
-from widgets.control_panel import ControlPanel, keyed_combo, select_key
+from widgets.control_panel import ControlPanel, fit_narrow, keyed_combo, select_key
 from widgets.live_plot import LivePlot
 from widgets.param_form import NumberField
 from widgets.play_controls import PlayControls
@@ -80,6 +80,7 @@ class DepthPage(Page):
             net.addRow(f)
         self.init_box = keyed_combo(INIT_SCHEMES, "recommended")
         net.addRow("Initialization", self.init_box)
+        fit_narrow(panel.widget())  # "Kaiming for the ReLU family, …" made the column scroll sideways
         self.controls = PlayControls(with_speed=False)
         panel.add(self.controls)
         panel.note(

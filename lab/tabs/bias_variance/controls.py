@@ -117,7 +117,8 @@ class SettingsPanel(FittedScrollArea):
         for name in ("degree", "ridge_on", "ridge", "sweep_ridge", "k", "depth", "width", "layers", "epochs", "lr"):
             model_box.addWidget(self.extras.get(name) or self.numbers[name])
 
-        ens_box = self._group(column, "Bagging · boosting · CV · early stopping")
+        # A group box is at least as wide as its title: a short one, or the column scrolls sideways.
+        ens_box = self._group(column, "Ensembles and validation")
         self.boost_learner = QComboBox()
         self.boost_learner.addItem("weak learner: shallow tree", "tree")
         self.boost_learner.addItem("weak learner: tiny MLP", "mlp")

@@ -146,7 +146,7 @@ class FitsPage(Page):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.fit_plot = LivePlot("M fitted curves, their mean and the truth", "x", "y")
+        self.fit_plot = LivePlot("M fits, their mean and the truth", "x", "y")
         self.pointwise_plot = LivePlot("Bias² and variance at each x", "x", "", log_y=True)
         self.points = scatter_item(self.fit_plot)
         self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
@@ -161,14 +161,26 @@ class FitsPage(Page):
         self.data: dict | None = None
         self.model_label = ""  # set by the tab: which model these fits are
         self.plane = PlaneView()
-        curves = QSplitter(Qt.Vertical)
+        self.curves = curves = QSplitter(Qt.Vertical)
         curves.addWidget(self.fit_plot)
         curves.addWidget(self.pointwise_plot)
-        curves.setSizes([560, 240])
+        curves.setChildrenCollapsible(False)
+        self._arrange(theme().style)
+        theme().changed.connect(self._arrange)
         self.views = QStackedWidget()
         self.views.addWidget(curves)
         self.views.addWidget(self.plane)
         self._stack(self.views)
+
+    @Slot(object)
+    def _arrange(self, style) -> None:
+        # Stacked, the plots (over the same x range) share one x axis label. On a projector the larger titles,
+        # ticks and summary left the lower plot a sliver of curve: side by side, each
+        # gets the page's whole height.
+        side_by_side = style.presentation
+        self.curves.setOrientation(Qt.Horizontal if side_by_side else Qt.Vertical)
+        self.fit_plot.getPlotItem().setLabel("bottom", "x" if side_by_side else "")
+        self.curves.setSizes([500, 500] if side_by_side else [560, 400])
 
     @property
     def classification(self) -> bool:

@@ -101,7 +101,9 @@ class ConvControls(QScrollArea):
         self.image.addItem(SAMPLE_SCENE, "sample")
         for p in sorted(IMAGE_DIR.glob("*.png")) if IMAGE_DIR.is_dir() else []:
             self.image.addItem(p.stem, str(p))
-        self.open_button = QPushButton("Open image…")
+        # Short, so that the button fits beside the list in a projector's column.
+        self.open_button = QPushButton("Open…")
+        self.open_button.setToolTip("Open an image file of your own")
         image_row = QHBoxLayout()
         image_row.addWidget(self.image, 1)
         image_row.addWidget(self.open_button)
@@ -162,6 +164,9 @@ class ConvControls(QScrollArea):
         box = QGroupBox(title)
         form = QFormLayout(box)
         form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
+        # At a projector's font a label and its row (a box and a button) are wider than the
+        # column: the row then goes under its label instead of scrolling sideways.
+        form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.column.addWidget(box)
         return form
 

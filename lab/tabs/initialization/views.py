@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from core.initialization.schemes import SCHEMES
 from lab.tabs.initialization.controls import scheme_color
@@ -20,6 +20,15 @@ from widgets.theme import theme
 __all__ = ["SchemeColumn", "SignalsView", "TrainingView", "histograms_of", "RATIO_REFERENCE"]
 
 RATIO_REFERENCE = 1e-3  # the rule of thumb for a healthy update size
+# What the curves across depth are called on a projector, where four in a row leave
+# each title about 140 px.
+SHORT_TITLES = {
+    "Activation std": "Act. σ",
+    "Gradient std": "Grad. σ",
+    "Activation mean": "Act. mean",
+    "Gradient mean": "Grad. mean",
+    "Saturated · dead (- -)": "Saturated · dead - -",
+}
 
 
 def histograms_of(data: dict, kind: str) -> LayerHistograms:
@@ -95,23 +104,43 @@ class SignalsView(QSplitter):
         self.empty = QLabel("Tick at least one initialization on the left.")
         self.empty.setAlignment(Qt.AlignCenter)
         self.columns_layout.addWidget(self.empty)
-        self.act_std = LivePlot("Activation std", "layer", "std", log_y=True)
-        self.grad_std = LivePlot("Gradient std", "layer", "std", log_y=True)
-        self.act_mean = LivePlot("Activation mean", "layer", "mean")
-        self.fractions = LivePlot("Saturated · dead (- -)", "layer", "fraction")
+        # No y labels: each title names its quantity, and four in a row need the width.
+        self.act_std = LivePlot("Activation std", "layer", "", log_y=True)
+        self.grad_std = LivePlot("Gradient std", "layer", "", log_y=True)
+        self.act_mean = LivePlot("Activation mean", "layer", "")
+        self.fractions = LivePlot("Saturated · dead (- -)", "layer", "")
         self.fractions.setYRange(0, 1)
         curves = QWidget()
-        row = QHBoxLayout(curves)
-        row.setContentsMargins(0, 0, 0, 0)
-        for plot in (self.act_std, self.grad_std, self.act_mean, self.fractions):
+        self._curves_grid = QGridLayout(curves)
+        self._curves_grid.setContentsMargins(0, 0, 0, 0)
+        for i, plot in enumerate(self.depth_plots().values()):
             plot.legend.hide()  # the columns above name each colour; a legend would cover the curves
-            plot.setMinimumSize(150, 120)  # four in a row beside the controls, under the histograms, on a projector
-            row.addWidget(plot)
+            plot.setMinimumSize(150, 120)
+            self._curves_grid.addWidget(plot, 0, i)
         self.addWidget(self.columns_box)
         self.addWidget(curves)
+        self.setChildrenCollapsible(False)
         self.setStretchFactor(0, 3)
         self.setStretchFactor(1, 1)
-        self.setSizes([560, 240])
+        self._arrange(theme().style)
+        theme().changed.connect(self._arrange)
+
+    @Slot(object)
+    def _arrange(self, style) -> None:
+        # On a projector the histograms' default share left these plots a sliver of
+        # curve under their titles, ticks and labels, and their titles were cut: there
+        # the two halves are equal, the titles short, the widest title's plot wider.
+        for i, plot in enumerate(self.depth_plots().values()):
+            self._curves_grid.setColumnStretch(i, 3 if style.presentation and plot is self.fractions else 2)
+            self._show_title(plot)
+        self.setSizes([560, 240] if not style.presentation else [500, 500])
+
+    def _show_title(self, plot: LivePlot) -> None:
+        """The plot's title, in its short form on a projector (``plot.title`` stays whole:
+        exports are named by it)."""
+        style = theme().style
+        text = SHORT_TITLES.get(plot.title, plot.title) if style.presentation else plot.title
+        plot.getPlotItem().setTitle(text, color=style.foreground, size=style.css_size("title"))
 
     def depth_plots(self) -> dict[str, LivePlot]:
         return {
@@ -172,8 +201,7 @@ class SignalsView(QSplitter):
         title = "Activation mean" if kind == "act" else "Gradient mean"
         if self.act_mean.title != title:
             self.act_mean.title = title
-            style = theme().style  # the size LivePlot gives its titles
-            self.act_mean.getPlotItem().setTitle(title, color=style.foreground, size=style.css_size("title"))
+            self._show_title(self.act_mean)
         depth = max((len(d["layers"]) for d in results.values()), default=0)
         if depth:
             for plot in self.depth_plots().values():

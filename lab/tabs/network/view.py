@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QBoxLayout,
     QCheckBox,
     QFileDialog,
+    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -138,13 +139,22 @@ class NetworkView(QWidget):
         self.model_panel = ModelPanel()
         self.left_panel = QWidget()
         column = QVBoxLayout(self.left_panel)
+        # Thin margins: at a projector's font the column's 340 px leave the controls
+        # little enough as it is.
+        column.setContentsMargins(4, 4, 4, 4)
         for title, w in (("Data", self.data_panel), ("Training", self.training), ("More training", self.extras),
                          ("Files", self.model_panel)):
             group = QGroupBox(title)
-            QVBoxLayout(group).addWidget(w)
+            inner = QVBoxLayout(group)
+            inner.setContentsMargins(6, 6, 6, 6)
+            inner.addWidget(w)
             column.addWidget(group)
         column.addStretch(1)
         fit_narrow(self.left_panel)
+        # A label beside its combo box is wider than the column at a projector's font: the
+        # box goes under its label when the row does not fit (side by side when it does).
+        for form in self.left_panel.findChildren(QFormLayout):
+            form.setRowWrapPolicy(QFormLayout.WrapLongRows)
         self.left_scroll = FittedScrollArea(least=300, most=MAX_LEFT_WIDTH)
         self.left_scroll.setWidget(self.left_panel)
         return self.left_scroll

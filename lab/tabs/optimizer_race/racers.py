@@ -34,6 +34,7 @@ RACERS_MIN_HEIGHT = 200  # px: two racers in view; the page's control column scr
 
 SYMBOLS = {"momentum": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "rho": "ρ", "alpha": "α", "weight_decay": "λ"}
 MAX_RACERS = 16
+HYPER_PER_LINE = 3  # a racer's settings (β₁, ε, …, noise σ) to a line
 
 
 def _schedule_args(schedule: str, total_steps: int) -> dict:
@@ -214,8 +215,12 @@ class RacerRow(QWidget):
         self.remove_button.setFixedWidth(28)
         self.remove_button.setToolTip("Remove this racer")
         self._hyper: dict[str, _SmallNumber] = {}
-        self._hyper_box = QHBoxLayout()
+        self.noise_label = QLabel("noise σ")
+        # The settings and the gradient noise, HYPER_PER_LINE to a line: in one line, with
+        # the schedule beside them, a row was wider than the column at a projector's font.
+        self._hyper_box = QVBoxLayout()
         self._hyper_box.setContentsMargins(22, 0, 0, 0)
+        self._hyper_box.setSpacing(1)
 
         grid = QGridLayout(self)
         grid.setContentsMargins(2, 2, 2, 2)
@@ -233,8 +238,6 @@ class RacerRow(QWidget):
         extra.setContentsMargins(22, 0, 0, 0)
         extra.addWidget(QLabel("schedule"))
         extra.addWidget(self.schedule, 1)
-        extra.addWidget(QLabel("noise σ"))
-        extra.addWidget(self.noise)
         grid.addLayout(extra, 2, 0, 1, 7)
         grid.addWidget(self.error, 3, 0, 1, 7)
         grid.setColumnStretch(4, 1)
@@ -259,17 +262,29 @@ class RacerRow(QWidget):
 
     def _build_hyper(self, kind: str, values: dict) -> None:
         while self._hyper_box.count():
-            w = self._hyper_box.takeAt(0).widget()
-            if w is not None:
-                _discard(w)
+            line = self._hyper_box.takeAt(0).layout()
+            while line.count():
+                w = line.takeAt(0).widget()
+                if w is not None and w not in (self.noise, self.noise_label):  # those two stay
+                    _discard(w)
+            line.deleteLater()
         self._hyper = {}
+        cells: list[tuple[QLabel, QLineEdit]] = []
         for key, default in hyper_defaults(kind).items():
             field = _hyper_field(key, float(values.get(key, default)), self.error)
             field.editingFinished.connect(self.changed)
-            self._hyper_box.addWidget(QLabel(SYMBOLS[key]))
-            self._hyper_box.addWidget(field)
+            cells.append((QLabel(SYMBOLS[key]), field))
             self._hyper[key] = field
-        self._hyper_box.addStretch(1)
+        cells.append((self.noise_label, self.noise))
+        for start in range(0, len(cells), HYPER_PER_LINE):
+            line = QHBoxLayout()
+            line.setSpacing(4)
+            for label, field in cells[start:start + HYPER_PER_LINE]:
+                line.addWidget(label)
+                line.addWidget(field)
+                line.addSpacing(4)
+            line.addStretch(1)
+            self._hyper_box.addLayout(line)
 
     @Slot()
     def _on_kind(self) -> None:
