@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from core.activation_functions import ACTIVATIONS
 from core.datasets.points2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, Message, RunControl, Snapshot, run_headless
 from core.model_io import load_model, quiet_jit, save_model_archive
 from core.network import compiled
-from core.network.fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
+from core.network.fast import FAST_ACTIVATIONS, FAST_OPTIMIZERS, FastTrainer, fast_path_gap
 from core.network.model import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network.settings import PreparedData, TrainSettings
 from core.network.torch_trainer import TorchTrainer
@@ -52,6 +53,11 @@ VARIANTS = {
     "input_noise_on_derived_features": (NetworkSpec(features=("x1", "x2", "x1_sq", "sin_x2"), hidden=(4,), activations=("tanh",),
                                                     dropout=(0.0,), batchnorm=(False,)), {"noise": "input", "noise_std": 0.3}),
     "weight_noise": (NetworkSpec(), {"noise": "weights", "noise_std": 0.05, "batch_size": 15}),
+    # Activations whose derivative needs the pre-activation, and hard tanh's clipped ends
+    "gelu_elu_hardtanh": (NetworkSpec(hidden=(6, 4, 3), activations=("gelu", "elu", "hardtanh"), dropout=(0.0,) * 3,
+                                      batchnorm=(False,) * 3), {"batch_size": 7}),
+    "selu_silu_mish_softplus": (NetworkSpec(hidden=(5, 4, 3, 3), activations=("selu", "silu", "mish", "softplus"),
+                                            dropout=(0.0,) * 4, batchnorm=(False,) * 4), {}),
 }
 
 
@@ -87,12 +93,18 @@ def test_fast_path_matches_on_other_tasks(which):
     assert _max_gap(fast, ref) < 1e-5
 
 
+def test_the_fast_path_covers_every_activation_the_builder_offers():
+    for key in ACTIVATIONS:
+        assert key in FAST_ACTIVATIONS and key in compiled.ACTIVATION_CODES, key
+        spec = NetworkSpec(hidden=(3,), activations=(key,), dropout=(0.0,), batchnorm=(False,))
+        assert fast_path_gap(spec, TrainSettings()) is None
+
+
 def test_fast_path_gaps_fall_back_to_torch_optim():
     spec = NetworkSpec()
     cases = [
         (NetworkSpec(dropout=(0.2, 0.0)), TrainSettings(optimizer="adam", lr=0.03), "dropout"),
         (NetworkSpec(batchnorm=(True, False)), TrainSettings(optimizer="adam", lr=0.03), "batch norm"),
-        (NetworkSpec(activations=("gelu", "tanh")), TrainSettings(optimizer="adam", lr=0.03), "gelu"),
         (NetworkSpec(loss="mse"), TrainSettings(optimizer="rmsprop", lr=0.01), "squared error"),
         (spec, TrainSettings(optimizer="adam", schedule="onecycle", lr=0.05, schedule_epochs=10), "one-cycle"),
     ]
