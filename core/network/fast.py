@@ -34,7 +34,9 @@ from core.network.compiled import (
     REG_L2,
     REG_NONE,
     TASK_BINARY,
+    TASK_BINARY_MSE,
     TASK_MULTICLASS,
+    TASK_MULTICLASS_MSE,
     TASK_REGRESSION,
 )
 from core.network.model import Network2D, NetworkSpec, linear_layers
@@ -58,8 +60,6 @@ def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
     for a in spec.activations:
         if a not in FAST_ACTIVATIONS:
             return f"the {a} activation"
-    if spec.task == "classification" and spec.loss == "mse":
-        return "squared error on class probabilities"
     if settings.optimizer not in FAST_OPTIMIZERS:
         return f"the {settings.optimizer} optimizer"
     if settings.schedule == "onecycle":
@@ -210,6 +210,8 @@ class FastTrainer:
         # The reference trainer's noise stream, seeded alike: the same noise, draw by draw.
         self.noise_gen = torch.Generator(dev).manual_seed(settings.seed + 1)
         self.settings = settings
+        # squared error on the class probabilities (sigmoid or softmax), not on the logits
+        self.prob_mse = data.task == "classification" and spec.loss == "mse"
         self._coef_cache: dict[int, tuple[torch.Tensor, list[float]]] = {}
         self._reset_optimizer_state()
         self._make_holder(settings)
@@ -274,6 +276,8 @@ class FastTrainer:
     def _make_targets(self, settings: TrainSettings) -> None:
         """Targets (outputs, n) such that the output gradient is ``alpha * p + target``."""
         y, eps, k = self.data.y_train, settings.label_smoothing, self.data.n_classes
+        if self.prob_mse:
+            eps = 0.0  # data_loss smooths cross-entropy's targets only
         if self.data.task == "regression":
             t = y.reshape(1, -1).float()
         elif k > 2:
@@ -313,6 +317,8 @@ class FastTrainer:
         if cached is None:
             n = self.n_train
             factor = 2.0 if self.data.task == "regression" else 1.0  # d/dz of mean (z − t)² is 2(z − t)/n
+            if self.prob_mse:  # the mean runs over samples and classes: d/dp is 2(p − t)/(n·classes)
+                factor = 2.0 / self.spec.n_outputs
             sizes = [min(batch, n - s) for s in range(0, n, batch)]
             alphas = [factor / m for m in sizes]
             col = torch.cat([torch.full((m,), -a) for m, a in zip(sizes, alphas)]).to(self.device)
@@ -345,8 +351,10 @@ class FastTrainer:
         self._k_z = np.zeros(sizes[-1], np.float32)
         if self.data.task == "regression":
             self._k_task = TASK_REGRESSION
+        elif self.data.n_classes > 2:
+            self._k_task = TASK_MULTICLASS_MSE if self.prob_mse else TASK_MULTICLASS
         else:
-            self._k_task = TASK_MULTICLASS if self.data.n_classes > 2 else TASK_BINARY
+            self._k_task = TASK_BINARY_MSE if self.prob_mse else TASK_BINARY
 
     def _epoch_compiled(self) -> None:
         s = self.settings
@@ -428,6 +436,7 @@ class FastTrainer:
         W, GW, W_in_t = self.W, self.GW, self.W_in_t
         act_fns, act_grads = self.act_fns, self.act_grads
         L = len(self.widths)
+        prob_mse, multiclass = self.prob_mse, self.data.n_classes > 2
         mm, add = torch.mm, torch.add
         update, penalty = self._update, self._add_penalty_gradient
         for xb, xbt, tb, alpha in zip(xs, xts, ts, alphas):
@@ -448,7 +457,13 @@ class FastTrainer:
                     h.copy_(act_fns[k](mm(W[k], a, out=zk)))
                 a = full[k]
             z = mm(W[L], a)
-            delta = add(tb, task_out(z) if task_out is not None else z, alpha=alpha)
+            p = task_out(z) if task_out is not None else z
+            delta = add(tb, p, alpha=alpha)
+            if prob_mse:  # on through the sigmoid or softmax, in autograd's order
+                if multiclass:
+                    delta = delta.sub_((delta * p).sum(0, keepdim=True)).mul_(p)
+                else:
+                    delta = delta.mul_(1 - p).mul_(p)
             for k in range(L, 0, -1):
                 mm(delta, full_t[k - 1], out=GW[k])
                 delta = act_grads[k - 1](mm(W_in_t[k], delta), hidden[k - 1], pre[k - 1])

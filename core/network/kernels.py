@@ -167,14 +167,21 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
         if noisy:
             for i in range(P.shape[0]):
                 P[i] += weight_noise[steps, i]
-        # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m
-        alpha = np.float32((2.0 if task == 0 else 1.0) / m)
+        # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m; squared error on the
+        # class probabilities is a mean over every (sample, class): 2(p − t)/(m·classes)
+        if task == 0 or task == 3:
+            alpha = np.float32(2.0 / m)
+        elif task == 4:
+            alpha = np.float32(2.0 / (m * n_outputs))
+        else:
+            alpha = np.float32(1.0 / m)
         for j in range(m):
             s = perm[b0 + j]
             x = X[s]
             _forward_one(P, offs, sizes, acts, x, units, pre, z)
-            # ∂loss/∂z = alpha · (p − t)
-            if task == 2:
+            # ∂loss/∂z = alpha · (p − t) for cross-entropy and regression; squared error on
+            # probabilities goes on through the sigmoid or softmax (autograd's order of operations)
+            if task == 2 or task == 4:
                 zmax = z[0]
                 for r in range(1, n_outputs):
                     zmax = max(zmax, z[r])
@@ -182,11 +189,23 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
                 for r in range(n_outputs):
                     z[r] = math.exp(z[r] - zmax)
                     total += z[r]
+                if task == 2:
+                    for r in range(n_outputs):
+                        deltas[n_units + r] = alpha * (z[r] / total - T[s, r])
+                else:
+                    dot = np.float32(0.0)
+                    for r in range(n_outputs):
+                        z[r] = z[r] / total  # z now holds the probabilities
+                        g = alpha * (z[r] - T[s, r])
+                        deltas[n_units + r] = g
+                        dot += g * z[r]
+                    for r in range(n_outputs):
+                        deltas[n_units + r] = (deltas[n_units + r] - dot) * z[r]
+            elif task == 1 or task == 3:
                 for r in range(n_outputs):
-                    deltas[n_units + r] = alpha * (z[r] / total - T[s, r])
-            elif task == 1:
-                for r in range(n_outputs):
-                    deltas[n_units + r] = alpha * (_sigmoid(z[r]) - T[s, r])
+                    p = np.float32(_sigmoid(z[r]))
+                    g = alpha * (p - T[s, r])
+                    deltas[n_units + r] = g if task == 1 else g * (np.float32(1.0) - p) * p
             else:
                 for r in range(n_outputs):
                     deltas[n_units + r] = alpha * (z[r] - T[s, r])
