@@ -43,11 +43,14 @@ from core.network.model import Network2D, NetworkSpec, linear_layers
 from core.network.settings import PreparedData, TrainSettings, make_lr_holder, step_schedule
 from core.network.torch_trainer import evaluate_outputs
 
-__all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS"]
+__all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS", "ONECYCLE_OPTIMIZERS"]
 
 FAST_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "linear", "elu", "selu", "gelu", "silu", "softplus", "mish",
                     "hardtanh")
 FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "radam")
+# One-cycle cycles the learning rate and SGD's momentum or Adam's beta1 in the torch.optim
+# holder each epoch; the updates read both from it, so they follow the cycle as they are.
+ONECYCLE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adamax", "nadam", "radam")
 LEAKY_SLOPE = 0.01  # the registry's default slope, which is what the builder uses
 
 
@@ -62,8 +65,10 @@ def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
             return f"the {a} activation"
     if settings.optimizer not in FAST_OPTIMIZERS:
         return f"the {settings.optimizer} optimizer"
-    if settings.schedule == "onecycle":
-        return "the one-cycle schedule (it also cycles momentum)"
+    if settings.schedule == "onecycle" and settings.optimizer not in ONECYCLE_OPTIMIZERS:
+        # OneCycleLR cycles a momentum: it switches on RMSprop's (which the updates here
+        # lack) and refuses Adagrad and Adadelta, which have none; the reference says so.
+        return f"the one-cycle schedule with {settings.optimizer}"
     return None
 
 
