@@ -33,8 +33,10 @@ __all__ = ["ACTIVATION_CODES", "status", "request", "wait_ready", "kernels", "ca
 
 # Codes shared with the kernels (numba compiles one function for all of them, so a new
 # combination of settings never waits for a compile).
-ACTIVATION_CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "relu": 3, "leaky_relu": 4}
-TASK_REGRESSION, TASK_BINARY, TASK_MULTICLASS = 0, 1, 2
+ACTIVATION_CODES = {"linear": 0, "tanh": 1, "sigmoid": 2, "relu": 3, "leaky_relu": 4, "elu": 5, "selu": 6, "gelu": 7,
+                    "silu": 8, "softplus": 9, "mish": 10, "hardtanh": 11}
+# squared error on the class probabilities: the _MSE tasks
+TASK_REGRESSION, TASK_BINARY, TASK_MULTICLASS, TASK_BINARY_MSE, TASK_MULTICLASS_MSE = 0, 1, 2, 3, 4
 REG_NONE, REG_L1, REG_L2 = 0, 1, 2
 OPT_SGD, OPT_ADAM, OPT_ADAMW, OPT_ADAGRAD, OPT_RMSPROP, OPT_ADADELTA, OPT_ADAMAX, OPT_NADAM, OPT_RADAM = range(9)
 OPTIMIZER_CODES = {"sgd": OPT_SGD, "momentum": OPT_SGD, "nesterov": OPT_SGD, "adam": OPT_ADAM, "adamw": OPT_ADAMW,

@@ -34,17 +34,23 @@ from core.network.compiled import (
     REG_L2,
     REG_NONE,
     TASK_BINARY,
+    TASK_BINARY_MSE,
     TASK_MULTICLASS,
+    TASK_MULTICLASS_MSE,
     TASK_REGRESSION,
 )
 from core.network.model import Network2D, NetworkSpec, linear_layers
 from core.network.settings import PreparedData, TrainSettings, make_lr_holder, step_schedule
 from core.network.torch_trainer import evaluate_outputs
 
-__all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS"]
+__all__ = ["FastTrainer", "fast_path_gap", "FAST_ACTIVATIONS", "FAST_OPTIMIZERS", "ONECYCLE_OPTIMIZERS"]
 
-FAST_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "linear")
+FAST_ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu", "linear", "elu", "selu", "gelu", "silu", "softplus", "mish",
+                    "hardtanh")
 FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "rmsprop", "adadelta", "adamax", "nadam", "radam")
+# One-cycle cycles the learning rate and SGD's momentum or Adam's beta1 in the torch.optim
+# holder each epoch; the updates read both from it, so they follow the cycle as they are.
+ONECYCLE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adamax", "nadam", "radam")
 LEAKY_SLOPE = 0.01  # the registry's default slope, which is what the builder uses
 
 
@@ -57,54 +63,108 @@ def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
     for a in spec.activations:
         if a not in FAST_ACTIVATIONS:
             return f"the {a} activation"
-    if spec.task == "classification" and spec.loss == "mse":
-        return "squared error on class probabilities"
     if settings.optimizer not in FAST_OPTIMIZERS:
         return f"the {settings.optimizer} optimizer"
-    if settings.schedule == "onecycle":
-        return "the one-cycle schedule (it also cycles momentum)"
+    if settings.schedule == "onecycle" and settings.optimizer not in ONECYCLE_OPTIMIZERS:
+        # OneCycleLR cycles a momentum: it switches on RMSprop's (which the updates here
+        # lack) and refuses Adagrad and Adadelta, which have none; the reference says so.
+        return f"the one-cycle schedule with {settings.optimizer}"
     return None
 
 
-def _tanh_grad(da, a):
+# Each derivative is autograd's formula for that op (torch's *_backward kernels), so
+# the gradient matches the reference trainer's to rounding. grad(da, a, z): da the
+# gradient at the layer's output a = f(z); z is kept only for the activations in
+# _NEEDS_Z (their derivative is not a function of the output alone).
+def _tanh_grad(da, a, z):
     return torch.addcmul(da, da, a * a, value=-1.0)  # da * (1 - a²)
 
 
-def _sigmoid_grad(da, a):
+def _sigmoid_grad(da, a, z):
     return da.mul_(torch.addcmul(a, a, a, value=-1.0))  # da * a (1 - a)
 
 
-def _relu_grad(da, a):
+def _relu_grad(da, a, z):
     return da.mul_(a > 0)
 
 
-def _leaky_grad(da, a):
+def _leaky_grad(da, a, z):
     return da.mul_(torch.where(a > 0, 1.0, LEAKY_SLOPE))
 
 
-def _identity_grad(da, a):
+def _identity_grad(da, a, z):
     return da
 
 
+def _hardtanh_grad(da, a, z):
+    return da.mul_(a.abs() < 1)  # torch: 0 where x <= -1 or x >= 1; the output is ±1 exactly there
+
+
+def _elu_grad(da, a, z):
+    return da.mul_(torch.where(z > 0, 1.0, z.exp()))  # nn.ELU is not in place: autograd uses exp(x)
+
+
+def _selu_grad(da, a, z):
+    return da.mul_(torch.where(z > 0, SELU_SCALE, z.exp().mul_(SELU_SCALE * SELU_ALPHA)))
+
+
+def _gelu_grad(da, a, z):
+    cdf = torch.erf(z * math.sqrt(0.5)).add_(1.0).mul_(0.5)
+    pdf = (z * z).mul_(-0.5).exp_().mul_(0.5 * M_2_SQRTPI * math.sqrt(0.5))
+    return da.mul_(cdf.add_(pdf.mul_(z)))  # cdf + x·pdf
+
+
+def _silu_grad(da, a, z):
+    s = torch.sigmoid(z)
+    return da.mul_(s * (1 + z * (1 - s)))
+
+
+def _softplus_grad(da, a, z):
+    e = z.exp()
+    return da.mul_(torch.where(z > SOFTPLUS_THRESHOLD, 1.0, e / (e + 1)))
+
+
+def _mish_grad(da, a, z):
+    t = torch.tanh(F.softplus(z))
+    return da.mul_(t + z * torch.sigmoid(z) * (1 - t * t))
+
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+M_2_SQRTPI = 2 / math.sqrt(math.pi)
+SOFTPLUS_THRESHOLD = 20.0  # F.softplus's default: above it softplus(x) is x
+
+# (forward, derivative): the forward works in place on the buffer, or (for _NEEDS_Z)
+# returns f(z) to be copied into the layer's output buffer; the registry's defaults.
 _ACT = {
     "tanh": (torch.Tensor.tanh_, _tanh_grad),
     "sigmoid": (torch.Tensor.sigmoid_, _sigmoid_grad),
     "relu": (torch.Tensor.relu_, _relu_grad),
     "leaky_relu": (lambda h: F.leaky_relu_(h, LEAKY_SLOPE), _leaky_grad),
     "linear": (None, _identity_grad),
+    "hardtanh": (F.hardtanh_, _hardtanh_grad),
+    "elu": (F.elu, _elu_grad),
+    "selu": (F.selu, _selu_grad),
+    "gelu": (F.gelu, _gelu_grad),
+    "silu": (F.silu, _silu_grad),
+    "softplus": (F.softplus, _softplus_grad),
+    "mish": (F.mish, _mish_grad),
 }
+_NEEDS_Z = frozenset({"elu", "selu", "gelu", "silu", "softplus", "mish"})
 
 
 class _Buffers:
     """Activation buffers for one batch width: (width + 1, cols), last row all ones."""
 
-    def __init__(self, widths: list[int], cols: int, device):
+    def __init__(self, widths: list[int], keep_z: list[bool], cols: int, device):
         self.full = []
         self.hidden = []
-        for w in widths:
+        self.pre = []  # pre-activations (width, cols) of the layers whose derivative needs them, else None
+        for w, kz in zip(widths, keep_z):
             buf = torch.ones(w + 1, cols, device=device)
             self.full.append(buf)
             self.hidden.append(buf[:w])  # contiguous: the rows above the ones
+            self.pre.append(torch.empty(w, cols, device=device) if kz else None)
         self.full_t = [b.t() for b in self.full]  # views made once, not once per step
 
 
@@ -143,6 +203,7 @@ class FastTrainer:
         self.widths = list(spec.hidden)
         self.act_fns = [_ACT[a][0] for a in spec.activations]
         self.act_grads = [_ACT[a][1] for a in spec.activations]
+        self.keep_z = [a in _NEEDS_Z for a in spec.activations]
         self._buffers: dict[int, _Buffers] = {}
         self.load_from_model()
         with torch.no_grad():
@@ -154,6 +215,8 @@ class FastTrainer:
         # The reference trainer's noise stream, seeded alike: the same noise, draw by draw.
         self.noise_gen = torch.Generator(dev).manual_seed(settings.seed + 1)
         self.settings = settings
+        # squared error on the class probabilities (sigmoid or softmax), not on the logits
+        self.prob_mse = data.task == "classification" and spec.loss == "mse"
         self._coef_cache: dict[int, tuple[torch.Tensor, list[float]]] = {}
         self._reset_optimizer_state()
         self._make_holder(settings)
@@ -218,6 +281,8 @@ class FastTrainer:
     def _make_targets(self, settings: TrainSettings) -> None:
         """Targets (outputs, n) such that the output gradient is ``alpha * p + target``."""
         y, eps, k = self.data.y_train, settings.label_smoothing, self.data.n_classes
+        if self.prob_mse:
+            eps = 0.0  # data_loss smooths cross-entropy's targets only
         if self.data.task == "regression":
             t = y.reshape(1, -1).float()
         elif k > 2:
@@ -248,7 +313,7 @@ class FastTrainer:
     def _buffers_for(self, cols: int) -> _Buffers:
         b = self._buffers.get(cols)
         if b is None:
-            b = self._buffers[cols] = _Buffers(self.widths, cols, self.device)
+            b = self._buffers[cols] = _Buffers(self.widths, self.keep_z, cols, self.device)
         return b
 
     def _coefficients(self, batch: int) -> tuple[torch.Tensor, list[float]]:
@@ -257,6 +322,8 @@ class FastTrainer:
         if cached is None:
             n = self.n_train
             factor = 2.0 if self.data.task == "regression" else 1.0  # d/dz of mean (z − t)² is 2(z − t)/n
+            if self.prob_mse:  # the mean runs over samples and classes: d/dp is 2(p − t)/(n·classes)
+                factor = 2.0 / self.spec.n_outputs
             sizes = [min(batch, n - s) for s in range(0, n, batch)]
             alphas = [factor / m for m in sizes]
             col = torch.cat([torch.full((m,), -a) for m, a in zip(sizes, alphas)]).to(self.device)
@@ -284,12 +351,15 @@ class FastTrainer:
         self._k_T_of = None
         n_units = sum(self.widths)
         self._k_units = np.zeros(n_units, np.float32)
+        self._k_pre = np.zeros(n_units, np.float32)
         self._k_deltas = np.zeros(n_units + sizes[-1], np.float32)
         self._k_z = np.zeros(sizes[-1], np.float32)
         if self.data.task == "regression":
             self._k_task = TASK_REGRESSION
+        elif self.data.n_classes > 2:
+            self._k_task = TASK_MULTICLASS_MSE if self.prob_mse else TASK_MULTICLASS
         else:
-            self._k_task = TASK_MULTICLASS if self.data.n_classes > 2 else TASK_BINARY
+            self._k_task = TASK_BINARY_MSE if self.prob_mse else TASK_BINARY
 
     def _epoch_compiled(self) -> None:
         s = self.settings
@@ -334,7 +404,7 @@ class FastTrainer:
             self.P.numpy(), self.G.numpy(), self.mask.numpy(), self.lrvec.numpy(), decay.numpy(), X, T,
             perm, weight_noise, s.batch_size, self._k_offs, self._k_sizes, self._k_acts, self._k_task, reg, float(s.reg_rate),
             opt, float(wd), float(momentum), bool(nesterov), float(beta1), float(beta2), float(eps),
-            buf1.numpy(), buf2.numpy(), counters, mu_product, self._k_units, self._k_deltas, self._k_z)
+            buf1.numpy(), buf2.numpy(), counters, mu_product, self._k_units, self._k_pre, self._k_deltas, self._k_z)
         self.adam_step = int(counters[0])
         self.mu_product = mu_product[0]
         if opt == OPT_SGD and not counters[1]:
@@ -371,6 +441,7 @@ class FastTrainer:
         W, GW, W_in_t = self.W, self.GW, self.W_in_t
         act_fns, act_grads = self.act_fns, self.act_grads
         L = len(self.widths)
+        prob_mse, multiclass = self.prob_mse, self.data.n_classes > 2
         mm, add = torch.mm, torch.add
         update, penalty = self._update, self._add_penalty_gradient
         for xb, xbt, tb, alpha in zip(xs, xts, ts, alphas):
@@ -379,19 +450,28 @@ class FastTrainer:
                 for Wk, n in zip(W, noise):
                     Wk[:, :-1].add_(n)
             bufs = self._buffers_for(xb.shape[1])
-            hidden, full, full_t = bufs.hidden, bufs.full, bufs.full_t
+            hidden, full, full_t, pre = bufs.hidden, bufs.full, bufs.full_t, bufs.pre
             a = xb
             for k in range(L):
-                h = hidden[k]
-                mm(W[k], a, out=h)
-                if act_fns[k] is not None:
-                    act_fns[k](h)
+                h, zk = hidden[k], pre[k]
+                if zk is None:
+                    mm(W[k], a, out=h)
+                    if act_fns[k] is not None:
+                        act_fns[k](h)
+                else:
+                    h.copy_(act_fns[k](mm(W[k], a, out=zk)))
                 a = full[k]
             z = mm(W[L], a)
-            delta = add(tb, task_out(z) if task_out is not None else z, alpha=alpha)
+            p = task_out(z) if task_out is not None else z
+            delta = add(tb, p, alpha=alpha)
+            if prob_mse:  # on through the sigmoid or softmax, in autograd's order
+                if multiclass:
+                    delta = delta.sub_((delta * p).sum(0, keepdim=True)).mul_(p)
+                else:
+                    delta = delta.mul_(1 - p).mul_(p)
             for k in range(L, 0, -1):
                 mm(delta, full_t[k - 1], out=GW[k])
-                delta = act_grads[k - 1](mm(W_in_t[k], delta), hidden[k - 1])
+                delta = act_grads[k - 1](mm(W_in_t[k], delta), hidden[k - 1], pre[k - 1])
             mm(delta, xbt, out=GW[0])
             penalty()  # at the weights the loss saw: the noisy ones, if any
             if weight_noise:
@@ -475,10 +555,13 @@ class FastTrainer:
         bufs = self._buffers_for(xa.shape[1])
         a = xa
         for k in range(len(self.widths)):
-            h = bufs.hidden[k]
-            torch.mm(self.W[k], a, out=h)
-            if self.act_fns[k] is not None:
-                self.act_fns[k](h)
+            h, zk = bufs.hidden[k], bufs.pre[k]
+            if zk is None:
+                torch.mm(self.W[k], a, out=h)
+                if self.act_fns[k] is not None:
+                    self.act_fns[k](h)
+            else:
+                h.copy_(self.act_fns[k](torch.mm(self.W[k], a, out=zk)))
             a = bufs.full[k]
         return bufs.hidden, torch.mm(self.W[-1], a)
 

@@ -21,26 +21,59 @@ __all__ = ["train_epoch", "forward", "warm_up"]
 LEAKY_SLOPE = np.float32(0.01)
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+SQRT_HALF = math.sqrt(0.5)
+INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+SOFTPLUS_THRESHOLD = 20.0  # F.softplus's default: above it softplus(x) is x
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _softplus(x):
+    return x if x > SOFTPLUS_THRESHOLD else math.log1p(math.exp(x))
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _sigmoid(x):
+    # the two branches keep exp from overflowing for large |x|, as torch does
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
 @njit(nogil=True, cache=True, fastmath=False)
 def _activate(code, x):
+    """f(x) for the codes of compiled.ACTIVATION_CODES (the registry's default parameters)."""
     if code == 1:
         return math.tanh(x)
     if code == 2:
-        # the two branches keep exp from overflowing for large |x|, as torch does
-        if x >= 0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
+        return _sigmoid(x)
     if code == 3:
         return x if x > 0 else 0.0
     if code == 4:
         return x if x > 0 else x * 0.01
-    return x
+    if code <= 0:
+        return x
+    xd = np.float64(x)  # the smooth ones in double, rounded once to float32 by the caller
+    if code == 5:  # ELU
+        return xd if xd > 0 else math.expm1(xd)
+    if code == 6:  # SELU
+        return SELU_SCALE * (xd if xd > 0 else SELU_ALPHA * math.expm1(xd))
+    if code == 7:  # GELU, exact (erf) form
+        return 0.5 * xd * (1.0 + math.erf(xd * SQRT_HALF))
+    if code == 8:  # SiLU
+        return xd * _sigmoid(xd)
+    if code == 9:  # Softplus
+        return _softplus(xd)
+    if code == 10:  # Mish
+        return xd * math.tanh(_softplus(xd))
+    return min(max(xd, -1.0), 1.0)  # 11: hard tanh
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def _slope(code, a):
-    """f'(x) from the activation's output a = f(x)."""
+def _slope(code, a, x):
+    """f'(x), from the activation's output a = f(x) where that suffices, else from x itself."""
     if code == 1:
         return 1.0 - a * a
     if code == 2:
@@ -49,12 +82,31 @@ def _slope(code, a):
         return 1.0 if a > 0 else 0.0
     if code == 4:
         return 1.0 if a > 0 else 0.01
-    return 1.0
+    if code <= 0:
+        return 1.0
+    xd = np.float64(x)
+    if code == 5:
+        return 1.0 if xd > 0 else math.exp(xd)
+    if code == 6:
+        return SELU_SCALE if xd > 0 else SELU_SCALE * SELU_ALPHA * math.exp(xd)
+    if code == 7:
+        return 0.5 * (1.0 + math.erf(xd * SQRT_HALF)) + xd * INV_SQRT_2PI * math.exp(-0.5 * xd * xd)
+    if code == 8:
+        s = _sigmoid(xd)
+        return s * (1.0 + xd * (1.0 - s))
+    if code == 9:
+        return 1.0 if xd > SOFTPLUS_THRESHOLD else _sigmoid(xd)
+    if code == 10:
+        t = math.tanh(_softplus(xd))
+        return t + xd * _sigmoid(xd) * (1.0 - t * t)
+    return 1.0 if -1.0 < xd < 1.0 else 0.0  # 11: hard tanh (torch: 0 at ±1 and beyond)
 
 
 @njit(nogil=True, cache=True, fastmath=False)
-def _forward_one(P, offs, sizes, acts, x, units, z):
-    """One sample through the network: hidden outputs into ``units`` (all layers, flat), logits into z."""
+def _forward_one(P, offs, sizes, acts, x, units, pre, z):
+    """One sample through the network: hidden outputs into ``units`` (all layers, flat), their
+    pre-activations into ``pre`` (laid out alike; the derivatives of some activations need them),
+    logits into z."""
     L = len(sizes) - 2
     prev_start = -1  # -1: the previous layer is the input x
     start = 0
@@ -72,6 +124,7 @@ def _forward_one(P, offs, sizes, acts, x, units, z):
                 for c in range(n_in):
                     acc += P[row + c] * units[prev_start + c]
             if k < L:
+                pre[start + r] = acc
                 units[start + r] = _activate(acts[k], acc)
             else:
                 z[r] = acc
@@ -83,13 +136,14 @@ def _forward_one(P, offs, sizes, acts, x, units, z):
 @njit(nogil=True, cache=True, fastmath=False)
 def forward(P, offs, sizes, acts, X, hidden_out, z_out):
     """Every row of X (n, inputs) through the network: hidden (n, units) and logits (n, outputs)."""
+    pre = np.empty(hidden_out.shape[1], np.float32)
     for s in range(X.shape[0]):
-        _forward_one(P, offs, sizes, acts, X[s], hidden_out[s], z_out[s])
+        _forward_one(P, offs, sizes, acts, X[s], hidden_out[s], pre, z_out[s])
 
 
 @njit(nogil=True, cache=True, fastmath=False)
 def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs, sizes, acts, task, reg, reg_rate,
-                opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product, units, deltas, z):
+                opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product, units, pre, deltas, z):
     """One epoch of mini-batch training in place; returns the number of steps taken.
 
     P, G, mask, lrvec, decay, buf1, buf2: flat float32 vectors of FastTrainer (buf1 is the
@@ -113,14 +167,21 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
         if noisy:
             for i in range(P.shape[0]):
                 P[i] += weight_noise[steps, i]
-        # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m
-        alpha = np.float32((2.0 if task == 0 else 1.0) / m)
+        # mean over the batch; d/dz of mean (z − t)² is 2(z − t)/m; squared error on the
+        # class probabilities is a mean over every (sample, class): 2(p − t)/(m·classes)
+        if task == 0 or task == 3:
+            alpha = np.float32(2.0 / m)
+        elif task == 4:
+            alpha = np.float32(2.0 / (m * n_outputs))
+        else:
+            alpha = np.float32(1.0 / m)
         for j in range(m):
             s = perm[b0 + j]
             x = X[s]
-            _forward_one(P, offs, sizes, acts, x, units, z)
-            # ∂loss/∂z = alpha · (p − t)
-            if task == 2:
+            _forward_one(P, offs, sizes, acts, x, units, pre, z)
+            # ∂loss/∂z = alpha · (p − t) for cross-entropy and regression; squared error on
+            # probabilities goes on through the sigmoid or softmax (autograd's order of operations)
+            if task == 2 or task == 4:
                 zmax = z[0]
                 for r in range(1, n_outputs):
                     zmax = max(zmax, z[r])
@@ -128,11 +189,23 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
                 for r in range(n_outputs):
                     z[r] = math.exp(z[r] - zmax)
                     total += z[r]
+                if task == 2:
+                    for r in range(n_outputs):
+                        deltas[n_units + r] = alpha * (z[r] / total - T[s, r])
+                else:
+                    dot = np.float32(0.0)
+                    for r in range(n_outputs):
+                        z[r] = z[r] / total  # z now holds the probabilities
+                        g = alpha * (z[r] - T[s, r])
+                        deltas[n_units + r] = g
+                        dot += g * z[r]
+                    for r in range(n_outputs):
+                        deltas[n_units + r] = (deltas[n_units + r] - dot) * z[r]
+            elif task == 1 or task == 3:
                 for r in range(n_outputs):
-                    deltas[n_units + r] = alpha * (z[r] / total - T[s, r])
-            elif task == 1:
-                for r in range(n_outputs):
-                    deltas[n_units + r] = alpha * (_activate(2, z[r]) - T[s, r])
+                    p = np.float32(_sigmoid(z[r]))
+                    g = alpha * (p - T[s, r])
+                    deltas[n_units + r] = g if task == 1 else g * (np.float32(1.0) - p) * p
             else:
                 for r in range(n_outputs):
                     deltas[n_units + r] = alpha * (z[r] - T[s, r])
@@ -159,7 +232,7 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
                         acc = np.float32(0.0)
                         for r in range(n_out):
                             acc += P[base + r * stride + c] * deltas[out_start + r]
-                        deltas[in_start + c] = acc * _slope(acts[k - 1], units[in_start + c])
+                        deltas[in_start + c] = acc * _slope(acts[k - 1], units[in_start + c], pre[in_start + c])
                 out_start = in_start
         _add_penalty_gradient(P, G, mask, reg, reg_rate)  # at the weights the loss saw: the noisy ones, if any
         if noisy:
@@ -316,5 +389,5 @@ def warm_up() -> None:
     train_epoch(P, np.zeros_like(P), np.ones_like(P), np.ones_like(P), np.ones_like(P), X, T, np.arange(4, dtype=i64),
                 np.zeros((0, 13), f32), 2,
                 offs, sizes, acts, 1, 0, 0.0, 0, 0.0, 0.0, False, 0.9, 0.999, 1e-8, np.zeros_like(P), np.zeros_like(P),
-                np.zeros(2, i64), np.ones(1, f32), units, deltas, z)
+                np.zeros(2, i64), np.ones(1, f32), units, np.zeros_like(units), deltas, z)
     forward(P, offs, sizes, acts, X, np.zeros((4, 3), f32), np.zeros((4, 1), f32))

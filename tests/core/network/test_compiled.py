@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from core.network import compiled
-from core.network.fast import FAST_ACTIVATIONS, FAST_OPTIMIZERS, FastTrainer
+from core.network.fast import FAST_ACTIVATIONS, FAST_OPTIMIZERS, ONECYCLE_OPTIMIZERS, FastTrainer
 from core.network.model import NetworkSpec, build_network
 from core.network.settings import TrainSettings
 from core.network.torch_trainer import TorchTrainer
 from core.network.training import train_network
-from tests.core.network.test_model import BLOBS, CIRCLE, PLANE, TEST_LR, VARIANTS, _max_gap
+from tests.core.network.test_model import BLOBS, CIRCLE, ONECYCLE_LR, PLANE, TEST_LR, VARIANTS, _max_gap
 
 
 @pytest.fixture(scope="module")
@@ -81,15 +81,19 @@ def test_compiled_loop_matches_torch_optim(kernels, optimizer, variant):
     assert fast.lr == pytest.approx(ref.lr)
 
 
-def _random_setup(rng):
-    depth = int(rng.integers(0, 4))
+def _random_setup(rng, first_activation=None):
+    depth = int(rng.integers(0 if first_activation is None else 1, 4))
     hidden = tuple(int(w) for w in rng.integers(1, 9, depth))
     acts = tuple(str(a) for a in rng.choice(FAST_ACTIVATIONS, depth))
+    if first_activation is not None:
+        acts = (first_activation, *acts[1:])
     task = str(rng.choice(["binary", "multiclass", "regression"]))
     data = {"binary": CIRCLE, "multiclass": BLOBS, "regression": PLANE}[task][2]
+    loss = "mse" if task == "regression" or rng.random() < 0.3 else "cross_entropy"  # squared error on probabilities too
     spec = NetworkSpec(hidden=hidden, activations=acts, dropout=(0.0,) * depth, batchnorm=(False,) * depth,
-                       task=data.task, n_classes=data.n_classes, loss="mse" if task == "regression" else "cross_entropy")
+                       task=data.task, n_classes=data.n_classes, loss=loss)
     optimizer = str(rng.choice(FAST_OPTIMIZERS))
+    schedules = ["none", "step", "exponential", "cosine", "plateau"] + (["onecycle"] if optimizer in ONECYCLE_OPTIMIZERS else [])
     settings = TrainSettings(
         optimizer=optimizer,
         lr=float(10 ** rng.uniform(-3, -1.7 if optimizer.startswith("adam") else -1.3)),
@@ -97,7 +101,7 @@ def _random_setup(rng):
         regularization=str(rng.choice(["none", "l1", "l2"])),
         reg_rate=float(10 ** rng.uniform(-4, -2)),
         weight_decay=float(rng.choice([0.0, 1e-3])),
-        schedule=str(rng.choice(["none", "step", "exponential", "cosine", "plateau"])),
+        schedule=str(rng.choice(schedules)),
         label_smoothing=float(rng.choice([0.0, 0.1])) if task != "regression" else 0.0,
         noise=str(rng.choice(["none", "input", "weights"])),
         noise_std=0.1,
@@ -107,12 +111,24 @@ def _random_setup(rng):
     return spec, settings, data
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(len(FAST_ACTIVATIONS) + 2))
 def test_compiled_loop_matches_torch_optim_over_100_epochs_on_random_setups(kernels, seed):
-    spec, settings, data = _random_setup(np.random.default_rng(seed))
+    # each activation in at least one setup; the last two draw freely (no hidden layer, too)
+    first = FAST_ACTIVATIONS[seed] if seed < len(FAST_ACTIVATIONS) else None
+    spec, settings, data = _random_setup(np.random.default_rng(seed), first)
     fast, ref = _compiled_pair(spec, settings, data, kernels, seed=seed)
     _assert_equal_to_torch_optim(fast, ref, _nudged_reference(spec, settings, data, seed), 100)
     assert fast.step == ref.step
+
+
+@pytest.mark.parametrize("optimizer", ONECYCLE_OPTIMIZERS)
+def test_compiled_loop_follows_the_one_cycle_schedule_and_its_momentum(kernels, optimizer):
+    spec, extra = VARIANTS["l2_wd_layer_lr"]
+    settings = TrainSettings(optimizer=optimizer, lr=ONECYCLE_LR.get(optimizer, 0.05), schedule="onecycle",
+                             schedule_epochs=15, **extra)
+    fast, ref = _compiled_pair(spec, settings, CIRCLE[2], kernels)
+    _assert_equal_to_torch_optim(fast, ref, _nudged_reference(spec, settings, CIRCLE[2], 3), 20)  # the cycle, then its hold
+    assert fast.lr == pytest.approx(ref.lr)
 
 
 def test_switching_to_the_compiled_loop_mid_run_carries_the_run_on(kernels):

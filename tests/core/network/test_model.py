@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from core.activation_functions import ACTIVATIONS
 from core.datasets.points2d import make_dataset, split_train_test
 from core.engine import Diverged, Finished, History, Message, RunControl, Snapshot, run_headless
 from core.model_io import load_model, quiet_jit, save_model_archive
 from core.network import compiled
-from core.network.fast import FAST_OPTIMIZERS, FastTrainer, fast_path_gap
+from core.network.fast import FAST_ACTIVATIONS, FAST_OPTIMIZERS, ONECYCLE_OPTIMIZERS, FastTrainer, fast_path_gap
 from core.network.model import NetworkSpec, build_network, layer_outputs, linear_layers
 from core.network.settings import PreparedData, TrainSettings
 from core.network.torch_trainer import TorchTrainer
@@ -52,6 +53,13 @@ VARIANTS = {
     "input_noise_on_derived_features": (NetworkSpec(features=("x1", "x2", "x1_sq", "sin_x2"), hidden=(4,), activations=("tanh",),
                                                     dropout=(0.0,), batchnorm=(False,)), {"noise": "input", "noise_std": 0.3}),
     "weight_noise": (NetworkSpec(), {"noise": "weights", "noise_std": 0.05, "batch_size": 15}),
+    # Activations whose derivative needs the pre-activation, and hard tanh's clipped ends
+    "gelu_elu_hardtanh": (NetworkSpec(hidden=(6, 4, 3), activations=("gelu", "elu", "hardtanh"), dropout=(0.0,) * 3,
+                                      batchnorm=(False,) * 3), {"batch_size": 7}),
+    "selu_silu_mish_softplus": (NetworkSpec(hidden=(5, 4, 3, 3), activations=("selu", "silu", "mish", "softplus"),
+                                            dropout=(0.0,) * 4, batchnorm=(False,) * 4), {}),
+    # squared error on the sigmoid's probability; the curve's loss ignores label smoothing there
+    "mse_on_probability": (NetworkSpec(loss="mse"), {"label_smoothing": 0.1}),
 }
 
 
@@ -75,16 +83,46 @@ def test_fast_path_matches_torch_optim(optimizer, variant):
     assert fast.lr == pytest.approx(ref.lr)
 
 
-@pytest.mark.parametrize("which", ["multiclass", "regression"])
+ONECYCLE_LR = {"sgd": 0.3, "momentum": 0.3, "nesterov": 0.3}  # the peak; the cycle starts at 1/25 of it
+
+
+@pytest.mark.parametrize("optimizer", ONECYCLE_OPTIMIZERS)
+def test_fast_path_follows_the_one_cycle_schedule_and_its_momentum(optimizer):
+    """The rate rises and falls and momentum (SGD's, or Adam's beta1) falls and rises over
+    8 epochs, then both hold; the updates must follow both as torch.optim does."""
+    spec, extra = VARIANTS["l2_wd_layer_lr"]
+    settings = TrainSettings(optimizer=optimizer, lr=ONECYCLE_LR.get(optimizer, 0.05), schedule="onecycle",
+                             schedule_epochs=8, **extra)
+    assert fast_path_gap(spec, settings) is None
+    fast, ref = _pair(spec, settings, CIRCLE[2])
+    for _ in range(10):
+        fast.epoch()
+        ref.epoch()
+        fast.end_epoch(fast.evaluate()["test_loss"])
+        ref.end_epoch(ref.evaluate()["test_loss"])
+        assert _max_gap(fast, ref) < 1e-5
+        assert fast.lr == pytest.approx(ref.lr)
+
+
+@pytest.mark.parametrize("which", ["multiclass", "multiclass_mse", "regression"])
 def test_fast_path_matches_on_other_tasks(which):
-    *_, data = BLOBS if which == "multiclass" else PLANE
+    *_, data = PLANE if which == "regression" else BLOBS
     spec = NetworkSpec(hidden=(6, 3), task=data.task, n_classes=data.n_classes, loss="cross_entropy" if which == "multiclass" else "mse")
-    settings = TrainSettings(optimizer="momentum", lr=0.02, label_smoothing=0.05 if which == "multiclass" else 0.0)
+    settings = TrainSettings(optimizer="momentum", lr=0.02 if which != "multiclass_mse" else 0.2,
+                             label_smoothing=0.05 if which != "regression" else 0.0)
     fast, ref = _pair(spec, settings, data)
     for _ in range(3):
         fast.epoch()
         ref.epoch()
+        assert fast.evaluate()["train_loss"] == pytest.approx(ref.evaluate()["train_loss"], abs=1e-6)
     assert _max_gap(fast, ref) < 1e-5
+
+
+def test_the_fast_path_covers_every_activation_the_builder_offers():
+    for key in ACTIVATIONS:
+        assert key in FAST_ACTIVATIONS and key in compiled.ACTIVATION_CODES, key
+        spec = NetworkSpec(hidden=(3,), activations=(key,), dropout=(0.0,), batchnorm=(False,))
+        assert fast_path_gap(spec, TrainSettings()) is None
 
 
 def test_fast_path_gaps_fall_back_to_torch_optim():
@@ -92,9 +130,7 @@ def test_fast_path_gaps_fall_back_to_torch_optim():
     cases = [
         (NetworkSpec(dropout=(0.2, 0.0)), TrainSettings(optimizer="adam", lr=0.03), "dropout"),
         (NetworkSpec(batchnorm=(True, False)), TrainSettings(optimizer="adam", lr=0.03), "batch norm"),
-        (NetworkSpec(activations=("gelu", "tanh")), TrainSettings(optimizer="adam", lr=0.03), "gelu"),
-        (NetworkSpec(loss="mse"), TrainSettings(optimizer="rmsprop", lr=0.01), "squared error"),
-        (spec, TrainSettings(optimizer="adam", schedule="onecycle", lr=0.05, schedule_epochs=10), "one-cycle"),
+        (spec, TrainSettings(optimizer="rmsprop", schedule="onecycle", lr=0.01, schedule_epochs=10), "one-cycle"),
     ]
     data = CIRCLE[2]
     for s, settings, words in cases:
@@ -188,7 +224,7 @@ def test_live_changes_apply_between_epochs_and_can_switch_paths():
     job = train_network(_cfg(max_epochs=None, live=live), ctl)
     events = [next(job) for _ in range(3)]  # message, history, first snapshot
     assert "fast path" in events[0].text
-    live.update_settings(TrainSettings(schedule="onecycle", lr=0.1, schedule_epochs=1000))
+    live.update_settings(TrainSettings(optimizer="rmsprop", schedule="onecycle", lr=0.1, schedule_epochs=1000))
     live.set_parameter(0, 0, 1, 0.75)
     seen = []
     for ev in job:
@@ -198,7 +234,7 @@ def test_live_changes_apply_between_epochs_and_can_switch_paths():
     snap = seen[-1]
     assert snap.data["fast"] is False
     assert [e.text for e in seen if isinstance(e, Message)] == ["Engine: autograd + torch.optim (for the one-cycle schedule "
-                                                                "(it also cycles momentum))"]
+                                                                "with rmsprop)"]
     ctl.stop()
 
 
