@@ -142,6 +142,57 @@ def forward(P, offs, sizes, acts, X, hidden_out, z_out):
 
 
 @njit(nogil=True, cache=True, fastmath=False)
+def evaluate(P, offs, sizes, acts, X, y, n_train, task, n_classes, units, pre, z, out):
+    """The curves' numbers in one pass over every row of X (training rows first, then test):
+    out = [train loss, test loss, train accuracy, test accuracy], each a mean over its rows
+    (0 for an empty set), computed as core.network.settings.data_loss and accuracy do. y
+    holds the targets as float32 (class indices for classification)."""
+    sums = np.zeros(4)  # train loss, test loss, train hits, test hits
+    for s in range(X.shape[0]):
+        _forward_one(P, offs, sizes, acts, X[s], units, pre, z)
+        t = y[s]
+        if task == 0:  # regression: squared error
+            d = np.float64(z[0]) - t
+            loss, hit = d * d, 0.0
+        elif task == 1 or task == 3:  # binary: cross-entropy with logits, or squared error on the probability
+            x = np.float64(z[0])
+            if task == 1:
+                loss = max(x, 0.0) - x * t + math.log1p(math.exp(-abs(x)))
+            else:
+                d = _sigmoid(x) - t
+                loss = d * d
+            hit = 1.0 if (x > 0) == (t > 0.5) else 0.0
+        else:  # multi-class: cross-entropy, or squared error on the softmax (mean over classes)
+            best = 0
+            m = np.float64(z[0])
+            for j in range(1, n_classes):
+                if z[j] > z[best]:
+                    best = j
+                m = max(m, np.float64(z[j]))
+            total = 0.0
+            for j in range(n_classes):
+                total += math.exp(np.float64(z[j]) - m)
+            label = int(t)
+            if task == 2:
+                loss = m + math.log(total) - np.float64(z[label])
+            else:
+                loss = 0.0
+                for j in range(n_classes):
+                    d = math.exp(np.float64(z[j]) - m) / total - (1.0 if j == label else 0.0)
+                    loss += d * d
+                loss /= n_classes
+            hit = 1.0 if best == label else 0.0
+        k = 0 if s < n_train else 1
+        sums[k] += loss
+        sums[2 + k] += hit
+    n_test = X.shape[0] - n_train
+    out[0] = sums[0] / n_train if n_train else 0.0
+    out[1] = sums[1] / n_test if n_test else 0.0
+    out[2] = sums[2] / n_train if n_train else 0.0
+    out[3] = sums[3] / n_test if n_test else 0.0
+
+
+@njit(nogil=True, cache=True, fastmath=False)
 def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs, sizes, acts, task, reg, reg_rate,
                 opt, wd, momentum, nesterov, beta1, beta2, eps, buf1, buf2, counters, mu_product, units, pre, deltas, z):
     """One epoch of mini-batch training in place; returns the number of steps taken.
@@ -391,3 +442,4 @@ def warm_up() -> None:
                 offs, sizes, acts, 1, 0, 0.0, 0, 0.0, 0.0, False, 0.9, 0.999, 1e-8, np.zeros_like(P), np.zeros_like(P),
                 np.zeros(2, i64), np.ones(1, f32), units, np.zeros_like(units), deltas, z)
     forward(P, offs, sizes, acts, X, np.zeros((4, 3), f32), np.zeros((4, 1), f32))
+    evaluate(P, offs, sizes, acts, X, np.zeros(4, f32), 2, 1, 2, units, np.zeros_like(units), z, np.zeros(4))

@@ -245,3 +245,22 @@ def test_a_later_start_trusts_the_cache_stamp_and_skips_the_compiler_process(ker
     compiled.cache_stamp().unlink(missing_ok=True)
     assert start() == ["True", "True"]  # checked through the child, then stamped
     assert start() == ["False", "True"]  # straight from the cache
+
+
+@pytest.mark.parametrize("which", ["binary", "binary_mse", "multiclass", "multiclass_mse", "regression"])
+def test_the_compiled_evaluation_equals_the_torch_losses_and_accuracies(kernels, which):
+    """The curves' numbers from the kernel's one pass equal evaluate_outputs on the same
+    weights (trained a little, so that the outputs are not all alike)."""
+    *_, data = {"binary": CIRCLE, "binary_mse": CIRCLE, "regression": PLANE}.get(which, BLOBS)
+    spec = NetworkSpec(hidden=(5, 3), activations=("tanh", "relu"), task=data.task, n_classes=data.n_classes,
+                       loss="mse" if which in ("binary_mse", "multiclass_mse", "regression") else "cross_entropy")
+    fast = FastTrainer(build_network(spec, seed=4), spec, data, TrainSettings(lr=0.1), torch.Generator().manual_seed(9))
+    for _ in range(5):
+        fast.epoch()
+    torch_numbers = fast.evaluate()
+    fast.switch_to_compiled(kernels)
+    compiled_numbers = fast.evaluate()
+    assert compiled_numbers.keys() == torch_numbers.keys()
+    assert len(compiled_numbers) == (2 if which == "regression" else 4)
+    for key, value in torch_numbers.items():
+        assert compiled_numbers[key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
