@@ -102,9 +102,11 @@ def _slope(code, a, x):
     return 1.0 if -1.0 < xd < 1.0 else 0.0  # 11: hard tanh (torch: 0 at ±1 and beyond)
 
 
-@njit(nogil=True, cache=True, fastmath=False)
-def _forward_one(P, offs, sizes, acts, x, units, pre, z):
-    """One sample through the network: hidden outputs into ``units`` (all layers, flat), their
+# Inlined into its callers: called once per sample, a call that passes nine arrays (each
+# a struct of pointers, shape and strides) costs as much as the small network's sums.
+@njit(nogil=True, cache=True, fastmath=False, inline="always")
+def _forward_one(P, offs, sizes, acts, X, s, units, pre, z):
+    """Row s of X through the network: hidden outputs into ``units`` (all layers, flat), their
     pre-activations into ``pre`` (laid out alike; the derivatives of some activations need them),
     logits into z."""
     L = len(sizes) - 2
@@ -119,7 +121,7 @@ def _forward_one(P, offs, sizes, acts, x, units, pre, z):
             acc = np.float32(P[row + n_in])  # the bias
             if prev_start < 0:
                 for c in range(n_in):
-                    acc += P[row + c] * x[c]
+                    acc += P[row + c] * X[s, c]  # indexed, not a row view: a view per sample costs more than its sums
             else:
                 for c in range(n_in):
                     acc += P[row + c] * units[prev_start + c]
@@ -138,7 +140,7 @@ def forward(P, offs, sizes, acts, X, hidden_out, z_out):
     """Every row of X (n, inputs) through the network: hidden (n, units) and logits (n, outputs)."""
     pre = np.empty(hidden_out.shape[1], np.float32)
     for s in range(X.shape[0]):
-        _forward_one(P, offs, sizes, acts, X[s], hidden_out[s], pre, z_out[s])
+        _forward_one(P, offs, sizes, acts, X, s, hidden_out[s], pre, z_out[s])
 
 
 @njit(nogil=True, cache=True, fastmath=False)
@@ -149,7 +151,7 @@ def evaluate(P, offs, sizes, acts, X, y, n_train, task, n_classes, units, pre, z
     holds the targets as float32 (class indices for classification)."""
     sums = np.zeros(4)  # train loss, test loss, train hits, test hits
     for s in range(X.shape[0]):
-        _forward_one(P, offs, sizes, acts, X[s], units, pre, z)
+        _forward_one(P, offs, sizes, acts, X, s, units, pre, z)
         t = y[s]
         if task == 0:  # regression: squared error
             d = np.float64(z[0]) - t
@@ -228,8 +230,7 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
             alpha = np.float32(1.0 / m)
         for j in range(m):
             s = perm[b0 + j]
-            x = X[s]
-            _forward_one(P, offs, sizes, acts, x, units, pre, z)
+            _forward_one(P, offs, sizes, acts, X, s, units, pre, z)
             # ∂loss/∂z = alpha · (p − t) for cross-entropy and regression; squared error on
             # probabilities goes on through the sigmoid or softmax (autograd's order of operations)
             if task == 2 or task == 4:
@@ -276,7 +277,7 @@ def train_epoch(P, G, mask, lrvec, decay, X, T, perm, weight_noise, batch, offs,
                             G[row + c] += d * units[in_start + c]
                     else:
                         for c in range(n_in):
-                            G[row + c] += d * x[c]
+                            G[row + c] += d * X[s, c]
                     G[row + n_in] += d
                 if k > 0:
                     for c in range(n_in):
