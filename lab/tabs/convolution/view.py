@@ -51,7 +51,10 @@ class GridPanel(QWidget):
         editable = self.editable if editable is None else editable
         if len(self.grids) != count or columns != self.columns:
             for g in self.grids:
-                g.setParent(None)
+                # Hidden and deleted while still a child: orphaned (setParent(None)) right
+                # after being laid out, a grid's pending show made it a top-level window.
+                self.body.removeWidget(g)
+                g.hide()
                 g.deleteLater()
             self.grids = []
             self.columns = columns
