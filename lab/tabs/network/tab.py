@@ -25,8 +25,10 @@ from core.network.state import read_state
 from core.network.training import LiveControl, TrainConfig, train_network
 from lab.runner import JobState
 from lab.tabs.base import LabTab
+from lab.tabs.network.files import FileActions
 from lab.tabs.network.model_files import read_network_model, save_network_model
 from lab.tabs.network.pictures import feature_images, network_images
+from lab.tabs.network.recording import GifRecording
 from lab.tabs.network.view import NetworkView
 from widgets.export import save_gif
 from widgets.redraw import redraw_scheduler, request_redraw
@@ -35,8 +37,6 @@ __all__ = ["NetworkTab"]
 
 CURVE_PERIOD_S = 0.2  # loss curves redraw at ~5 Hz: their painting is the costliest part of a frame
 RENDER_EPOCHS = 300
-GIF_FPS = 15
-MAX_GIF_FRAMES = 200  # ~0.7 MB each at the GIF's size
 SPLIT_FRAME_EDGES = 1500  # weights above which a frame is drawn in two passes of the event loop
 
 
@@ -58,14 +58,12 @@ class NetworkTab(LabTab):
         self.epoch = 0
         self.frames_drawn = 0
         self.metrics: dict[str, list[float]] = {}
-        self.gif_frames: list[np.ndarray] = []
+        self.recording = GifRecording()
         self._dirty = False
         self._redraw_scheduled = False
         self._headless = False
         self._dirty_gif = False
         self._network_due: tuple[dict, bool] | None = None
-        self._gif_stride = 1  # every how many GIF periods a frame is kept (doubles when the recording is full)
-        self._gif_grabbed_at = -math.inf
         self._last_values: dict[str, float] = {}
         self._run_seed = 0
         self._job_live: LiveControl | None = None
@@ -106,10 +104,7 @@ class NetworkTab(LabTab):
         v.map_clicked.connect(self._map_clicked)
         v.discretize_toggled.connect(self._mark_dirty)
         v.record_gif_toggled.connect(self._record_toggled)
-        v.save_model_requested.connect(self._save_model_to)
-        v.load_model_requested.connect(self._load_model_from)
-        v.save_points_requested.connect(self._save_points_to)
-        v.load_points_requested.connect(self._load_points_from)
+        self.file_actions = FileActions(self)
 
     # -- the setup -------------------------------------------------------------------------
     def training_settings(self) -> TrainSettings:
@@ -163,8 +158,7 @@ class NetworkTab(LabTab):
         # overwrite this run's picture and curves.
         self.runner.shutdown()
         self.live = None
-        self.gif_frames = []
-        self._gif_stride = 1
+        self.recording.restart()
         self._headless = True
         try:
             n = super().run_to_end(job_spec, max_events)
@@ -494,26 +488,14 @@ class NetworkTab(LabTab):
         self.view.diagram.set_state(snap["weights"], snap["biases"], images)
 
     def _record_frame(self) -> None:
-        """The output map as on screen (points, axes, epoch) for the GIF. A long recording
-        keeps every other frame whenever it is full: memory stays bounded, the GIF spans
-        the whole run. While playing, at most GIF_FPS frames a second: the GIF plays in
-        real time and a fast run is not slowed by drawing frames nobody would see."""
-        now = time.perf_counter()
+        """The output map as on screen (points, axes, epoch) for the GIF."""
         playing = self.runner.state == JobState.RUNNING and not self._headless  # a step is always kept
-        if playing and now - self._gif_grabbed_at < self._gif_stride / GIF_FPS:
-            return
-        self._gif_grabbed_at = now
-        self.gif_frames.append(self.view.output_frame(self.epoch))
-        if len(self.gif_frames) >= MAX_GIF_FRAMES:
-            self.gif_frames = self.gif_frames[::2]
-            self._gif_stride *= 2
+        self.recording.offer(lambda: self.view.output_frame(self.epoch), playing=playing)
 
     @Slot(bool)
     def _record_toggled(self, on: bool) -> None:
         if on:
-            self.gif_frames = []
-            self._gif_stride = 1
-            self._gif_grabbed_at = -math.inf
+            self.recording.restart()
             return
         if not self.gif_frames:
             self.banner.show_message("No frames recorded: play while recording", "info")
@@ -525,9 +507,14 @@ class NetworkTab(LabTab):
     def write_gif(self, path: str | Path) -> None:
         """The window's GIF export: the recorded frames encoded on a worker (see GifWriter)."""
         try:
-            self.gif_writer.write(self.gif_frames, path, GIF_FPS / self._gif_stride)
+            self.gif_writer.write(self.gif_frames, path, self.recording.fps)
         except ValueError as exc:
             self.banner.show_message(str(exc), "warning")
+
+    @property
+    def gif_frames(self) -> list[np.ndarray]:
+        """The frames recorded so far."""
+        return self.recording.frames
 
     # -- files ----------------------------------------------------------------------------------------
     def save_model(self, path: str | Path) -> Path:
@@ -557,34 +544,7 @@ class NetworkTab(LabTab):
 
     def save_gif(self, path: str | Path) -> Path:
         """The recorded output maps as an animated GIF, written now (headless use)."""
-        return save_gif(self.gif_frames, path, fps=GIF_FPS / self._gif_stride, fast_palette=True)
-
-    @Slot(str)
-    def _save_model_to(self, path: str) -> None:
-        self._warn_on_failure(self.save_model, path)
-
-    @Slot(str)
-    def _load_model_from(self, path: str) -> None:
-        self._warn_on_failure(self.load_model, path)
-
-    @Slot(str)
-    def _save_points_to(self, path: str) -> None:
-        self._warn_on_failure(self.save_points_csv, path)
-
-    @Slot(str)
-    def _load_points_from(self, path: str) -> None:
-        error = self.view.data_panel.error
-        try:
-            self.load_points_csv(path)
-            error.clear_error()
-        except ValueError as exc:
-            error.show_error(str(exc))
-
-    def _warn_on_failure(self, action, *args) -> None:
-        try:
-            action(*args)
-        except (ValueError, OSError) as exc:
-            self.banner.show_message(str(exc), "warning")
+        return save_gif(self.gif_frames, path, fps=self.recording.fps, fast_palette=True)
 
     # -- export and experiment files ----------------------------------------------------------------
     def plots(self) -> dict:
