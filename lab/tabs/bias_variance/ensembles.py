@@ -186,7 +186,7 @@ class CrossValidationPage(Page):
         super().__init__(parent)
         self.strip = FoldStrip()
         self.plot = LivePlot("K-fold CV estimate (± sd over folds) vs the simulated test error", "complexity", "mean squared error", log_y=True)
-        self.error_bars = pg.ErrorBarItem(pen=pg.mkPen(_color(0), width=1.5), beam=0.2)
+        self.error_bars = pg.ErrorBarItem(pen=pg.mkPen(_color(0), width=theme().style.pen_width(1.5)), beam=0.2)
         self.plot.getPlotItem().addItem(self.error_bars)
         self.lines = {
             "cv": marker_line(0, "CV choice", 0.06),

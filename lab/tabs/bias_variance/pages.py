@@ -61,7 +61,9 @@ def scatter_item(plot: LivePlot, color_index: int = 7) -> pg.ScatterPlotItem:
 
 def marker_line(color_index: int, text: str, position: float, dashed: bool = True) -> pg.InfiniteLine:
     """A labelled vertical line marking a chosen value (stop epoch, CV choice, optimum)."""
-    pen = pg.mkPen(theme().style.series_color(color_index), width=2 if dashed else 1, style=Qt.DashLine if dashed else Qt.DotLine)
+    style = theme().style
+    pen = pg.mkPen(style.series_color(color_index), width=style.pen_width(2 if dashed else 1),
+                   style=Qt.DashLine if dashed else Qt.DotLine)
     return pg.InfiniteLine(angle=90, pen=pen, label=text, labelOpts={"position": position, "color": theme().style.foreground})
 
 
@@ -149,10 +151,10 @@ class FitsPage(Page):
         self.fit_plot = LivePlot("M fits, their mean and the truth", "x", "y")
         self.pointwise_plot = LivePlot("Bias² and variance at each x", "x", "", log_y=True)
         self.points = scatter_item(self.fit_plot)
-        self.marker = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#888888", width=1, style=Qt.DashLine))
+        self.marker = pg.InfiniteLine(angle=90, movable=True)
         self.fit_plot.getPlotItem().addItem(self.marker, ignoreBounds=True)
-        self.spread = pg.PlotDataItem(pen=pg.mkPen(theme().style.series_color(1), width=6))
-        self.offset = pg.PlotDataItem(pen=pg.mkPen(theme().style.series_color(4), width=4))
+        self.spread = pg.PlotDataItem()  # the ±sd bar at the marker
+        self.offset = pg.PlotDataItem()  # the bias bar at the marker
         self.marker_text = pg.TextItem(anchor=(0, 1), color=theme().style.foreground)
         for item in (self.spread, self.offset, self.marker_text):
             self.fit_plot.getPlotItem().addItem(item, ignoreBounds=True)
@@ -177,6 +179,10 @@ class FitsPage(Page):
         # Stacked, the plots (over the same x range) share one x axis label. On a projector the larger titles,
         # ticks and summary left the lower plot a sliver of curve: side by side, each
         # gets the page's whole height.
+        # The marker's lines keep their weight next to the text (a projector's larger font).
+        self.marker.setPen(pg.mkPen("#888888", width=style.pen_width(1), style=Qt.DashLine))
+        self.spread.setPen(pg.mkPen(style.series_color(1), width=style.pen_width(6)))
+        self.offset.setPen(pg.mkPen(style.series_color(4), width=style.pen_width(4)))
         side_by_side = style.presentation
         self.curves.setOrientation(Qt.Horizontal if side_by_side else Qt.Vertical)
         self.fit_plot.getPlotItem().setLabel("bottom", "x" if side_by_side else "")
@@ -277,7 +283,8 @@ class _SweepPage(Page):
         super().__init__(parent)
         self.plot = LivePlot(title, x_label, "mean squared error", log_y=True)
         self.gap = None
-        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=1, style=Qt.DotLine))
+        self.best_line = pg.InfiniteLine(angle=90, pen=pg.mkPen(theme().style.series_color(4), width=theme().style.pen_width(1),
+                                                                style=Qt.DotLine))
         self.labels = [pg.TextItem(text, anchor=(0.5, 1), color=theme().style.foreground) for text in ("underfit", "overfit")]
         for item in (self.best_line, *self.labels):
             self.plot.getPlotItem().addItem(item, ignoreBounds=True)

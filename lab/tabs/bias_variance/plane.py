@@ -40,12 +40,12 @@ class PlaneView(QWidget):
         self.model_curves: list[pg.IsocurveItem] = []
         # Isocurves are children of their image, so they share its placement on the plane.
         self.bayes = [
-            pg.IsocurveItem(level=0.5, pen=pg.mkPen("#000000", width=2.5, style=Qt.DashLine), axisOrder="row-major")
+            pg.IsocurveItem(level=0.5, axisOrder="row-major")
             for _ in range(2)
         ]
         self.bayes[0].setParentItem(self.vote_image)
         self.bayes[1].setParentItem(self.var_image)
-        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen("#ffffff", width=0.8))
+        self.points = pg.ScatterPlotItem()
         self.vote_plot.getPlotItem().addItem(self.points)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -58,6 +58,12 @@ class PlaneView(QWidget):
     def _restyle(self, style) -> None:
         for plot in (self.vote_plot, self.var_plot):
             style_plot(plot, style)
+        for iso in self.bayes:  # the Bayes boundary, its dots and lines as heavy as the text
+            iso.setPen(pg.mkPen("#000000", width=style.pen_width(2.5), style=Qt.DashLine))
+        self.points.setSize(style.marker_size(6))
+        self.points.setPen(pg.mkPen("#ffffff", width=style.pen_width(0.8)))
+        for iso in self.model_curves:
+            iso.setPen(pg.mkPen("#f4f4f4", width=style.pen_width(1)))
 
     def show_fits(self, d: dict) -> None:
         self.data = d
@@ -72,7 +78,8 @@ class PlaneView(QWidget):
             iso.setData(d["bayes"])
         self._clear_models()
         for boundary in d["boundaries"]:
-            iso = pg.IsocurveItem(data=boundary, level=0.5, pen=pg.mkPen("#f4f4f4", width=1), axisOrder="row-major")
+            iso = pg.IsocurveItem(data=boundary, level=0.5, pen=pg.mkPen("#f4f4f4", width=theme().style.pen_width(1)),
+                                  axisOrder="row-major")
             iso.setParentItem(self.vote_image)
             self.model_curves.append(iso)
         colors = np.where(d["sample_y"] == 1, theme().style.series_color(4), theme().style.series_color(0))
