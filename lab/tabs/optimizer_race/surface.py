@@ -53,6 +53,16 @@ DEFAULT_SURFACE_STATE = {
 }
 # The right-hand plot's choices, in the order of its menu (the key goes in experiment files).
 METRICS = ("distance", "gradient_norm", "step_size", "effective_lr", "learning_rate")
+# Per metric, in METRICS order: the attribute of its plot, the race chunk's key, the plot's
+# title, its line in the "Show" menu and its minimum height.
+METRIC_PLOTS = (
+    ("dist_plot", "distance", "Distance to minimum", "distance to the nearest minimum", 120),
+    ("grad_plot", "grad_norm", "Gradient norm |g|", "gradient norm |g|", 120),
+    ("stepsize_plot", "step_size", "Step size |Δp|", "step size |Δp|", 120),
+    ("rate_plot", "effective_lr", "Effective learning rate η/(√v + ε)",
+     "effective learning rate η/(√v + ε), mean over x and y", None),  # keeps LivePlot's own 160 px
+    ("lr_plot", "lr", "Learning rate η", "learning rate η (schedules)", 120),
+)
 ARROW_COLORS = {"gradient g": "#d62728", "velocity / m": "#1f77b4", "√(squared-gradient state)": "#2ca02c"}
 PANELS_HZ = 5  # a table refresh costs more than a frame of the map: the panels keep to 5 a second
 
@@ -146,25 +156,26 @@ class SurfacePage(QWidget):
                                [(self.inspector, 2), (QLabel("Leaderboard"), 0), (self.board, 3)])
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
-        self.dist_plot = LivePlot("Distance to minimum", "step", "", log_y=True)
-        self.grad_plot = LivePlot("Gradient norm |g|", "step", "", log_y=True)
-        self.stepsize_plot = LivePlot("Step size |Δp|", "step", "", log_y=True)
-        self.lr_plot = LivePlot("Learning rate η", "step", "", log_y=True)
-        self.rate_plot = LivePlot("Effective learning rate η/(√v + ε)", "step", "", log_y=True)
-        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.rate_plot, self.lr_plot):
-            p.legend.setVisible(False)  # the racer list and the map carry the colours' names
-            p.set_hint(PLAY_HINT)
+        self._dress_plot(self.loss_plot)
         # Two curves on screen (loss and one chosen metric): every visible plot repaints
         # each frame while racing, and five of them would halve the frame rate.
+        # Only the chosen metric's plot is built; the others (~35 ms each) wait in the stack
+        # as placeholders of the same size until they are first shown or asked for, and
+        # meanwhile the page keeps their data (see _metric_plot).
+        self._metric_plots: list[LivePlot | None] = [None] * len(METRIC_PLOTS)
+        self._metric_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in METRIC_PLOTS]
+        self._expected_steps: int | None = None  # the x range the plots were told to expect
         self.metric_combo = QComboBox()
         self.metric_stack = QStackedWidget()
-        for label, p in (("distance to the nearest minimum", self.dist_plot), ("gradient norm |g|", self.grad_plot),
-                         ("step size |Δp|", self.stepsize_plot),
-                         ("effective learning rate η/(√v + ε), mean over x and y", self.rate_plot),
-                         ("learning rate η (schedules)", self.lr_plot)):
+        hint, min_hint = self.loss_plot.sizeHint(), self.loss_plot.minimumSizeHint()
+        for _attr, _key, _title, label, min_height in METRIC_PLOTS:
             self.metric_combo.addItem(label)
-            self.metric_stack.addWidget(p)
-        self.metric_combo.currentIndexChanged.connect(self.metric_stack.setCurrentIndex)
+            stand_in = _StandIn(hint, min_hint)
+            stand_in.setMinimumSize(self.loss_plot.minimumWidth(), min_height or self.loss_plot.minimumHeight())
+            self.metric_stack.addWidget(stand_in)
+        self._metric_plot(0)
+        self.metric_stack.setCurrentIndex(0)
+        self.metric_combo.currentIndexChanged.connect(self._show_metric)
         self.metric_combo.setToolTip("Which per-optimizer curve the right-hand plot shows")
         metric_box = _chooser_column("Show", self.metric_combo, [(self.metric_stack, 1)])
         curves = QWidget()
@@ -184,8 +195,7 @@ class SurfacePage(QWidget):
         right.setStretchFactor(0, 3)
         right.setStretchFactor(1, 2)
         self.contour.setMinimumSize(240, 220)
-        for p in (self.loss_plot, self.dist_plot, self.grad_plot, self.stepsize_plot, self.lr_plot):
-            p.setMinimumHeight(120)  # the map above and two curves below in a projector's height
+        self.loss_plot.setMinimumHeight(120)  # the map above and two curves below in a projector's height
         outer = QSplitter(Qt.Horizontal)
         outer.addWidget(scroll_column(left, 320))
         outer.addWidget(right)
@@ -208,9 +218,63 @@ class SurfacePage(QWidget):
 
     # -- settings ---------------------------------------------------------------
     def plots(self) -> dict:
-        return {"contour": self.contour, "loss": self.loss_plot, "distance": self.dist_plot,
-                "gradient_norm": self.grad_plot, "step_size": self.stepsize_plot, "effective_lr": self.rate_plot,
-                "learning_rate": self.lr_plot}
+        """Every view, for export: the metric plots not built yet are built here."""
+        views = {"contour": self.contour, "loss": self.loss_plot}
+        views.update((key, self._metric_plot(i)) for i, key in enumerate(METRICS))
+        return views
+
+    def _built_plots(self) -> list[LivePlot]:
+        return [self.loss_plot] + [p for p in self._metric_plots if p is not None]
+
+    # -- the metric plots, built on first use ----------------------------------------
+    @staticmethod
+    def _dress_plot(p: LivePlot) -> None:
+        p.legend.setVisible(False)  # the racer list and the map carry the colours' names
+        p.set_hint(PLAY_HINT)
+
+    def _metric_plot(self, i: int) -> LivePlot:
+        """The plot of METRICS[i], built (in its place in the stack) and given the race so
+        far the first time it is wanted."""
+        p = self._metric_plots[i]
+        if p is not None:
+            return p
+        _attr, _key, title, _label, min_height = METRIC_PLOTS[i]
+        p = LivePlot(title, "step", "", log_y=True)
+        self._dress_plot(p)
+        if min_height is not None:
+            p.setMinimumHeight(min_height)
+        # What _begin and reset gave the built plots, in the same order.
+        if self._expected_steps is not None:
+            p.expect_x_range(0, self._expected_steps)
+        if self._reached is not None:
+            for name, color in zip(self._names, self._colors):
+                p.series(name, color=color)
+            chunks = self._metric_chunks[i]
+            if chunks:
+                steps = np.concatenate([c[0] for c in chunks])
+                values = np.concatenate([c[1] for c in chunks])
+                for r, name in enumerate(self._names):
+                    p.series(name).extend(steps, values[:, r])
+        elif self._expected_steps is not None:
+            p.clear_series()  # a reset plot shows the last race's x range, as the built ones do
+        self._metric_chunks[i] = []  # from now on the chunks go to the plot itself
+        self._metric_plots[i] = p
+        stand_in = self.metric_stack.widget(i)
+        self.metric_stack.insertWidget(i, p)
+        self.metric_stack.removeWidget(stand_in)
+        stand_in.deleteLater()
+        return p
+
+    @Slot(int)
+    def _show_metric(self, i: int) -> None:
+        self._metric_plot(i)
+        self.metric_stack.setCurrentIndex(i)
+
+    dist_plot = property(lambda self: self._metric_plot(0))
+    grad_plot = property(lambda self: self._metric_plot(1))
+    stepsize_plot = property(lambda self: self._metric_plot(2))
+    rate_plot = property(lambda self: self._metric_plot(3))
+    lr_plot = property(lambda self: self._metric_plot(4))
 
     def _surface_from_controls(self):
         key = self.surface_combo.currentData()
@@ -235,8 +299,7 @@ class SurfacePage(QWidget):
         self._show_start(*surface.start)
 
     def _clear_race(self) -> None:
-        if self.contour.n_points() or self.board.rowCount() or any(p.names() for p in self.plots().values()
-                                                                    if isinstance(p, LivePlot)):
+        if self.contour.n_points() or self.board.rowCount() or any(p.names() for p in self._built_plots()):
             self.setup_changed.emit()  # first, so the tab stops the old race before it is wiped
             self.reset()
 
@@ -391,9 +454,9 @@ class SurfacePage(QWidget):
         self._diverged = self._escaped = None
 
     def reset(self) -> None:
-        for p in self.plots().values():
-            if isinstance(p, LivePlot):
-                p.clear_series()
+        for p in self._built_plots():
+            p.clear_series()
+        self._metric_chunks = [[] for _ in METRIC_PLOTS]
         self.contour.clear_paths()
         self.board.setRowCount(0)
         self._inspect_data = []
@@ -419,11 +482,12 @@ class SurfacePage(QWidget):
         n = len(self._names)
         self._reached = np.full(n, -1)
         steps = int(data.get("steps", 0)) or int(self.steps_field.value())
-        for p in self.plots().values():
-            if isinstance(p, LivePlot):
-                p.expect_x_range(0, steps)  # the axes stay put while the curves fill in
-                for name, color in zip(self._names, self._colors):
-                    p.series(name, color=color)
+        self._expected_steps = steps
+        self._metric_chunks = [[] for _ in METRIC_PLOTS]
+        for p in self._built_plots():
+            p.expect_x_range(0, steps)  # the axes stay put while the curves fill in
+            for name, color in zip(self._names, self._colors):
+                p.series(name, color=color)
         # f − f* needs an f*: on a surface with no minimum (the saddle falls forever) the
         # curve is f itself, on a linear axis, since it goes below any floor.
         self._loss_offset = 0.0 if self._surface.minima else float(self._surface.floor)
@@ -445,11 +509,13 @@ class SurfacePage(QWidget):
         steps = data["steps"]
         for i, name in enumerate(self._names):
             self.loss_plot.series(name).extend(steps, data["gap"][:, i] + self._loss_offset)
-            self.dist_plot.series(name).extend(steps, data["distance"][:, i])
-            self.grad_plot.series(name).extend(steps, data["grad_norm"][:, i])
-            self.stepsize_plot.series(name).extend(steps, data["step_size"][:, i])
-            self.rate_plot.series(name).extend(steps, data["effective_lr"][:, i])
-            self.lr_plot.series(name).extend(steps, data["lr"][:, i])
+        for m, (_attr, key, *_rest) in enumerate(METRIC_PLOTS):
+            p = self._metric_plots[m]
+            if p is None:
+                self._metric_chunks[m].append((steps, data[key]))  # for the plot when it is built
+            else:
+                for i, name in enumerate(self._names):
+                    p.series(name).extend(steps, data[key][:, i])
         eps = self._epsilon_now
         close = data["distance"] < eps
         fresh = (self._reached < 0) & close.any(0)
@@ -521,6 +587,21 @@ class SurfacePage(QWidget):
     def apply_tuning(self, summary: dict) -> None:
         rows = getattr(self, "_pending_rows", [])
         self.racers.set_learning_rates(rows, summary["lrs"])
+
+
+class _StandIn(QWidget):
+    """An empty page of the metric stack where a plot will be, asking the layout for the
+    plot's own sizes, so that building it later moves nothing."""
+
+    def __init__(self, hint, min_hint):
+        super().__init__()
+        self._hint, self._min_hint = hint, min_hint
+
+    def sizeHint(self):  # noqa: N802
+        return self._hint
+
+    def minimumSizeHint(self):  # noqa: N802
+        return self._min_hint
 
 
 def _chooser_column(label: str, combo: QComboBox, below: list[tuple[QWidget, int]]) -> QWidget:

@@ -3,6 +3,7 @@
 import json
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
@@ -205,7 +206,7 @@ def test_changing_the_surface_replaces_its_contours(tab):
     page.surface_combo.setCurrentIndex(page.surface_combo.findData("rosenbrock"))
     n = len(page.contour._isos)
     page.surface_combo.setCurrentIndex(page.surface_combo.findData("saddle"))
-    isos_in_scene = [i for i in page.contour.scene().items() if type(i).__name__ == "IsocurveItem"]
+    isos_in_scene = [i for i in page.contour.scene().items() if isinstance(i, pg.IsocurveItem)]
     assert len(isos_in_scene) == len(page.contour._isos) <= n
 
 
