@@ -20,6 +20,7 @@ from PySide6.QtGui import QImage, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.export import drop_scene_export, export_plot, write_csv
+from widgets.plot_legend import fit_legend
 from widgets.redraw import request_redraw
 from widgets.theme import Style, style_plot, theme
 
@@ -179,6 +180,7 @@ class ContourView(pg.PlotWidget):
         self._paths = [np.empty((256, 2)) for _ in names]
         self._counts = [0] * len(names)
         self._visible_upto = None
+        self._fit_legend()
         self._mark_dirty()
 
     def append_points(self, chunk: np.ndarray) -> None:
@@ -366,17 +368,40 @@ class ContourView(pg.PlotWidget):
     # -- look --------------------------------------------------------------------
     @Slot(object)
     def _restyle(self, style: Style) -> None:
-        style_plot(self, style)
         item = self.getPlotItem()
+        if item is None:  # closed, not yet collected: a theme change must not reach it
+            return
+        style_plot(self, style)
         for curve, color in zip(self._curves, self._colors):
             curve.setPen(pg.mkPen(style.readable(color), width=style.line_width))
         self._minima.setSize(style.marker_size(18))
         self._minima.setPen(pg.mkPen("#000000", width=style.pen_width(1)))
+        self._legend_text_size = None  # the style's own size, before any fitting
+        self._fit_legend()
         if self._grid is not None:
             xs, ys, Z, floor = self._grid
             self.set_surface(xs, ys, Z, floor, np.column_stack(self._minima.getData()) if len(self._minima.data) else [],
                              item.titleLabel.text)
         self._mark_dirty()
+
+    # -- legend ------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit_legend()
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """Nine racers' names in a short map (a projector): more columns, never cut off."""
+        legend = self.__dict__.get("legend")  # pyqtgraph resizes the view while it is being built
+        item = self.getPlotItem()
+        if legend is None or item is None or not legend.items or not self.isVisible():
+            return  # fitted when shown
+        base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
+        self._legend_text_size = base
+        fit_legend(legend, item.vb.width() - 12, item.vb.height() - 12, base)
 
     def _restyle_title(self) -> None:
         style = theme().style

@@ -18,22 +18,13 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 
 from widgets.axis import ReadableAxis
 from widgets.export import drop_scene_export, export_plot
+from widgets.plot_legend import fit_legend
 from widgets.plot_marks import CORNERS, FLOAT32_TINY, UndrawableMarks
 from widgets.plot_series import Series, decimate_peaks
 from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["LivePlot", "Series", "FLOAT32_TINY"]
-
-def _shrink_legend_to_its_entries(legend: pg.LegendItem) -> None:
-    """pyqtgraph sizes a legend from its entries' current geometry, which keeps the size of
-    a larger text until the next layout pass: the box stayed as tall as in presentation
-    mode and covered data. Give each entry its preferred size first."""
-    for sample, label in legend.items:
-        for entry in (sample, label):
-            entry.resize(entry.effectiveSizeHint(Qt.PreferredSize))
-    legend.updateSize()
-
 
 class LivePlot(pg.PlotWidget):
     exported = Signal(str)  # path, after a successful export from the menu
@@ -145,23 +136,7 @@ class LivePlot(pg.PlotWidget):
             return  # the legend sits 10 px in from the view's corner
         base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
         self._legend_text_size = base
-        points = float(str(base).removesuffix("pt")) if str(base).endswith("pt") else None
-        for factor in (1.0, 0.85, 0.7):
-            if points is not None:
-                legend.setLabelTextSize(f"{points * factor:.1f}pt")
-                for _sample, label in legend.items:
-                    label.setText(label.text)  # setLabelTextSize only notes the size for the next text
-            for columns in range(1, len(legend.items) + 1):
-                legend.setColumnCount(columns)
-                _shrink_legend_to_its_entries(legend)
-                rect = legend.boundingRect()
-                if rect.height() <= room_h or rect.width() > room_w:
-                    break
-            if rect.width() > room_w and columns > 1:
-                legend.setColumnCount(columns - 1)  # too wide: the last count that still fit across
-                _shrink_legend_to_its_entries(legend)
-            if legend.boundingRect().width() <= room_w or points is None:
-                break
+        fit_legend(legend, room_w, room_h, base)
 
     def _cache_static_items(self) -> None:
         """Everything but the curves is painted once into a pixmap and blitted after:

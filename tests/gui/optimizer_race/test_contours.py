@@ -56,3 +56,22 @@ def test_a_level_off_the_surface_has_no_contour(qtbot):
     # x + y = 3.5 with value i at pixel centre i + 0.5 (as ImageItem draws it)
     assert line.shape[1] == 2 and np.allclose(line.sum(axis=1), 4.5)
     assert {tuple(line[0]), tuple(line[-1])} == {(4.0, 0.5), (1.0, 3.5)}
+
+
+def test_nine_racers_legend_fits_a_short_map_on_a_projector(qtbot):
+    """At a projector's font the legend's nine rows were taller than the map, and the last
+    names were cut off: it takes more columns (or smaller text) until it fits."""
+    from widgets.theme import theme
+
+    theme().set_style(presentation=True)
+    view = ContourView()
+    qtbot.addWidget(view)
+    view.resize(560, 300)
+    view.show()
+    names = ["SGD", "Momentum", "Nesterov", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "SGD η=0.01 σ=0.5"]
+    view.set_racers(names, ["#0072B2"] * len(names))
+    qtbot.waitUntil(lambda: view.legend.boundingRect().height() > 0)
+    vb = view.getPlotItem().vb
+    legend = view.legend.boundingRect()
+    assert legend.height() <= vb.height() and legend.width() <= vb.width()
+    assert view.legend.columnCount > 1
