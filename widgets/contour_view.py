@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage, QPainterPath
 from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.export import drop_scene_export, export_plot, write_csv
-from widgets.plot_legend import fit_legend
+from widgets.plot_legend import fit_legend, place_in_emptiest_corner
 from widgets.redraw import request_redraw
 from widgets.theme import Style, style_plot, theme
 
@@ -107,6 +107,7 @@ class ContourView(pg.PlotWidget):
         self._start.setZValue(21)
         item.addItem(self._start)
         self.legend = item.addLegend(offset=(-6, 6))
+        self._legend_corner = (1, 0)  # top right
         self._paths: list[np.ndarray] = []  # per racer (n, 2) buffers
         self._counts: list[int] = []
         self._curves: list[pg.PlotDataItem] = []
@@ -281,6 +282,7 @@ class ContourView(pg.PlotWidget):
                 heads_y.append(p[-1, 1])
                 brushes.append(pg.mkBrush(theme().style.readable(self._colors[i])))
         self._heads.setData(heads_x, heads_y, brush=brushes)
+        self._place_legend()
         self.frames_drawn += 1
 
     def frames(self, count: int = 60, size: tuple[int, int] | None = None) -> list[QImage]:
@@ -402,6 +404,28 @@ class ContourView(pg.PlotWidget):
         base = self.__dict__.get("_legend_text_size") or legend.opts["labelTextSize"]
         self._legend_text_size = base
         fit_legend(legend, item.vb.width() - 12, item.vb.height() - 12, base)
+        # Nine names at a projector's size cover half a short map wherever they go: the map
+        # is then shown whole, and the racer list beside it names the colours.
+        box = legend.boundingRect()
+        legend.setVisible(box.width() * box.height() <= 0.3 * item.vb.width() * item.vb.height())
+        self._place_legend()
+
+    def _place_legend(self) -> None:
+        """The legend goes to the corner where it hides the fewest path points, minima and
+        the start (on a projector it is a good part of the map)."""
+        legend = self.__dict__.get("legend")
+        if legend is None or not legend.items or not legend.isVisible():
+            return
+        parts = [self._paths[i][: self._counts[i]][:: max(1, self._counts[i] // 500)] for i in range(len(self._paths))]
+        for marks in (self._minima, self._start):
+            x, y = marks.getData()
+            if x is not None and len(x):
+                parts.append(np.column_stack([x, y]))
+        if not parts:
+            return
+        xy = np.concatenate(parts)
+        self._legend_corner = place_in_emptiest_corner(legend, self.getPlotItem().vb, (xy[:, 0], xy[:, 1]),
+                                                       self._legend_corner, offset=6)
 
     def _restyle_title(self) -> None:
         style = theme().style

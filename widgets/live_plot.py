@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 
 from widgets.axis import ReadableAxis
 from widgets.export import drop_scene_export, export_plot
-from widgets.plot_legend import fit_legend
-from widgets.plot_marks import CORNERS, FLOAT32_TINY, UndrawableMarks
+from widgets.plot_legend import covered_points, fit_legend, place_in_emptiest_corner
+from widgets.plot_marks import FLOAT32_TINY, UndrawableMarks
 from widgets.plot_series import Series, decimate_peaks
 from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
@@ -271,28 +271,14 @@ class LivePlot(pg.PlotWidget):
 
     def _covered(self, corner, width_px: float, height_px: float, points) -> int:
         """How many points a box of that size would hide in that corner of the view."""
-        vb = self.getPlotItem().vb
-        (vx0, vx1), (vy0, vy1) = vb.viewRange()
-        px_w, px_h = vb.viewPixelSize()
-        w, h = (width_px + 14) * px_w, (height_px + 14) * px_h
-        cx, cy = corner
-        x0 = vx1 - w if cx else vx0
-        y0 = vy1 - h if cy == 0 else vy0  # cy 0: top
-        px, py = points
-        return int(np.count_nonzero((px >= x0) & (px <= x0 + w) & (py >= y0) & (py <= y0 + h)))
+        return covered_points(self.getPlotItem().vb, corner, width_px, height_px, points)
 
     def _place_legend(self) -> None:
         """Move the legend to the corner of the view where it covers the fewest points."""
         legend = self.legend
         points = self._points()
         if legend is not None and legend.items and legend.isVisible() and points is not None:
-            corners = [self._legend_corner] + [c for c in CORNERS if c != self._legend_corner]
-            # Ties keep the current corner: no jumping about.
-            best = min(corners, key=lambda c: self._covered(c, legend.width(), legend.height(), points))
-            if best != self._legend_corner:
-                self._legend_corner = best
-                cx, cy = best
-                legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-10 if cx else 10, -10 if cy else 10))
+            self._legend_corner = place_in_emptiest_corner(legend, self.getPlotItem().vb, points, self._legend_corner)
         self._place_note()
 
     @Slot()

@@ -3,10 +3,15 @@ window, large fonts), smaller text when it is narrow, so that no entry is cut of
 
 from __future__ import annotations
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-__all__ = ["fit_legend", "shrink_legend_to_its_entries"]
+__all__ = ["CORNERS", "covered_points", "fit_legend", "place_in_emptiest_corner", "shrink_legend_to_its_entries"]
+
+# Corners of a plot's view, (x, y) with x 1 = right and y 0 = top, in the order a legend
+# tries them.
+CORNERS = ((1, 0), (0, 0), (1, 1), (0, 1))
 
 
 def shrink_legend_to_its_entries(legend: pg.LegendItem) -> None:
@@ -40,3 +45,27 @@ def fit_legend(legend: pg.LegendItem, room_w: float, room_h: float, text_size) -
             shrink_legend_to_its_entries(legend)
         if legend.boundingRect().width() <= room_w or points is None:
             break
+
+
+def covered_points(vb: pg.ViewBox, corner, width_px: float, height_px: float, points) -> int:
+    """How many of ``points`` ((xs, ys) in view coordinates) a box of that size in pixels
+    would hide in that corner of the view."""
+    (vx0, vx1), (vy0, vy1) = vb.viewRange()
+    px_w, px_h = vb.viewPixelSize()
+    w, h = (width_px + 14) * px_w, (height_px + 14) * px_h
+    cx, cy = corner
+    x0 = vx1 - w if cx else vx0
+    y0 = vy1 - h if cy == 0 else vy0  # cy 0: top
+    px, py = points
+    return int(np.count_nonzero((px >= x0) & (px <= x0 + w) & (py >= y0) & (py <= y0 + h)))
+
+
+def place_in_emptiest_corner(legend: pg.LegendItem, vb: pg.ViewBox, points, current, offset: float = 10):
+    """Anchor ``legend`` in the corner of ``vb`` where it hides the fewest ``points``; ties
+    keep ``current`` (no jumping about). Returns the corner it is in."""
+    corners = [current] + [c for c in CORNERS if c != current]
+    best = min(corners, key=lambda c: covered_points(vb, c, legend.width(), legend.height(), points))
+    if best != current:
+        cx, cy = best
+        legend.anchor(itemPos=(cx, cy), parentPos=(cx, cy), offset=(-offset if cx else offset, -offset if cy else offset))
+    return best

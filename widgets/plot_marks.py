@@ -14,19 +14,17 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+from widgets.plot_legend import CORNERS
 from widgets.plot_series import Series
 from widgets.theme import Style
 
-__all__ = ["FLOAT32_TINY", "CORNERS", "UndrawableMarks"]
+__all__ = ["FLOAT32_TINY", "UndrawableMarks"]
 
 # float32's smallest normal number. Below it a float32 result has lost its precision (or
 # is a denormal such as 1e-45 that torch produced by underflow), so a log axis would show
 # a value that was never really computed.
 FLOAT32_TINY = float(np.finfo(np.float32).tiny)
 
-# Corners of a plot's view, (x, y) with x 1 = right and y 0 = top, in the order a legend
-# tries them.
-CORNERS = ((1, 0), (0, 0), (1, 1), (0, 1))
 
 _ORDER = ("nonfinite", "underflow", "nonpositive")
 

@@ -75,3 +75,27 @@ def test_nine_racers_legend_fits_a_short_map_on_a_projector(qtbot):
     legend = view.legend.boundingRect()
     assert legend.height() <= vb.height() and legend.width() <= vb.width()
     assert view.legend.columnCount > 1
+    # and where even so it would cover most of the map, the map is shown whole
+    view.resize(420, 260)
+    qtbot.waitUntil(lambda: not view.legend.isVisible())
+    view.resize(900, 700)
+    qtbot.waitUntil(view.legend.isVisible)
+
+
+def test_the_legend_moves_off_the_paths_and_the_minimum(qtbot):
+    """A legend over the minimum's star hid where the race ends: it goes to the corner
+    with the fewest path points, minima and start."""
+    view = ContourView()
+    qtbot.addWidget(view)
+    view.resize(560, 420)
+    view.show()
+    surface = make_surface("quadratic")
+    xs, ys, Z = surface_grid(surface, 80)
+    view.set_surface(xs, ys, Z, surface.floor, surface.minima, surface.label)
+    view.set_racers(["SGD", "Adam"], ["#0072B2", "#E69F00"])
+    # both racers run from the top-right corner (where the legend starts) to the centre
+    t = np.linspace(0, 1, 50)[:, None, None]
+    start = np.array([[surface.domain[1] * 0.95, surface.domain[3] * 0.95]] * 2)
+    view.append_points(start * (1 - t))
+    view.redraw()
+    assert view._legend_corner != (1, 0)
