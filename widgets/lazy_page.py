@@ -71,13 +71,29 @@ def content_of(page: QWidget) -> QWidget:
 class LazyTabs(QTabWidget):
     """Tabs whose pages may be :class:`LazyPage` s, answered for by their content."""
 
-    def add_lazy_tab(self, factory: Callable[[], QWidget], title: str) -> LazyPage:
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._by_key: dict[str, LazyPage] = {}
+
+    def add_lazy_tab(self, factory: Callable[[], QWidget], title: str, key: str | None = None) -> LazyPage:
+        """A tab whose content ``factory`` makes on first show; ``key`` names it for :meth:`content`."""
         page = LazyPage(factory)
         self.addTab(page, title)
+        if key is not None:
+            self._by_key[key] = page
         return page
 
+    def content(self, key: str | None = None) -> QWidget:
+        """The content shown now, or that of the tab added with ``key``: built now if need be;
+        ValueError, naming the keys there are, for a key there is not."""
+        if key is None:
+            return self.currentWidget()
+        if key not in self._by_key:
+            raise ValueError(f"No page {key!r}; choose one of {', '.join(self._by_key)}")
+        return self._by_key[key].ensure_built()
+
     def page_at(self, index: int) -> QWidget | None:
-        """The page itself (a placeholder while lazy and not built), building nothing."""
+        """The page itself (its stand-in while lazy and not built), building nothing."""
         return super().widget(index)
 
     def is_built(self, index: int) -> bool:

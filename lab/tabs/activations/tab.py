@@ -225,7 +225,7 @@ class ActivationsTab(PagedTab, LabTab):
         self._page_types: list[type[Page]] = [CurvesPage, DepthPage, DeadReluPage, ZeroCentredPage]
         self.page_tabs = LazyTabs()
         for page_type in self._page_types:
-            self.page_tabs.add_lazy_tab(lambda t=page_type: t(self), page_type.title)
+            self.page_tabs.add_lazy_tab(lambda t=page_type: t(self), page_type.title, page_type.key)
         self._job_page: Page | None = None
         container = QWidget()
         layout = QVBoxLayout(container)
@@ -241,12 +241,7 @@ class ActivationsTab(PagedTab, LabTab):
 
     def page(self, key: str | None = None) -> Page:
         """The page shown now, or the page called ``key``; built now if it was not yet."""
-        if key is None:
-            return self.page_tabs.currentWidget()
-        keys = [t.key for t in self._page_types]
-        if key not in keys:
-            raise ValueError(f"No page {key!r}; choose one of {', '.join(keys)}")
-        return self.page_tabs.widget(keys.index(key))
+        return self.page_tabs.content(key)
 
     # -- LabTab ------------------------------------------------------------------------
     def current_job(self):

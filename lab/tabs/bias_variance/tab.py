@@ -45,7 +45,7 @@ class BiasVarianceTab(PagedTab, LabTab):
         self._configured: dict | None = None  # the sweep pages' axes, for pages built later
         self.page_tabs = LazyTabs()
         for page_type in self._page_types:
-            self.page_tabs.add_lazy_tab(page_type, page_type.title).built.connect(self._on_page_built)
+            self.page_tabs.add_lazy_tab(page_type, page_type.title, page_type.key).built.connect(self._on_page_built)
         self.controls = PlayControls()
         self.bind_play_controls(self.controls)
         self.progress = QProgressBar()
@@ -92,12 +92,7 @@ class BiasVarianceTab(PagedTab, LabTab):
 
     def page(self, key: str | None = None) -> Page:
         """The page shown now, or the page called ``key``; built now if it was not yet."""
-        if key is None:
-            return self.page_tabs.currentWidget()
-        keys = [t.key for t in self._page_types]
-        if key not in keys:
-            raise ValueError(f"No page {key!r}; choose one of {', '.join(keys)}")
-        return self.page_tabs.widget(keys.index(key))
+        return self.page_tabs.content(key)
 
     def _built_pages(self) -> list[Page]:
         return [self.page_tabs.widget(i) for i in range(self.page_tabs.count()) if self.page_tabs.is_built(i)]

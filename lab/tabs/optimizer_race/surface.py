@@ -160,7 +160,7 @@ class SurfacePage(QWidget):
         # Two curves on screen (loss and one chosen metric): every visible plot repaints
         # each frame while racing, and five of them would halve the frame rate.
         # Only the chosen metric's plot is built; the others (~35 ms each) wait in the stack
-        # as placeholders of the same size until they are first shown or asked for, and
+        # as stand-ins of the same size until they are first shown or asked for, and
         # meanwhile the page keeps their data (see _metric_plot).
         self._metric_plots: list[LivePlot | None] = [None] * len(METRIC_PLOTS)
         self._metric_chunks: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in METRIC_PLOTS]
