@@ -25,6 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from core.network.activation_steps import ACTIVATION_STEPS, NEEDS_PREACTIVATION
 from core.network.compiled import (
     ACTIVATION_CODES,
     OPT_ADAMW,
@@ -51,7 +52,6 @@ FAST_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adagrad", "r
 # One-cycle cycles the learning rate and SGD's momentum or Adam's beta1 in the torch.optim
 # holder each epoch; the updates read both from it, so they follow the cycle as they are.
 ONECYCLE_OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw", "adamax", "nadam", "radam")
-LEAKY_SLOPE = 0.01  # the registry's default slope, which is what the builder uses
 
 
 def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
@@ -70,87 +70,6 @@ def fast_path_gap(spec: NetworkSpec, settings: TrainSettings) -> str | None:
         # lack) and refuses Adagrad and Adadelta, which have none; the reference says so.
         return f"the one-cycle schedule with {settings.optimizer}"
     return None
-
-
-# Each derivative is autograd's formula for that op (torch's *_backward kernels), so
-# the gradient matches the reference trainer's to rounding. grad(da, a, z): da the
-# gradient at the layer's output a = f(z); z is kept only for the activations in
-# _NEEDS_Z (their derivative is not a function of the output alone).
-def _tanh_grad(da, a, z):
-    return torch.addcmul(da, da, a * a, value=-1.0)  # da * (1 - a²)
-
-
-def _sigmoid_grad(da, a, z):
-    return da.mul_(torch.addcmul(a, a, a, value=-1.0))  # da * a (1 - a)
-
-
-def _relu_grad(da, a, z):
-    return da.mul_(a > 0)
-
-
-def _leaky_grad(da, a, z):
-    return da.mul_(torch.where(a > 0, 1.0, LEAKY_SLOPE))
-
-
-def _identity_grad(da, a, z):
-    return da
-
-
-def _hardtanh_grad(da, a, z):
-    return da.mul_(a.abs() < 1)  # torch: 0 where x <= -1 or x >= 1; the output is ±1 exactly there
-
-
-def _elu_grad(da, a, z):
-    return da.mul_(torch.where(z > 0, 1.0, z.exp()))  # nn.ELU is not in place: autograd uses exp(x)
-
-
-def _selu_grad(da, a, z):
-    return da.mul_(torch.where(z > 0, SELU_SCALE, z.exp().mul_(SELU_SCALE * SELU_ALPHA)))
-
-
-def _gelu_grad(da, a, z):
-    cdf = torch.erf(z * math.sqrt(0.5)).add_(1.0).mul_(0.5)
-    pdf = (z * z).mul_(-0.5).exp_().mul_(0.5 * M_2_SQRTPI * math.sqrt(0.5))
-    return da.mul_(cdf.add_(pdf.mul_(z)))  # cdf + x·pdf
-
-
-def _silu_grad(da, a, z):
-    s = torch.sigmoid(z)
-    return da.mul_(s * (1 + z * (1 - s)))
-
-
-def _softplus_grad(da, a, z):
-    e = z.exp()
-    return da.mul_(torch.where(z > SOFTPLUS_THRESHOLD, 1.0, e / (e + 1)))
-
-
-def _mish_grad(da, a, z):
-    t = torch.tanh(F.softplus(z))
-    return da.mul_(t + z * torch.sigmoid(z) * (1 - t * t))
-
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
-M_2_SQRTPI = 2 / math.sqrt(math.pi)
-SOFTPLUS_THRESHOLD = 20.0  # F.softplus's default: above it softplus(x) is x
-
-# (forward, derivative): the forward works in place on the buffer, or (for _NEEDS_Z)
-# returns f(z) to be copied into the layer's output buffer; the registry's defaults.
-_ACT = {
-    "tanh": (torch.Tensor.tanh_, _tanh_grad),
-    "sigmoid": (torch.Tensor.sigmoid_, _sigmoid_grad),
-    "relu": (torch.Tensor.relu_, _relu_grad),
-    "leaky_relu": (lambda h: F.leaky_relu_(h, LEAKY_SLOPE), _leaky_grad),
-    "linear": (None, _identity_grad),
-    "hardtanh": (F.hardtanh_, _hardtanh_grad),
-    "elu": (F.elu, _elu_grad),
-    "selu": (F.selu, _selu_grad),
-    "gelu": (F.gelu, _gelu_grad),
-    "silu": (F.silu, _silu_grad),
-    "softplus": (F.softplus, _softplus_grad),
-    "mish": (F.mish, _mish_grad),
-}
-_NEEDS_Z = frozenset({"elu", "selu", "gelu", "silu", "softplus", "mish"})
 
 
 class _Buffers:
@@ -201,9 +120,9 @@ class FastTrainer:
             self.slices.append((off, off + n))
             off += n
         self.widths = list(spec.hidden)
-        self.act_fns = [_ACT[a][0] for a in spec.activations]
-        self.act_grads = [_ACT[a][1] for a in spec.activations]
-        self.keep_z = [a in _NEEDS_Z for a in spec.activations]
+        self.act_fns = [ACTIVATION_STEPS[a][0] for a in spec.activations]
+        self.act_grads = [ACTIVATION_STEPS[a][1] for a in spec.activations]
+        self.keep_z = [a in NEEDS_PREACTIVATION for a in spec.activations]
         self._buffers: dict[int, _Buffers] = {}
         self.load_from_model()
         with torch.no_grad():
