@@ -29,6 +29,7 @@ from core.optimizer_race.surface_race import DEFAULT_RACERS, RaceConfig, race_jo
 from core.optimizer_race.surfaces import SURFACES, Surface, check_start, make_surface, surface_grid
 from core.optimizer_race.tuning import TuningConfig, tune_job
 from core.state_values import shown
+from lab.tabs.optimizer_race.page_parts import StandIn, chooser_column, light_tint
 from lab.tabs.optimizer_race.racers import RACERS_MIN_HEIGHT, RacerList, check_racers, racer_values, settings_from_values
 from widgets.contour_view import ContourView
 from widgets.control_panel import scroll_column
@@ -152,7 +153,7 @@ class SurfacePage(QWidget):
         self.board.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.board.horizontalHeader().setStretchLastSection(True)
         self.board.setEditTriggers(QTableWidget.NoEditTriggers)
-        side = _chooser_column("Step by step:", self.inspect_combo,
+        side = chooser_column("Step by step:", self.inspect_combo,
                                [(self.inspector, 2), (QLabel("Leaderboard"), 0), (self.board, 3)])
 
         self.loss_plot = LivePlot("Loss f − f*", "step", "", log_y=True)
@@ -170,14 +171,14 @@ class SurfacePage(QWidget):
         hint, min_hint = self.loss_plot.sizeHint(), self.loss_plot.minimumSizeHint()
         for _attr, _key, _title, label, min_height in METRIC_PLOTS:
             self.metric_combo.addItem(label)
-            stand_in = _StandIn(hint, min_hint)
+            stand_in = StandIn(hint, min_hint)
             stand_in.setMinimumSize(self.loss_plot.minimumWidth(), min_height or self.loss_plot.minimumHeight())
             self.metric_stack.addWidget(stand_in)
         self._metric_plot(0)
         self.metric_stack.setCurrentIndex(0)
         self.metric_combo.currentIndexChanged.connect(self._show_metric)
         self.metric_combo.setToolTip("Which per-optimizer curve the right-hand plot shows")
-        metric_box = _chooser_column("Show", self.metric_combo, [(self.metric_stack, 1)])
+        metric_box = chooser_column("Show", self.metric_combo, [(self.metric_stack, 1)])
         curves = QWidget()
         grid = QGridLayout(curves)
         grid.setContentsMargins(0, 0, 0, 0)
@@ -559,7 +560,7 @@ class SurfacePage(QWidget):
             if row["racer"] < len(colors):
                 name_item = self.board.item(r, 0)
                 name_item.setForeground(Qt.GlobalColor.black)
-                name_item.setBackground(_light(colors[row["racer"]]))
+                name_item.setBackground(light_tint(colors[row["racer"]]))
 
     @Slot()
     def _show_inspection(self) -> None:
@@ -587,39 +588,3 @@ class SurfacePage(QWidget):
     def apply_tuning(self, summary: dict) -> None:
         rows = getattr(self, "_pending_rows", [])
         self.racers.set_learning_rates(rows, summary["lrs"])
-
-
-class _StandIn(QWidget):
-    """An empty page of the metric stack where a plot will be, asking the layout for the
-    plot's own sizes, so that building it later moves nothing."""
-
-    def __init__(self, hint, min_hint):
-        super().__init__()
-        self._hint, self._min_hint = hint, min_hint
-
-    def sizeHint(self):  # noqa: N802
-        return self._hint
-
-    def minimumSizeHint(self):  # noqa: N802
-        return self._min_hint
-
-
-def _chooser_column(label: str, combo: QComboBox, below: list[tuple[QWidget, int]]) -> QWidget:
-    """A labelled chooser on top, the widgets it governs below (with their stretch)."""
-    box = QWidget()
-    column = QVBoxLayout(box)
-    column.setContentsMargins(0, 0, 0, 0)
-    row = QHBoxLayout()
-    row.addWidget(QLabel(label))
-    row.addWidget(combo, 1)
-    column.addLayout(row)
-    for widget, stretch in below:
-        column.addWidget(widget, stretch)
-    return box
-
-
-def _light(color: str):
-    from PySide6.QtGui import QColor
-
-    c = QColor(color)
-    return QColor.fromHsvF(c.hsvHueF() if c.hsvHueF() >= 0 else 0, 0.25, 1.0)
