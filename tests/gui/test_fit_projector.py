@@ -130,16 +130,22 @@ def settle(qtbot) -> None:
         QApplication.processEvents()
 
 
-def test_every_tab_and_page_fits_1280_by_720(window, qtbot):
-    problems = []
+def every_page(window, qtbot):
+    """Each tab and each of its sub-pages made current and laid out in turn: (where, tab)."""
     for i in range(window.tab_widget.count()):
         window.tab_widget.setCurrentIndex(i)
         tab = window.tab_widget.widget(i)
         title = window.tab_widget.tabText(i)
         for page_name, _page in pages(tab):
             settle(qtbot)
-            assert window.size().toTuple() == SCREEN, f"{title} {page_name}: the window grew to {window.size().toTuple()}"
-            problems += layout_problems(window, f"{title}/{page_name}" if page_name else title)
+            yield (f"{title}/{page_name}" if page_name else title), tab
+
+
+def test_every_tab_and_page_fits_1280_by_720(window, qtbot):
+    problems = []
+    for where, _tab in every_page(window, qtbot):
+        assert window.size().toTuple() == SCREEN, f"{where}: the window grew to {window.size().toTuple()}"
+        problems += layout_problems(window, where)
 
     network = window.tab_instances["network"]
     window.tab_widget.setCurrentWidget(network)
@@ -210,15 +216,9 @@ def test_control_panels_do_not_scroll_sideways_and_plots_keep_their_height(windo
     fine), in both modes; on a projector every plot keeps a height its curves can use."""
     presentation = theme().style.presentation
     problems = []
-    for i in range(window.tab_widget.count()):
-        window.tab_widget.setCurrentIndex(i)
-        tab = window.tab_widget.widget(i)
-        title = window.tab_widget.tabText(i)
-        for page_name, _page in pages(tab):
-            settle(qtbot)
-            where = f"{title}/{page_name}" if page_name else title
-            problems += sideways_problems(tab, where)
-            if presentation:
-                problems += plot_height_problems(tab, where)
+    for where, tab in every_page(window, qtbot):
+        problems += sideways_problems(tab, where)
+        if presentation:
+            problems += plot_height_problems(tab, where)
     problems = list(dict.fromkeys(problems))  # the tab's own view is also its first page's
     assert not problems, f"{len(problems)} problems at 1280×720:\n" + "\n".join(problems[:40])
