@@ -88,7 +88,7 @@ class LazyTabs(QTabWidget):
         ValueError, naming the keys there are, for a key there is not."""
         if key is None:
             return self.currentWidget()
-        if key not in self._by_key:
+        if not isinstance(key, str) or key not in self._by_key:  # an experiment file may hold anything here
             raise ValueError(f"No page {key!r}; choose one of {', '.join(self._by_key)}")
         return self._by_key[key].ensure_built()
 
