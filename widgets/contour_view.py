@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from widgets.export import drop_scene_export, export_plot, write_csv
 from widgets.plot_legend import fit_legend, place_in_emptiest_corner
+from widgets.plot_menu import LazyMenuViewBox
 from widgets.redraw import request_redraw
 from widgets.theme import Style, style_plot, theme
 
@@ -88,7 +89,7 @@ class ContourView(pg.PlotWidget):
     start_requested = Signal(float, float)  # a click on the map: the new start point
 
     def __init__(self, parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, viewBox=LazyMenuViewBox())
         drop_scene_export(self)
         self.setMinimumSize(320, 280)
         item = self.getPlotItem()
@@ -341,7 +342,10 @@ class ContourView(pg.PlotWidget):
         return written
 
     def _add_export_menu(self) -> None:
-        menu = self.getPlotItem().vb.menu.addMenu("Save map as")
+        self.getPlotItem().vb.when_menu_made(self._fill_menu)
+
+    def _fill_menu(self, view_menu) -> None:
+        menu = view_menu.addMenu("Save map as")
         for label, suffix, scale in (("PNG ×1…", ".png", 1), ("PNG ×2…", ".png", 2), ("SVG…", ".svg", 1),
                                      ("CSV of the paths…", ".csv", 1)):
             menu.addAction(label).triggered.connect(lambda _=False, s=suffix, k=scale: self._export_dialog(s, k))

@@ -16,6 +16,7 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QImage
 
 from widgets.export import drop_scene_export, export_plot, write_csv
+from widgets.plot_menu import LazyMenuViewBox
 from widgets.theme import Style, style_plot, theme
 
 __all__ = ["Heatmap", "field_to_rgba", "class_probability_rgba", "class_colors", "rgba_to_qimage", "NEGATIVE", "POSITIVE"]
@@ -87,7 +88,7 @@ class Heatmap(pg.PlotWidget):
     clicked = Signal(float, float, int)  # x1, x2, Qt mouse button as int
 
     def __init__(self, title: str = "", parent=None):
-        super().__init__(parent=parent)
+        super().__init__(parent=parent, viewBox=LazyMenuViewBox())
         drop_scene_export(self)
         self.setMinimumSize(240, 240)
         self.title = title

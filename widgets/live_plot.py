@@ -20,6 +20,7 @@ from widgets.axis import ReadableAxis
 from widgets.export import drop_scene_export, export_plot
 from widgets.plot_legend import covered_points, fit_legend, place_in_emptiest_corner
 from widgets.plot_marks import FLOAT32_TINY, UndrawableMarks
+from widgets.plot_menu import LazyMenuViewBox
 from widgets.plot_series import Series, decimate_peaks
 from widgets.redraw import redraw_scheduler, request_redraw
 from widgets.theme import Style, style_plot, theme
@@ -30,7 +31,8 @@ class LivePlot(pg.PlotWidget):
     exported = Signal(str)  # path, after a successful export from the menu
 
     def __init__(self, title: str = "", x_label: str = "", y_label: str = "", *, log_y: bool = False, parent=None):
-        super().__init__(parent=parent, axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
+        super().__init__(parent=parent, viewBox=LazyMenuViewBox(),
+                         axisItems={"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom")})
         drop_scene_export(self)
         self.setMinimumSize(220, 160)
         self.title = title
@@ -472,7 +474,10 @@ class LivePlot(pg.PlotWidget):
             self._readout.setText(shown)
 
     def _add_export_menu(self) -> None:
-        menu = self.getPlotItem().vb.menu.addMenu("Save plot as")
+        self.getPlotItem().vb.when_menu_made(self._fill_menu)
+
+    def _fill_menu(self, view_menu) -> None:
+        menu = view_menu.addMenu("Save plot as")
         for label, suffix, scale in (
             ("PNG ×1…", ".png", 1),
             ("PNG ×2…", ".png", 2),
@@ -481,7 +486,7 @@ class LivePlot(pg.PlotWidget):
             ("CSV data…", ".csv", 1),
         ):
             menu.addAction(label).triggered.connect(lambda _=False, s=suffix, k=scale: self._export_dialog(s, k))
-        log_action = self.getPlotItem().vb.menu.addAction("Logarithmic y axis")
+        log_action = view_menu.addAction("Logarithmic y axis")
         log_action.setCheckable(True)
         log_action.setChecked(self._log_y)
         log_action.toggled.connect(self.set_log_y)

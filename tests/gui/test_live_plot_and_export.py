@@ -116,3 +116,25 @@ def test_right_click_menu_offers_our_exports_and_not_pyqtgraphs_own(qtbot):
         if not isinstance(widget, Heatmap):  # the heatmap saves through its tab
             menu_titles = [a.text() for a in widget.getPlotItem().vb.menu.actions()]
             assert any(t.startswith("Save") for t in menu_titles), menu_titles
+
+
+def test_a_right_click_makes_the_menu_that_construction_left_unmade(qtbot):
+    """Plots make their context menu on first use (a quarter of a plot's build time);
+    a real right click must still open it, with our export entries in it."""
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    plot = LivePlot("loss", "epoch", "loss")
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    vb = plot.getPlotItem().vb
+    assert not vb.menu_is_made
+    centre = plot.mapFromScene(vb.sceneBoundingRect().center())
+    qtbot.mouseClick(plot.viewport(), Qt.RightButton, pos=QPoint(int(centre.x()), int(centre.y())))
+    qtbot.waitUntil(lambda: any(isinstance(w, QMenu) and w.isVisible() for w in QApplication.topLevelWidgets()))
+    assert vb.menu_is_made
+    titles = [a.text() for a in vb.menu.actions()]
+    assert "Save plot as" in titles and "Logarithmic y axis" in titles, titles
+    vb.menu.hide()
