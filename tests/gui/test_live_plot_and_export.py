@@ -119,7 +119,7 @@ def test_right_click_menu_offers_our_exports_and_not_pyqtgraphs_own(qtbot):
 
 
 def test_a_right_click_makes_the_menu_that_construction_left_unmade(qtbot):
-    """Plots make their context menu on first use (a quarter of a plot's build time);
+    """Plots make their context menu on first use (more than half of a LivePlot's build time);
     a real right click must still open it, with our export entries in it."""
     from PySide6.QtCore import QPoint, Qt
     from PySide6.QtWidgets import QApplication, QMenu
